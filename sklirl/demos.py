@@ -1,0 +1,309 @@
+"""Demonstrations: the :class:`Trajectory` container, validation and persistence.
+
+Every public entry point that accepts demonstrations calls :func:`check_demos`, the one
+place where they are coerced and validated.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Trajectory", "check_demos", "save_demos", "load_demos"]
+
+
+def _frozen_array(values, name, dtype=None):
+    arr = np.array(values, dtype=dtype, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """One demonstration: a sequence of states and the actions taken in them.
+
+    Parameters
+    ----------
+    states : array-like of shape (T + 1, ...) or (T, ...)
+        Visited states. Either T + 1 entries (the final state included, as in
+        ``imitation``) or T entries (one per action). Integer state indices for tabular
+        environments, observation vectors otherwise.
+    actions : array-like of shape (T, ...)
+        Actions taken in ``states[:T]``.
+
+    Attributes
+    ----------
+    states : ndarray
+        Read-only copy of the states.
+    actions : ndarray
+        Read-only copy of the actions.
+
+    Examples
+    --------
+    >>> from sklirl import Trajectory
+    >>> traj = Trajectory(states=[0, 1, 2], actions=[1, 1])
+    >>> len(traj), traj.states.tolist(), traj.actions.tolist()
+    (2, [0, 1, 2], [1, 1])
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+
+    def __post_init__(self):
+        states = _frozen_array(self.states, "states")
+        actions = _frozen_array(self.actions, "actions")
+        if states.ndim == 0 or actions.ndim == 0:
+            raise ValueError(
+                "Trajectory states and actions must be sequences, got "
+                f"states.ndim={states.ndim}, actions.ndim={actions.ndim}."
+            )
+        n_s, n_a = len(states), len(actions)
+        if n_s not in (n_a, n_a + 1):
+            raise ValueError(
+                f"Trajectory has {n_s} states and {n_a} actions; states must have length "
+                f"T + 1 (final state included) or T for T actions."
+            )
+        object.__setattr__(self, "states", states)
+        object.__setattr__(self, "actions", actions)
+
+    def __len__(self):
+        """Number of actions (steps) in the trajectory."""
+        return len(self.actions)
+
+    def __eq__(self, other):
+        if not isinstance(other, Trajectory):
+            return NotImplemented
+        return np.array_equal(self.states, other.states) and np.array_equal(
+            self.actions, other.actions
+        )
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Trajectory(n_steps={len(self)}, states={self.states!r}, actions={self.actions!r})"
+
+
+def _extract_pair(demo, i):
+    """Return (states, actions) from any of the accepted demonstration formats."""
+    if isinstance(demo, Trajectory):
+        return demo.states, demo.actions
+    for s_name, a_name in (("obs", "acts"), ("observations", "actions")):
+        if hasattr(demo, s_name) and hasattr(demo, a_name):
+            return getattr(demo, s_name), getattr(demo, a_name)
+    if isinstance(demo, dict):
+        for s_name, a_name in (("obs", "acts"), ("observations", "actions"), ("states", "actions")):
+            if s_name in demo and a_name in demo:
+                return demo[s_name], demo[a_name]
+        raise TypeError(
+            f"demos[{i}] is a dict without 'states'/'actions', 'obs'/'acts' or "
+            f"'observations'/'actions' keys (got keys {sorted(map(str, demo))})."
+        )
+    if isinstance(demo, (tuple, list)) and len(demo) == 2:
+        return demo[0], demo[1]
+    raise TypeError(
+        f"demos[{i}] has type {type(demo).__name__}; expected a Trajectory, a (states, actions) "
+        "pair, or an object with obs/acts or observations/actions attributes."
+    )
+
+
+def _as_numeric(values, what, i):
+    try:
+        arr = np.asarray(values)
+    except ValueError as exc:  # ragged nesting
+        raise ValueError(f"trajectory {i}: {what} are ragged or malformed ({exc}).") from None
+    if arr.dtype == object:
+        raise ValueError(f"trajectory {i}: {what} are ragged or contain non-numeric values.")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"trajectory {i}: {what} must be numeric, got dtype {arr.dtype} "
+            f"(e.g. {arr.ravel()[:1].tolist()})."
+        )
+    if arr.ndim == 0:
+        raise ValueError(f"trajectory {i}: {what} must be a sequence, got a scalar.")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            step = int(np.argwhere(bad)[0][0])
+            raise ValueError(f"trajectory {i}, step {step}: {what} contain NaN or infinity.")
+    return arr
+
+
+def _as_indices(arr, what, i, n):
+    """Check that a 1-D array holds integer indices in [0, n) and return it as intp."""
+    if arr.ndim != 1:
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        else:
+            raise ValueError(
+                f"trajectory {i}: {what} must be 1-D integer indices for a tabular environment, "
+                f"got shape {arr.shape}."
+            )
+    if arr.dtype.kind == "f":
+        nonint = arr != np.round(arr)
+        if nonint.any():
+            step = int(np.flatnonzero(nonint)[0])
+            raise ValueError(
+                f"trajectory {i}, step {step}: {what[:-1]} {arr[step]!r} is not an integer."
+            )
+    if arr.dtype.kind == "b":
+        raise TypeError(f"trajectory {i}: {what} must be integer indices, got booleans.")
+    out_of_range = (arr < 0) | (arr >= n)
+    if out_of_range.any():
+        step = int(np.flatnonzero(out_of_range)[0])
+        raise ValueError(
+            f"trajectory {i}, step {step}: {what[:-1]} {arr[step]!r} is outside [0, {n})."
+        )
+    return arr.astype(np.intp)
+
+
+def check_demos(demos, *, n_states=None, n_actions=None, min_length=1):
+    """Coerce and validate demonstrations into a list of :class:`Trajectory`.
+
+    This is the single validation function used by every estimator, expectation and
+    metric that accepts demonstrations.
+
+    Parameters
+    ----------
+    demos : sequence
+        A list (or other sequence) whose items are :class:`Trajectory` objects,
+        ``(states, actions)`` pairs, dicts with ``states``/``actions`` (or ``obs``/``acts``)
+        keys, or objects with ``obs``/``acts`` (imitation) or ``observations``/``actions``
+        (Minari) attributes.
+    n_states : int, default=None
+        If given, states must be integer indices in ``[0, n_states)`` (tabular environments).
+    n_actions : int, default=None
+        If given, actions must be integer indices in ``[0, n_actions)``.
+    min_length : int, default=1
+        Minimum number of actions in each trajectory.
+
+    Returns
+    -------
+    trajectories : list of Trajectory
+        New validated trajectories; the inputs are never modified.
+
+    Raises
+    ------
+    TypeError
+        If ``demos`` is not a sequence, or an item has an unsupported type or dtype.
+    ValueError
+        If ``demos`` is empty, or an item has NaN values, out-of-range or non-integer
+        indices, mismatched lengths or the wrong dimensionality. The message names the
+        trajectory and step.
+
+    Examples
+    --------
+    >>> from sklirl.demos import check_demos
+    >>> check_demos([([0, 1, 2], [1, 1])], n_states=3, n_actions=2)
+    [Trajectory(n_steps=2, states=array([0, 1, 2]), actions=array([1, 1]))]
+    >>> check_demos([([0, 5], [1])], n_states=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: trajectory 0, step 1: state 5 is outside [0, 3).
+    """
+    if isinstance(demos, (str, bytes, Trajectory, dict)) or isinstance(demos, np.ndarray):
+        raise TypeError(
+            "demos must be a list of trajectories (Trajectory objects or (states, actions) "
+            f"pairs), got {type(demos).__name__}."
+        )
+    if not isinstance(demos, Sequence):
+        try:
+            demos = list(demos)
+        except TypeError:
+            raise TypeError(
+                f"demos must be a list of trajectories, got {type(demos).__name__}."
+            ) from None
+    if len(demos) == 0:
+        raise ValueError("demos is empty: at least one trajectory is required.")
+    out = []
+    obs_shape = None
+    for i, demo in enumerate(demos):
+        states, actions = _extract_pair(demo, i)
+        states = _as_numeric(states, "states", i)
+        actions = _as_numeric(actions, "actions", i)
+        n_a = len(actions)
+        if n_a < min_length:
+            raise ValueError(
+                f"trajectory {i} has {n_a} actions; at least {min_length} required."
+            )
+        if len(states) not in (n_a, n_a + 1):
+            raise ValueError(
+                f"trajectory {i}: {len(states)} states for {n_a} actions; states must have "
+                "length T + 1 (final state included) or T."
+            )
+        if n_states is not None:
+            states = _as_indices(states, "states", i, n_states)
+        elif obs_shape is None:
+            obs_shape = states.shape[1:]
+        elif states.shape[1:] != obs_shape:
+            raise ValueError(
+                f"trajectory {i}: states have shape {states.shape[1:]} per step, but earlier "
+                f"trajectories have {obs_shape}."
+            )
+        if n_actions is not None:
+            actions = _as_indices(actions, "actions", i, n_actions)
+        out.append(Trajectory(states, actions))
+    return out
+
+
+def _check_int(value, name):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}.")
+    return int(value)
+
+
+def save_demos(path, demos):
+    """Save demonstrations to a ``.npz`` file that loads without pickle.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination file.
+    demos : sequence
+        Demonstrations in any format accepted by :func:`check_demos`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklirl.demos import save_demos, load_demos
+    >>> path = os.path.join(tempfile.mkdtemp(), "demos.npz")
+    >>> save_demos(path, [([0, 1, 2], [1, 0]), ([2, 2], [0])])
+    >>> [len(t) for t in load_demos(path)]
+    [2, 1]
+    """
+    trajs = check_demos(demos)
+    np.savez(
+        os.fspath(path),
+        states=np.concatenate([t.states for t in trajs]),
+        actions=np.concatenate([t.actions for t in trajs]),
+        state_lengths=np.array([len(t.states) for t in trajs], dtype=np.int64),
+        action_lengths=np.array([len(t.actions) for t in trajs], dtype=np.int64),
+    )
+
+
+def load_demos(path):
+    """Load demonstrations written by :func:`save_demos` (never unpickles).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npz`` file written by :func:`save_demos`.
+
+    Returns
+    -------
+    trajectories : list of Trajectory
+    """
+    with np.load(os.fspath(path), allow_pickle=False) as data:
+        missing = {"states", "actions", "state_lengths", "action_lengths"} - set(data.files)
+        if missing:
+            raise ValueError(f"{path} is not a demos file: missing arrays {sorted(missing)}.")
+        states, actions = data["states"], data["actions"]
+        s_len, a_len = data["state_lengths"], data["action_lengths"]
+    if len(s_len) != len(a_len) or s_len.sum() != len(states) or a_len.sum() != len(actions):
+        raise ValueError(f"{path} is corrupt: trajectory lengths do not match the arrays.")
+    s_split = np.split(states, np.cumsum(s_len)[:-1])
+    a_split = np.split(actions, np.cumsum(a_len)[:-1])
+    return check_demos(list(zip(s_split, a_split)))

@@ -1,0 +1,101 @@
+"""Adapters between gymnasium environments and :class:`TabularMDP`."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._tabular import TabularMDP
+
+__all__ = ["from_gymnasium", "is_gymnasium_env"]
+
+
+def is_gymnasium_env(env):
+    """Whether ``env`` looks like a gymnasium environment (without importing gymnasium)."""
+    return hasattr(env, "step") and hasattr(env, "reset") and hasattr(env, "action_space")
+
+
+def from_gymnasium(env, gamma=0.99, horizon=None, absorbing_terminal=True):
+    """Build a :class:`TabularMDP` from a discrete gymnasium env that exposes its model.
+
+    Works for the toy-text environments (``FrozenLake``, ``CliffWalking``, ``Taxi``),
+    whose unwrapped env has ``P[s][a] = [(prob, next_state, reward, terminated), ...]``.
+
+    Parameters
+    ----------
+    env : gymnasium.Env or str
+        The environment, or its registered id (e.g. ``"FrozenLake-v1"``).
+    gamma : float, default=0.99
+        Discount factor of the returned MDP.
+    horizon : int, default=None
+        Finite horizon of the returned MDP (None: discounted).
+    absorbing_terminal : bool, default=True
+        Whether transitions flagged ``terminated`` lead to an extra absorbing state
+        (index ``S``, zero reward) so that the episode's end is part of the model. Without
+        it the model follows the listed next state, as the toy-text models do for their
+        self-looping terminal cells.
+
+    Returns
+    -------
+    mdp : TabularMDP
+        With ``reward`` the expected immediate reward r(s, a) and ``initial_state_distribution``
+        the env's (``initial_state_distrib`` when present, else uniform).
+
+    Examples
+    --------
+    >>> from sklirl.envs import from_gymnasium
+    >>> mdp = from_gymnasium("FrozenLake-v1", gamma=0.95)  # doctest: +SKIP
+    >>> mdp.n_states, mdp.n_actions  # doctest: +SKIP
+    (17, 4)
+    """
+    if isinstance(env, str):
+        try:
+            import gymnasium
+        except ImportError as exc:  # pragma: no cover - depends on extras
+            raise ImportError(
+                "from_gymnasium needs gymnasium: pip install 'sklirl[gym]'"
+            ) from exc
+        env = gymnasium.make(env)
+    if not is_gymnasium_env(env):
+        raise TypeError(f"env must be a gymnasium.Env or an env id, got {type(env).__name__}.")
+    base = getattr(env, "unwrapped", env)
+    model = getattr(base, "P", None)
+    obs_space, act_space = env.observation_space, env.action_space
+    if model is None or not hasattr(obs_space, "n") or not hasattr(act_space, "n"):
+        raise ValueError(
+            f"{type(base).__name__} does not expose a tabular model: from_gymnasium needs "
+            "Discrete observation and action spaces and a P[s][a] transition table."
+        )
+    S, A = int(obs_space.n), int(act_space.n)
+    any_terminal = any(
+        term and ns != s
+        for s in range(S)
+        for a in range(A)
+        for (_, ns, _, term) in model[s][a]
+    )
+    extra = 1 if (absorbing_terminal and any_terminal) else 0
+    n = S + extra
+    rows, cols, vals = [], [], []
+    reward = np.zeros((n, A))
+    for s in range(S):
+        for a in range(A):
+            for prob, ns, r, term in model[s][a]:
+                target = S if (extra and term and ns != s) else int(ns)
+                rows.append(s * A + a)
+                cols.append(target)
+                vals.append(float(prob))
+                reward[s, a] += float(prob) * float(r)
+    if extra:
+        rows.extend(S * A + a for a in range(A))
+        cols.extend([S] * A)
+        vals.extend([1.0] * A)
+    P = sp.csr_matrix((vals, (rows, cols)), shape=(n * A, n))
+    mu0 = getattr(base, "initial_state_distrib", None)
+    if mu0 is not None:
+        mu0 = np.concatenate([np.asarray(mu0, dtype=np.float64), np.zeros(extra)])
+    else:
+        mu0 = np.concatenate([np.full(S, 1.0 / S), np.zeros(extra)])
+    return TabularMDP(
+        P, initial_state_distribution=mu0, gamma=gamma, horizon=horizon, reward=reward,
+        n_actions=A,
+    )

@@ -1,0 +1,251 @@
+"""The tabular Markov decision process every planner and occupancy computation works on."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["TabularMDP"]
+
+_ATOL = 1e-8
+
+
+def as_state_action_reward(reward, n_states, n_actions, name="reward"):
+    """Return a reward given per state ``(S,)`` or per state-action ``(S, A)`` as ``(S, A)``."""
+    r = np.asarray(reward)
+    if r.dtype == object or r.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a numeric array, got dtype {r.dtype}.")
+    r = r.astype(np.float64, copy=False)
+    if r.shape == (n_states,):
+        # A contiguous copy: adding a stride-0 broadcast view costs more in every sweep.
+        r = np.repeat(r[:, None], n_actions, axis=1)
+    elif r.shape != (n_states, n_actions):
+        raise ValueError(
+            f"{name} must have shape ({n_states},) or ({n_states}, {n_actions}), got {r.shape}."
+        )
+    if not np.all(np.isfinite(r)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return r
+
+
+class TabularMDP:
+    """A finite Markov decision process with a known transition model.
+
+    Parameters
+    ----------
+    transitions : array-like of shape (S, A, S) or sparse matrix of shape (S * A, S)
+        ``transitions[s, a, s']`` is P(s' | s, a). The sparse form stores row ``s * A + a``.
+        Entries must be finite and non-negative and every row must sum to 1.
+    initial_state_distribution : array-like of shape (S,), default=None
+        Distribution of the initial state; uniform when None.
+    gamma : float, default=0.99
+        Discount factor in [0, 1]; must be < 1 when ``horizon`` is None.
+    horizon : int, default=None
+        None for the discounted infinite-horizon problem, or the number of steps of the
+        finite-horizon problem (policies are then time-indexed).
+    state_features : array-like of shape (S, d), default=None
+        State descriptors that feature maps transform into reward features.
+    reward : array-like of shape (S,) or (S, A), default=None
+        Ground-truth reward, when known (used by benchmarks and metrics).
+    n_actions : int, default=None
+        Number of actions; required only with sparse ``transitions``.
+
+    Attributes
+    ----------
+    n_states : int
+    n_actions : int
+    transition_matrix : scipy.sparse.csr_matrix of shape (S * A, S)
+        Validated copy of the transitions; row ``s * A + a`` is P(. | s, a).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.envs import TabularMDP
+    >>> P = np.zeros((2, 2, 2)); P[:, 0, 0] = 1; P[:, 1, 1] = 1
+    >>> env = TabularMDP(P, gamma=0.9, reward=[0.0, 1.0])
+    >>> env.n_states, env.n_actions
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        transitions,
+        initial_state_distribution=None,
+        gamma=0.99,
+        horizon=None,
+        state_features=None,
+        reward=None,
+        n_actions=None,
+    ):
+        P, n_states, n_act = self._validate_transitions(transitions, n_actions)
+        self.transition_matrix = P
+        self._n_states = n_states
+        self._n_actions = n_act
+        self.gamma = self._validate_gamma(gamma, horizon)
+        self.horizon = horizon if horizon is None else int(horizon)
+        self.initial_state_distribution = self._validate_mu0(initial_state_distribution)
+        if state_features is None:
+            self.state_features = None
+        else:
+            feats = np.array(state_features, dtype=np.float64)
+            if feats.ndim == 1:
+                feats = feats[:, None]
+            if feats.ndim != 2 or feats.shape[0] != n_states:
+                raise ValueError(
+                    f"state_features must have shape ({n_states}, d), got {feats.shape}."
+                )
+            if not np.all(np.isfinite(feats)):
+                raise ValueError("state_features contains NaN or infinity.")
+            feats.setflags(write=False)
+            self.state_features = feats
+        if reward is None:
+            self.reward = None
+        else:
+            r = np.array(as_state_action_reward(reward, n_states, n_act))
+            if np.ndim(reward) == 1:
+                r = r[:, 0].copy()
+            r.setflags(write=False)
+            self.reward = r
+
+    # -- validation --------------------------------------------------------------------
+    @staticmethod
+    def _validate_transitions(transitions, n_actions):
+        if sp.issparse(transitions):
+            if n_actions is None:
+                raise ValueError(
+                    "n_actions is required with sparse transitions of shape (S * A, S)."
+                )
+            n_actions = int(n_actions)
+            P = sp.csr_matrix(transitions, dtype=np.float64, copy=True)
+            rows, n_states = P.shape
+            if n_actions < 1 or rows != n_states * n_actions:
+                raise ValueError(
+                    f"sparse transitions must have shape (S * A, S) = ({n_states} * {n_actions}, "
+                    f"{n_states}), got {P.shape}."
+                )
+            P.sum_duplicates()
+            data = P.data
+        else:
+            arr = np.asarray(transitions)
+            if arr.dtype == object or arr.dtype.kind not in "biuf":
+                raise TypeError(f"transitions must be numeric, got dtype {arr.dtype}.")
+            if arr.ndim != 3 or arr.shape[0] != arr.shape[2] or 0 in arr.shape:
+                raise ValueError(
+                    f"dense transitions must have shape (S, A, S), got {arr.shape}."
+                )
+            n_states, n_act = arr.shape[0], arr.shape[1]
+            if n_actions is not None and int(n_actions) != n_act:
+                raise ValueError(f"n_actions={n_actions} but transitions have {n_act} actions.")
+            n_actions = n_act
+            data = arr.astype(np.float64, copy=False)
+            P = None
+        if not np.all(np.isfinite(data)):
+            raise ValueError("transitions contain NaN or infinity.")
+        if data.size and data.min() < 0:
+            raise ValueError(f"transitions contain negative probabilities (min {data.min()}).")
+        if P is None:
+            sums = data.sum(axis=2)
+            P = sp.csr_matrix(data.reshape(n_states * n_actions, n_states))
+        else:
+            sums = np.asarray(P.sum(axis=1)).reshape(n_states, n_actions)
+        bad = np.abs(sums - 1.0) > 1e-6
+        if bad.any():
+            s, a = np.argwhere(bad)[0]
+            raise ValueError(
+                f"transition probabilities from state {s}, action {a} sum to {sums[s, a]:.6g}, "
+                "not 1."
+            )
+        P.eliminate_zeros()
+        P.sort_indices()
+        # Renormalise away rounding so that occupancy mass identities hold to machine precision.
+        P.data /= np.repeat(sums.ravel(), np.diff(P.indptr))
+        return P, n_states, n_actions
+
+    @staticmethod
+    def _validate_gamma(gamma, horizon):
+        if horizon is not None:
+            if not isinstance(horizon, numbers.Integral) or isinstance(horizon, bool):
+                raise TypeError(f"horizon must be None or an int, got {type(horizon).__name__}.")
+            if horizon < 1:
+                raise ValueError(f"horizon must be >= 1, got {horizon}.")
+        if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool):
+            raise TypeError(f"gamma must be a float, got {type(gamma).__name__}.")
+        gamma = float(gamma)
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {gamma}.")
+        if horizon is None and gamma >= 1.0:
+            raise ValueError(
+                "gamma must be < 1 for a discounted infinite-horizon MDP (horizon=None); "
+                "set a finite horizon to use gamma=1."
+            )
+        return gamma
+
+    def _validate_mu0(self, mu0):
+        S = self._n_states
+        if mu0 is None:
+            mu = np.full(S, 1.0 / S)
+        else:
+            mu = np.array(mu0, dtype=np.float64)
+            if mu.shape != (S,):
+                raise ValueError(
+                    f"initial_state_distribution must have shape ({S},), got {mu.shape}."
+                )
+            if not np.all(np.isfinite(mu)) or mu.min() < 0:
+                raise ValueError("initial_state_distribution must be finite and non-negative.")
+            if abs(mu.sum() - 1.0) > 1e-6:
+                raise ValueError(
+                    f"initial_state_distribution sums to {mu.sum():.6g}, not 1."
+                )
+            mu /= mu.sum()
+        mu.setflags(write=False)
+        return mu
+
+    # -- properties --------------------------------------------------------------------
+    @property
+    def n_states(self):
+        """Number of states S."""
+        return self._n_states
+
+    @property
+    def n_actions(self):
+        """Number of actions A."""
+        return self._n_actions
+
+    @property
+    def finite_horizon(self):
+        """Whether the MDP has a finite horizon."""
+        return self.horizon is not None
+
+    def to_dense(self):
+        """Return the transitions as a dense ``(S, A, S)`` array."""
+        return self.transition_matrix.toarray().reshape(self.n_states, self.n_actions, -1)
+
+    def expected_next(self, values):
+        """Return ``E[values(s') | s, a]`` as an ``(S, A)`` array for ``values`` of shape (S,)."""
+        return (self.transition_matrix @ values).reshape(self.n_states, self.n_actions)
+
+    def with_initial_distribution(self, mu0):
+        """Return a shallow copy of this MDP with another initial state distribution."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.initial_state_distribution = new._validate_mu0(mu0)
+        return new
+
+    def __repr__(self):
+        kind = f"horizon={self.horizon}" if self.finite_horizon else "discounted"
+        return (
+            f"{type(self).__name__}(n_states={self.n_states}, n_actions={self.n_actions}, "
+            f"gamma={self.gamma}, {kind})"
+        )
+
+
+def check_tabular_env(env, name="env"):
+    """Raise a clear TypeError unless ``env`` is a :class:`TabularMDP`."""
+    if not isinstance(env, TabularMDP):
+        hint = ""
+        if hasattr(env, "observation_space"):
+            hint = " Convert a discrete gymnasium env with sklirl.envs.from_gymnasium(env)."
+        raise TypeError(f"{name} must be a TabularMDP, got {type(env).__name__}.{hint}")
+    return env

@@ -1,0 +1,387 @@
+"""Occupancy measures and feature expectations: the one home of this math.
+
+Convention used everywhere (so that ``V_pi = w . rho_pi`` holds exactly): the occupancy
+measure is the *unnormalised* discounted visitation
+
+    d(s, a) = sum_t gamma^t P(s_t = s, a_t = a),
+
+summed over t >= 0 for discounted MDPs (total mass ``1 / (1 - gamma)``) and over t < H for
+finite-horizon MDPs (mass ``sum_{t<H} gamma^t``, i.e. H when gamma = 1). Feature expectations
+are ``rho = sum_{s,a} d(s, a) phi(s, a)``; the empirical ones from demonstrations are the mean
+over trajectories of ``sum_t gamma^t phi(s_t, a_t)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+
+from .demos import check_demos
+from .envs._tabular import check_tabular_env
+from .solvers._tabular import TabularPolicy
+
+__all__ = [
+    "occupancy_measure",
+    "empirical_occupancy",
+    "feature_expectations",
+    "occupancy_feature_expectations",
+    "policy_from_occupancy",
+    "ExactExpectation",
+    "MonteCarloExpectation",
+]
+
+# Above this many states the discounted occupancy uses an iterative solver instead of LU.
+_DIRECT_SOLVE_MAX_STATES = 200_000
+
+
+def _policy_probs(policy, env):
+    probs = policy.probs if isinstance(policy, TabularPolicy) else np.asarray(policy, float)
+    if probs.shape[-2:] != (env.n_states, env.n_actions):
+        raise ValueError(
+            f"policy has shape {probs.shape}; expected (S, A) = ({env.n_states}, "
+            f"{env.n_actions}) or (H, S, A)."
+        )
+    if probs.ndim == 3 and not env.finite_horizon:
+        raise ValueError("a time-indexed policy (H, S, A) needs a finite-horizon env.")
+    if probs.ndim == 3 and probs.shape[0] < env.horizon:
+        raise ValueError(f"policy covers {probs.shape[0]} steps; the env horizon is {env.horizon}.")
+    return probs
+
+
+def _policy_transition_matrix(env, probs):
+    """Sparse ``(S, S)`` state-to-state transitions under a stationary policy."""
+    S, A = env.n_states, env.n_actions
+    pi = sp.csr_matrix(
+        (probs.ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A)
+    )
+    return (pi @ env.transition_matrix).tocsr()
+
+
+def _check_initial(env, initial_distribution):
+    if initial_distribution is None:
+        return env.initial_state_distribution
+    mu = np.asarray(initial_distribution, dtype=np.float64)
+    if mu.shape != (env.n_states,) or not np.all(np.isfinite(mu)):
+        raise ValueError(
+            f"initial_distribution must be a finite array of shape ({env.n_states},), got "
+            f"{mu.shape}."
+        )
+    return mu
+
+
+def occupancy_measure(env, policy, *, initial_distribution=None):
+    """Exact discounted state-action occupancy measure of a policy.
+
+    Parameters
+    ----------
+    env : TabularMDP
+    policy : TabularPolicy or array-like of shape (S, A) or (H, S, A)
+    initial_distribution : array-like of shape (S,), default=None
+        Start-state weights; the env's initial distribution when None. The occupancy is
+        linear in it, so any (even signed) weights are allowed.
+
+    Returns
+    -------
+    occupancy : ndarray of shape (S, A)
+        ``d(s, a) = sum_t gamma^t P(s_t = s, a_t = a)``, unnormalised (see the module notes).
+
+    Notes
+    -----
+    Discounted MDPs solve the Bellman flow equations
+    ``(I - gamma P_pi^T) d_S = mu_0`` with a sparse LU factorisation (an iterative Krylov
+    solver above 200,000 states), then ``d(s, a) = d_S(s) pi(a | s)``. Finite-horizon MDPs run
+    the forward recursion ``d_{t+1} = P^T (d_t * pi_t)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.expectations import occupancy_measure
+    >>> env = GridWorld(3, gamma=0.9)
+    >>> d = occupancy_measure(env, np.full((9, 4), 0.25))
+    >>> round(d.sum(), 8)  # 1 / (1 - gamma)
+    10.0
+    """
+    env = check_tabular_env(env)
+    probs = _policy_probs(policy, env)
+    mu0 = _check_initial(env, initial_distribution)
+    S, A = env.n_states, env.n_actions
+    gamma = env.gamma
+    if env.finite_horizon:
+        PT = env.transition_matrix.T
+        d_s = mu0.copy()
+        total = np.zeros((S, A))
+        discount = 1.0
+        for t in range(env.horizon):
+            pi_t = probs if probs.ndim == 2 else probs[t]
+            d_sa = d_s[:, None] * pi_t
+            total += discount * d_sa
+            if t + 1 < env.horizon:
+                d_s = PT @ d_sa.ravel()
+            discount *= gamma
+        return total
+    if probs.ndim != 2:
+        raise ValueError("discounted MDPs need a stationary (S, A) policy.")
+    P_pi = _policy_transition_matrix(env, probs)
+    M = (sp.eye(S, format="csr") - gamma * P_pi).T.tocsc()
+    if S <= _DIRECT_SOLVE_MAX_STATES:
+        d_s = spla.spsolve(M, mu0)
+    else:
+        d_s = _iterative_flow_solve(M, mu0, P_pi, gamma)
+    return d_s[:, None] * probs
+
+
+def _iterative_flow_solve(M, mu0, P_pi, gamma):
+    d_s, info = spla.bicgstab(M, mu0, x0=mu0 / (1 - gamma), rtol=1e-12, maxiter=10_000)
+    if info != 0:  # fall back to the (slower, always convergent) fixed-point iteration
+        PT = P_pi.T.tocsr()
+        d_s = mu0 / (1 - gamma)
+        for _ in range(100_000):
+            new = mu0 + gamma * (PT @ d_s)
+            if np.max(np.abs(new - d_s)) < 1e-12 * max(1.0, np.max(np.abs(new))):
+                return new
+            d_s = new
+    return d_s
+
+
+def policy_from_occupancy(occupancy):
+    """The stationary policy ``pi(a|s) = d(s, a) / sum_a d(s, a)`` whose occupancy is ``d``.
+
+    States with zero occupancy get the uniform policy.
+
+    Examples
+    --------
+    >>> from sklirl.expectations import policy_from_occupancy
+    >>> policy_from_occupancy([[1.0, 3.0], [0.0, 0.0]]).probs.tolist()
+    [[0.25, 0.75], [0.5, 0.5]]
+    """
+    d = np.asarray(occupancy, dtype=np.float64)
+    if d.ndim != 2 or (d < -1e-12).any() or not np.all(np.isfinite(d)):
+        raise ValueError("occupancy must be a finite, non-negative (S, A) array.")
+    d = np.maximum(d, 0.0)
+    mass = d.sum(axis=1, keepdims=True)
+    uniform = np.full_like(d, 1.0 / d.shape[1])
+    probs = np.where(mass > 0, d / np.where(mass > 0, mass, 1.0), uniform)
+    return TabularPolicy(probs)
+
+
+def _discounts(gamma, length):
+    return gamma ** np.arange(length, dtype=np.float64)
+
+
+def _check_gamma(gamma):
+    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not 0 <= gamma <= 1:
+        raise ValueError(f"gamma must be a float in [0, 1], got {gamma!r}.")
+    return float(gamma)
+
+
+def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
+    """Mean discounted state-action visitation counts of demonstrations.
+
+    Parameters
+    ----------
+    demos : list of trajectories
+    n_states, n_actions : int
+    gamma : float
+    sample_weight : array-like of shape (n_trajectories,), default=None
+        Weights of the trajectories in the mean.
+
+    Returns
+    -------
+    occupancy : ndarray of shape (S, A)
+        ``mean_i sum_t gamma^t 1[s_t = s, a_t = a]`` over the T actions of each trajectory.
+
+    Examples
+    --------
+    >>> from sklirl.expectations import empirical_occupancy
+    >>> empirical_occupancy([([0, 1, 1], [1, 0])], 2, 2, gamma=0.5).tolist()
+    [[0.0, 1.0], [0.5, 0.0]]
+    """
+    trajs = check_demos(demos, n_states=n_states, n_actions=n_actions)
+    gamma = _check_gamma(gamma)
+    weights = _check_sample_weight(sample_weight, len(trajs))
+    s = np.concatenate([t.states[: len(t)] for t in trajs])
+    a = np.concatenate([t.actions for t in trajs])
+    w = np.concatenate([wi * _discounts(gamma, len(t)) for wi, t in zip(weights, trajs)])
+    counts = np.bincount(s * n_actions + a, weights=w, minlength=n_states * n_actions)
+    return counts.reshape(n_states, n_actions)
+
+
+def _check_sample_weight(sample_weight, n):
+    if sample_weight is None:
+        return np.full(n, 1.0 / n)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), one per trajectory, got {w.shape}.")
+    if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("sample_weight must be finite, non-negative and not all zero.")
+    return w / w.sum()
+
+
+def occupancy_feature_expectations(occupancy, phi):
+    """Feature expectations ``rho = sum_{s,a} d(s, a) phi(s, a)`` of an occupancy measure.
+
+    Parameters
+    ----------
+    occupancy : ndarray of shape (S, A)
+    phi : ndarray or sparse matrix of shape (S, k), (S * A, k), or ndarray (S, A, k)
+        State features (the reward depends on the state only), or state-action features.
+
+    Returns
+    -------
+    rho : ndarray of shape (k,)
+    """
+    d = np.asarray(occupancy, dtype=np.float64)
+    S, A = d.shape
+    if not sp.issparse(phi) and np.ndim(phi) == 3:
+        return np.einsum("sa,sak->k", d, phi)
+    rows = phi.shape[0]
+    if rows == S:
+        vec = d.sum(axis=1)
+    elif rows == S * A:
+        vec = d.ravel()
+    else:
+        raise ValueError(f"features have {rows} rows; expected S = {S} or S * A = {S * A}.")
+    return np.asarray(phi.T @ vec).ravel()
+
+
+def feature_expectations(demos, features, gamma, *, n_actions=None, sample_weight=None):
+    """Empirical discounted feature expectations of demonstrations.
+
+    Parameters
+    ----------
+    demos : list of trajectories
+        Tabular (integer state and action) demonstrations.
+    features : ndarray or sparse matrix of shape (S, k) or (S * A, k), or ndarray (S, A, k)
+        The feature matrix, one row per state (or state-action, row ``s * A + a``).
+    gamma : float
+        Discount factor.
+    n_actions : int, default=None
+        Give it for state-action features of shape ``(S * A, k)``; leave it None for state
+        features of shape ``(S, k)``.
+    sample_weight : array-like of shape (n_trajectories,), default=None
+
+    Returns
+    -------
+    rho : ndarray of shape (k,)
+        ``mean_i sum_t gamma^t phi(s_t, a_t)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.expectations import feature_expectations
+    >>> phi = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> feature_expectations([([0, 1, 1], [0, 0])], phi, gamma=0.5)
+    array([1. , 0.5])
+    """
+    if not sp.issparse(features) and np.ndim(features) == 3:
+        S, A = np.shape(features)[:2]
+    elif n_actions is None:  # state features: the actions only need to be valid indices
+        S = features.shape[0]
+        A = int(max(np.max(t.actions) for t in check_demos(demos))) + 1
+    else:
+        A = int(n_actions)
+        if A < 1 or features.shape[0] % A:
+            raise ValueError(
+                f"state-action features need S * A rows; {features.shape[0]} rows is not a "
+                f"multiple of n_actions={A}."
+            )
+        S = features.shape[0] // A
+    occ = empirical_occupancy(demos, S, A, gamma, sample_weight)
+    return occupancy_feature_expectations(occ, features)
+
+
+class _Expectation(BaseEstimator):
+    """Base of the expectation estimators: occupancy, then features dotted with it."""
+
+    def feature_expectations(self, env, policy, features):
+        """Feature expectations ``rho_pi`` of ``policy`` in ``env`` for a feature matrix."""
+        return occupancy_feature_expectations(self.occupancy(env, policy), features)
+
+
+class ExactExpectation(_Expectation):
+    """Exact occupancy measures and feature expectations of tabular policies.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.expectations import ExactExpectation
+    >>> env = GridWorld(3, gamma=0.9)
+    >>> ExactExpectation().occupancy(env, np.full((9, 4), 0.25)).shape
+    (9, 4)
+    """
+
+    def occupancy(self, env, policy):
+        """The exact occupancy measure ``(S, A)`` (see :func:`occupancy_measure`)."""
+        return occupancy_measure(env, policy)
+
+
+class MonteCarloExpectation(_Expectation):
+    """Monte Carlo occupancy and feature expectations from simulated rollouts.
+
+    Parameters
+    ----------
+    n_episodes : int, default=100
+        Number of rollouts.
+    horizon : int, default=None
+        Rollout length. None uses the env's horizon, or for discounted MDPs the smallest H
+        with ``gamma^H < 1e-3`` (the truncation bias is then below 0.1% of the mass).
+    random_state : int, RandomState instance or None, default=None
+
+    Notes
+    -----
+    Each coordinate of the estimate is a mean of ``n_episodes`` i.i.d. discounted returns
+    bounded by ``max|phi| * sum_t gamma^t``, so by Hoeffding's inequality it is within
+    ``max|phi| * sum_t gamma^t * sqrt(log(2 / delta) / (2 n))`` of the truncated exact value
+    with probability 1 - delta.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.expectations import MonteCarloExpectation
+    >>> env = GridWorld(3, gamma=0.9)
+    >>> d = MonteCarloExpectation(n_episodes=50, random_state=0).occupancy(env, np.full((9, 4), 0.25))
+    >>> d.shape
+    (9, 4)
+    """
+
+    _parameter_constraints: dict = {
+        "n_episodes": [Interval(Integral, 1, None, closed="left")],
+        "horizon": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_episodes=100, horizon=None, random_state=None):
+        self.n_episodes = n_episodes
+        self.horizon = horizon
+        self.random_state = random_state
+
+    def rollout_horizon(self, env):
+        """The rollout length used for ``env``."""
+        if self.horizon is not None:
+            return int(self.horizon)
+        if getattr(env, "horizon", None) is not None:
+            return int(env.horizon)
+        gamma = env.gamma
+        return 1 if gamma == 0 else int(np.ceil(np.log(1e-3) / np.log(gamma)))
+
+    def occupancy(self, env, policy):
+        """Empirical discounted occupancy ``(S, A)`` from ``n_episodes`` rollouts."""
+        from .datasets import sample_trajectories
+
+        self._validate_params()
+        env = check_tabular_env(env)
+        trajs = sample_trajectories(
+            env, policy, self.n_episodes, horizon=self.rollout_horizon(env),
+            random_state=check_random_state(self.random_state),
+        )
+        return empirical_occupancy(trajs, env.n_states, env.n_actions, env.gamma)

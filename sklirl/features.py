@@ -1,0 +1,223 @@
+"""Feature maps: scikit-learn transformers from state descriptors to reward features.
+
+A feature map is any scikit-learn transformer. The estimators fit it on the env's state
+descriptors (``env.state_features``, an ``(S, d)`` array) and use the transformed ``(S, k)``
+matrix as the reward features, so that the reward is ``r(s) = w . phi(s)``. A transformer
+whose class sets ``sklirl_input = "state_index"`` (as :class:`OneHotStates` does) receives
+the state indices ``[[0], [1], ..., [S - 1]]`` instead, which is how the tabular reward
+(one weight per state) is expressed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = [
+    "OneHotStates",
+    "feature_inputs",
+    "fit_feature_matrix",
+    "transform_feature_matrix",
+    "state_action_features",
+]
+
+
+def _row_keys(X):
+    """View each row of a C-contiguous 2-D array as one opaque, sortable value."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = X + 0.0  # -0.0 and 0.0 become the same bytes
+    return X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+
+
+class OneHotStates(TransformerMixin, BaseEstimator):
+    """One-hot encode whole rows: the tabular feature map (one reward weight per state).
+
+    Each distinct row seen in ``fit`` is a category. Fitted by an IRL estimator on a
+    tabular env, the rows are the state indices, so the features are the indicator of each
+    state and a linear reward on them is an arbitrary reward table.
+
+    Parameters
+    ----------
+    sparse_output : bool or "auto", default="auto"
+        Return a ``scipy.sparse`` CSR matrix; "auto" does so when there are more than
+        1000 categories (large MDPs), a dense array otherwise.
+    handle_unknown : {"error", "ignore"}, default="error"
+        What to do with rows not seen in ``fit``: raise, or encode them as all zeros.
+
+    Attributes
+    ----------
+    categories_ : ndarray of shape (n_categories, n_features_in_)
+        The distinct rows, sorted.
+    n_features_in_ : int
+    sklirl_input : str
+        ``"state_index"``: IRL estimators feed this map the state indices.
+
+    Examples
+    --------
+    >>> from sklirl.features import OneHotStates
+    >>> OneHotStates().fit_transform([[0], [2], [1], [2]])
+    array([[1., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
+    """
+
+    sklirl_input = "state_index"
+
+    _parameter_constraints: dict = {
+        "sparse_output": ["boolean", StrOptions({"auto"})],
+        "handle_unknown": [StrOptions({"error", "ignore"})],
+    }
+
+    def __init__(self, sparse_output="auto", handle_unknown="error"):
+        self.sparse_output = sparse_output
+        self.handle_unknown = handle_unknown
+
+    def fit(self, X, y=None):
+        """Learn the distinct rows of ``X``."""
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64)
+        keys = _row_keys(X)
+        _, first = np.unique(keys, return_index=True)
+        self.categories_ = X[first]
+        self._keys = keys[first]
+        return self
+
+    def transform(self, X):
+        """Encode each row of ``X`` as the indicator of its category."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        keys = _row_keys(X)
+        k = len(self._keys)
+        idx = np.minimum(np.searchsorted(self._keys, keys), k - 1)
+        known = self._keys[idx] == keys
+        if not known.all() and self.handle_unknown == "error":
+            i = int(np.flatnonzero(~known)[0])
+            raise ValueError(
+                f"X row {i} ({X[i].tolist()}) was not seen in fit; use "
+                "handle_unknown='ignore' to encode unknown rows as zeros."
+            )
+        rows = np.flatnonzero(known)
+        out = sp.csr_matrix(
+            (np.ones(len(rows)), (rows, idx[known])), shape=(X.shape[0], k)
+        )
+        sparse = self.sparse_output
+        if sparse == "auto":
+            sparse = k > 1000
+        return out if sparse else out.toarray()
+
+    def get_feature_names_out(self, input_features=None):
+        """Names ``state=<row>`` of the output features."""
+        check_is_fitted(self)
+        return np.asarray(
+            [f"state={'_'.join(f'{v:g}' for v in row)}" for row in self.categories_], dtype=object
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _wants_state_index(feature_map):
+    first = feature_map.steps[0][1] if isinstance(feature_map, Pipeline) else feature_map
+    return getattr(first, "sklirl_input", None) == "state_index"
+
+
+def feature_inputs(feature_map, env):
+    """The ``X`` a feature map is fitted on for ``env``: state descriptors or state indices.
+
+    Parameters
+    ----------
+    feature_map : transformer
+    env : TabularMDP
+
+    Returns
+    -------
+    X : ndarray of shape (S, d)
+        ``env.state_features``, or the column of state indices when the map asks for it
+        (``sklirl_input = "state_index"``) or the env has no state features.
+    """
+    if _wants_state_index(feature_map) or env.state_features is None:
+        return np.arange(env.n_states, dtype=np.float64)[:, None]
+    return env.state_features
+
+
+def _check_feature_matrix(Phi, n_states, name):
+    if not sp.issparse(Phi):
+        Phi = np.asarray(Phi, dtype=np.float64)
+        if Phi.ndim == 1:
+            Phi = Phi[:, None]
+    if Phi.ndim != 2 or Phi.shape[0] != n_states:
+        raise ValueError(
+            f"feature map {name} returned shape {Phi.shape}; expected ({n_states}, k), one row "
+            "per state."
+        )
+    data = Phi.data if sp.issparse(Phi) else Phi
+    if not np.all(np.isfinite(data)):
+        raise ValueError(f"feature map {name} produced NaN or infinite features.")
+    return sp.csr_matrix(Phi, dtype=np.float64) if sp.issparse(Phi) else Phi
+
+
+def fit_feature_matrix(features, env):
+    """Clone and fit a feature map on ``env`` and return it with the ``(S, k)`` feature matrix.
+
+    Parameters
+    ----------
+    features : transformer
+        Any scikit-learn transformer (or Pipeline of transformers).
+    env : TabularMDP
+
+    Returns
+    -------
+    fitted : transformer
+        A fitted clone; ``features`` itself is left untouched.
+    phi : ndarray or scipy.sparse.csr_matrix of shape (S, k)
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import PolynomialFeatures
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.features import fit_feature_matrix
+    >>> fitted, phi = fit_feature_matrix(PolynomialFeatures(2), GridWorld(3))
+    >>> phi.shape
+    (9, 6)
+    """
+    if not (hasattr(features, "fit") and hasattr(features, "transform")):
+        raise TypeError(
+            f"features must be a scikit-learn transformer with fit and transform, got "
+            f"{type(features).__name__}."
+        )
+    fitted = clone(features)
+    X = feature_inputs(fitted, env)
+    Phi = fitted.fit_transform(X)
+    return fitted, _check_feature_matrix(Phi, env.n_states, type(features).__name__)
+
+
+def transform_feature_matrix(fitted, env):
+    """The ``(S, k)`` feature matrix of an already fitted feature map on ``env``."""
+    Phi = fitted.transform(feature_inputs(fitted, env))
+    return _check_feature_matrix(Phi, env.n_states, type(fitted).__name__)
+
+
+def state_action_features(phi, n_actions):
+    """Per-action copies of state features: ``(S, k)`` -> ``(S * A, k * A)``.
+
+    Row ``s * A + a`` holds ``phi[s, j]`` in column ``j * A + a`` and zeros elsewhere, so a
+    linear function of it is an arbitrary linear function of the state features for each
+    action. With one-hot state features this is the one-hot encoding of state-action pairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.features import state_action_features
+    >>> state_action_features(np.array([[1.0, 2.0]]), 2).toarray()
+    array([[1., 0., 2., 0.],
+           [0., 1., 0., 2.]])
+    """
+    return sp.kron(sp.csr_matrix(phi), sp.eye(n_actions), format="csr")
+

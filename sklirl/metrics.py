@@ -1,0 +1,190 @@
+"""Metrics for recovered rewards and imitation policies."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .demos import check_demos
+from .envs._tabular import as_state_action_reward, check_tabular_env
+from .expectations import occupancy_measure
+from .solvers._tabular import TabularPolicy, ValueIteration
+
+__all__ = [
+    "policy_value",
+    "expected_value_difference",
+    "feature_expectation_gap",
+    "log_likelihood",
+    "epic_distance",
+]
+
+
+def policy_value(env, policy, reward):
+    """Expected discounted return of ``policy`` under ``reward`` from the env's start states.
+
+    Computed as ``sum_{s,a} d_pi(s, a) r(s, a)`` with the exact occupancy measure.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.metrics import policy_value
+    >>> env = GridWorld(3, gamma=0.5)
+    >>> round(policy_value(env, np.full((9, 4), 0.25), np.ones(9)), 6)  # 1 / (1 - 0.5)
+    2.0
+    """
+    env = check_tabular_env(env)
+    r = as_state_action_reward(reward, env.n_states, env.n_actions)
+    return float(np.sum(occupancy_measure(env, policy) * r))
+
+
+def expected_value_difference(env, true_reward=None, learned_reward=None, policy=None):
+    """Expected value difference (Levine et al. 2011).
+
+    ``EVD = V*(true) - V^pi(true)``: the optimal value under the true reward minus the value,
+    under the true reward, of ``pi``, which is either the given ``policy`` or the greedy
+    optimal policy of ``learned_reward``. Values are from the env's initial distribution.
+
+    Parameters
+    ----------
+    env : TabularMDP
+    true_reward : array-like of shape (S,) or (S, A), default=None
+        ``env.reward`` when None.
+    learned_reward : array-like of shape (S,) or (S, A), default=None
+    policy : TabularPolicy or array-like, default=None
+        Give exactly one of ``learned_reward`` and ``policy``.
+
+    Returns
+    -------
+    evd : float
+        Non-negative up to solver tolerance; 0 when the learned reward induces an optimal policy.
+
+    Examples
+    --------
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.metrics import expected_value_difference
+    >>> env = GridWorld(4, gamma=0.9)
+    >>> expected_value_difference(env, learned_reward=env.reward)
+    0.0
+    """
+    env = check_tabular_env(env)
+    true_reward = env.reward if true_reward is None else true_reward
+    if true_reward is None:
+        raise ValueError("env has no ground-truth reward; pass true_reward=.")
+    if (learned_reward is None) == (policy is None):
+        raise ValueError("give exactly one of learned_reward and policy.")
+    solver = ValueIteration()
+    optimal = policy_value(env, solver.solve(env, true_reward), true_reward)
+    if policy is None:
+        policy = solver.solve(env, learned_reward)
+    evd = optimal - policy_value(env, policy, true_reward)
+    scale = max(1.0, abs(optimal))
+    return 0.0 if abs(evd) < 1e-9 * scale else float(evd)
+
+
+def feature_expectation_gap(expert_feature_expectations, feature_expectations, ord=2):
+    """Norm of the difference between expert and policy feature expectations.
+
+    Examples
+    --------
+    >>> from sklirl.metrics import feature_expectation_gap
+    >>> feature_expectation_gap([1.0, 2.0], [1.0, 0.0])
+    2.0
+    """
+    a = np.asarray(expert_feature_expectations, dtype=np.float64)
+    b = np.asarray(feature_expectations, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"feature expectations must be 1-D of equal shape, got {a.shape}, {b.shape}.")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("feature expectations contain NaN or infinity.")
+    return float(np.linalg.norm(a - b, ord=ord))
+
+
+def log_likelihood(policy, demos):
+    """Mean per-step log-likelihood of the demonstrations' actions under a tabular policy.
+
+    Time-indexed (finite-horizon) policies use the step index within each trajectory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.metrics import log_likelihood
+    >>> round(log_likelihood(np.full((2, 2), 0.5), [([0, 1], [1])]), 6)
+    -0.693147
+    """
+    if not isinstance(policy, TabularPolicy):
+        policy = TabularPolicy(policy)
+    trajs = check_demos(demos, n_states=policy.n_states, n_actions=policy.n_actions)
+    s = np.concatenate([t.states[: len(t)] for t in trajs])
+    a = np.concatenate([t.actions for t in trajs])
+    steps = np.concatenate([np.arange(len(t)) for t in trajs])
+    return float(np.mean(policy.log_prob(s, a, t=steps)))
+
+
+def _as_transition_reward(reward, S, A, name):
+    r = np.asarray(reward, dtype=np.float64)
+    if r.shape == (S, A, S):
+        if not np.all(np.isfinite(r)):
+            raise ValueError(f"{name} contains NaN or infinity.")
+        return r
+    return np.broadcast_to(as_state_action_reward(r, S, A, name)[:, :, None], (S, A, S))
+
+
+def epic_distance(reward_a, reward_b, *, gamma=None, env=None):
+    """EPIC pseudometric between two tabular rewards (Gleave et al. 2021).
+
+    Each reward ``R(s, a, s')`` is canonicalised with uniform coverage distributions over
+    states and actions,
+    ``C(R)(s, a, s') = R(s, a, s') + E[gamma R(s', A, S') - R(s, A, S') - gamma R(S, A, S')]``,
+    which removes potential shaping; the distance is the Pearson distance
+    ``sqrt((1 - corr) / 2)`` of the canonical rewards under uniform ``(s, a, s')``.
+    It is 0 for potential-shaped and positively rescaled rewards and 1 for a negated reward.
+
+    Parameters
+    ----------
+    reward_a, reward_b : array-like of shape (S,), (S, A) or (S, A, S)
+    gamma : float, default=None
+        Discount of the shaping; ``env.gamma`` when None.
+    env : TabularMDP, default=None
+        Supplies ``gamma`` and the numbers of states and actions.
+
+    Returns
+    -------
+    distance : float in [0, 1]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.metrics import epic_distance
+    >>> r = np.arange(6.0).reshape(3, 2)
+    >>> round(epic_distance(r, 2 * r + 1, gamma=0.9), 8), round(epic_distance(r, -r, gamma=0.9), 8)
+    (0.0, 1.0)
+    """
+    if gamma is None:
+        if env is None:
+            raise ValueError("give gamma or env.")
+        gamma = check_tabular_env(env).gamma
+    if not isinstance(gamma, numbers.Real) or not 0 <= gamma <= 1:
+        raise ValueError(f"gamma must be in [0, 1], got {gamma!r}.")
+    shape_a = np.shape(reward_a)
+    if len(shape_a) == 0:
+        raise ValueError("reward_a must be an array of shape (S,), (S, A) or (S, A, S).")
+    S = shape_a[0] if env is None else env.n_states
+    A = (shape_a[1] if len(shape_a) > 1 else 1) if env is None else env.n_actions
+    canon = []
+    for name, reward in (("reward_a", reward_a), ("reward_b", reward_b)):
+        R = _as_transition_reward(reward, S, A, name)
+        mean_next = R.mean(axis=(1, 2))  # E_{A, S'} R(s, A, S') for each s
+        C = R + gamma * mean_next[None, None, :] - mean_next[:, None, None]
+        C = C - gamma * mean_next.mean()
+        canon.append(C.ravel())
+    a, b = (c - c.mean() for c in canon)
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    scale = max(np.abs(canon[0]).max(), np.abs(canon[1]).max(), 1.0)
+    if na <= 1e-12 * scale * np.sqrt(a.size) or nb <= 1e-12 * scale * np.sqrt(b.size):
+        # A constant (after canonicalisation) reward: distance 0 to another constant, else 1/sqrt2
+        both = na <= 1e-12 * scale * np.sqrt(a.size) and nb <= 1e-12 * scale * np.sqrt(b.size)
+        return 0.0 if both else float(np.sqrt(0.5))
+    corr = float(np.clip(a @ b / (na * nb), -1.0, 1.0))
+    return float(np.sqrt((1.0 - corr) / 2.0))

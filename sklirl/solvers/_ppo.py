@@ -1,0 +1,1078 @@
+"""Proximal policy optimisation (PPO) in torch for gymnasium environments.
+
+PPO (Schulman et al., 2017) is the policy-optimisation step of GAIL (Ho & Ermon, 2016) and of
+apprenticeship learning with Monte Carlo feature expectations: given an environment and a reward
+(the environment's own, or a callable such as GAIL's ``-log D(s, a)``), it returns a
+:class:`TorchPolicy`.
+
+Two levels of API:
+
+- ``PPO(...).solve(env, reward) -> TorchPolicy``, the solver interface of the library;
+- ``trainer = PPO(...).make_trainer(env)``, then ``batch = trainer.collect_rollouts()`` and
+  ``trainer.update(batch, rewards)``, for estimators that interleave their own updates (GAIL's
+  discriminator) with the policy's.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+
+import gymnasium
+import numpy as np
+import torch
+from gymnasium import spaces
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+__all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
+
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU}
+_LOG_2PI = math.log(2.0 * math.pi)
+_OBS_CLIP = 10.0  # normalised observations are clipped to [-10, 10], as in SB3's VecNormalize
+_OBS_EPS = 1e-8
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+# --------------------------------------------------------------------------------------------
+# Advantage estimation
+# --------------------------------------------------------------------------------------------
+
+
+def generalized_advantage_estimate(
+    rewards, values, next_values, terminated, truncated, gamma, gae_lambda
+):
+    """Return GAE(lambda) advantages and value targets of a rollout.
+
+    Parameters
+    ----------
+    rewards, values, next_values : ndarray of shape (T,) or (T, n_envs)
+        Reward of each step, value ``V(s_t)`` of its observation and value ``V(s_{t+1})`` of the
+        observation it led to. At the end of an episode, ``s_{t+1}`` is the episode's final
+        observation, not the first observation of the next episode.
+    terminated, truncated : ndarray of bool, same shape
+        Whether the episode ended at this step in a terminal state (no bootstrap: the value after
+        it is 0) or was cut off (time limit: bootstrap from ``V(s_{t+1})``).
+    gamma, gae_lambda : float
+        Discount and GAE trace parameter.
+
+    Returns
+    -------
+    advantages, returns : ndarray, same shape, float32
+        ``A_t = sum_k (gamma lambda)^k delta_{t+k}`` within the episode, with
+        ``delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t)``, and the value targets
+        ``returns = advantages + values``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.solvers._ppo import generalized_advantage_estimate
+    >>> adv, ret = generalized_advantage_estimate(
+    ...     rewards=np.array([1.0, 1.0]), values=np.zeros(2), next_values=np.array([0.0, 10.0]),
+    ...     terminated=np.array([False, False]), truncated=np.array([False, True]),
+    ...     gamma=0.5, gae_lambda=1.0)
+    >>> adv
+    array([4., 6.], dtype=float32)
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    next_values = np.asarray(next_values, dtype=np.float64)
+    terminated = np.asarray(terminated, dtype=bool)
+    episode_goes_on = ~(terminated | np.asarray(truncated, dtype=bool))
+    deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values
+    advantages = np.empty_like(deltas)
+    running = np.zeros_like(deltas[0])
+    for t in range(len(deltas) - 1, -1, -1):
+        running = deltas[t] + gamma * gae_lambda * episode_goes_on[t] * running
+        advantages[t] = running
+    return advantages.astype(np.float32), (advantages + values).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Networks and policy
+# --------------------------------------------------------------------------------------------
+
+
+def _mlp(in_dim, hidden_layer_sizes, out_dim, activation, out_gain, generator):
+    """An MLP with orthogonal initialisation (gain sqrt(2) inside, ``out_gain`` at the head)."""
+    layers, sizes = [], [in_dim, *hidden_layer_sizes]
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [_init(nn.Linear(a, b), math.sqrt(2.0), generator), _ACTIVATIONS[activation]()]
+    layers.append(_init(nn.Linear(sizes[-1], out_dim), out_gain, generator))
+    return nn.Sequential(*layers)
+
+
+def _init(layer, gain, generator):
+    nn.init.orthogonal_(layer.weight, gain=gain, generator=generator)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+class _ActorCritic(nn.Module):
+    """Separate actor and critic MLPs; a state-independent log-std for Gaussian actions."""
+
+    def __init__(self, in_dim, out_dim, hidden_layer_sizes, activation, continuous, generator):
+        super().__init__()
+        self.actor = _mlp(in_dim, hidden_layer_sizes, out_dim, activation, 0.01, generator)
+        self.critic = _mlp(in_dim, hidden_layer_sizes, 1, activation, 1.0, generator)
+        if continuous:
+            self.log_std = nn.Parameter(torch.zeros(out_dim))
+        else:
+            self.register_parameter("log_std", None)
+
+    def log_prob_entropy(self, x, actions):
+        """Log-probabilities of ``actions`` and entropies of the action distributions at ``x``."""
+        out = self.actor(x)
+        if self.log_std is None:
+            log_p = torch.log_softmax(out, dim=-1)
+            entropy = -(log_p.exp() * log_p).sum(-1)
+            return log_p.gather(1, actions.long().unsqueeze(1)).squeeze(1), entropy
+        z = (actions - out) * torch.exp(-self.log_std)
+        log_prob = (-0.5 * z.pow(2) - self.log_std - 0.5 * _LOG_2PI).sum(-1)
+        entropy = (0.5 + 0.5 * _LOG_2PI + self.log_std).sum().expand(len(out))
+        return log_prob, entropy
+
+
+def _as_generator(random_state):
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    return np.random.default_rng(check_random_state(random_state).randint(_MAX_SEED))
+
+
+class TorchPolicy:
+    """A stochastic policy: torch actor and critic networks plus an observation normaliser.
+
+    Returned by :meth:`PPO.solve`. Discrete actions follow a categorical distribution, Box actions
+    a diagonal Gaussian with a state-independent standard deviation (clipped to the action bounds
+    when acted out). Observations are flattened (Box) or one-hot encoded (Discrete), then
+    standardised with running statistics that only training updates.
+
+    Parameters
+    ----------
+    observation_space : gymnasium.spaces.Box or gymnasium.spaces.Discrete
+        The environment's (single) observation space.
+    action_space : gymnasium.spaces.Discrete or gymnasium.spaces.Box
+        The environment's (single) action space.
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Hidden layers of the actor and of the critic (two separate networks).
+    activation : {"tanh", "relu", "elu", "gelu"}, default="tanh"
+        Activation of the hidden layers.
+    normalize_observations : bool, default=True
+        Standardise Box observations with running mean and variance.
+    device : str or torch.device, default="cpu"
+        Where the networks live.
+    random_state : int, torch.Generator or None, default=None
+        Seeds the weight initialisation (which never touches torch's global generator).
+
+    Attributes
+    ----------
+    net : torch.nn.Module
+        ``net.actor`` (logits or Gaussian means), ``net.critic`` (state value) and ``net.log_std``
+        (``None`` for discrete actions).
+    obs_mean, obs_var : ndarray of shape (obs_dim,)
+        Running observation statistics; ``obs_count`` is their (pseudo-)count.
+
+    Notes
+    -----
+    Pickling stores CPU copies of the weights plus the architecture, so a policy trained on a GPU
+    unpickles on a CPU-only machine (on the CPU; call :meth:`to` to move it back).
+
+    Examples
+    --------
+    >>> import gymnasium
+    >>> from sklirl.solvers._ppo import TorchPolicy
+    >>> env = gymnasium.make("CartPole-v1")
+    >>> policy = TorchPolicy(env.observation_space, env.action_space, random_state=0)
+    >>> policy.predict_proba([0.0, 0.0, 0.0, 0.0]).round(2)
+    array([0.5, 0.5], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        observation_space,
+        action_space,
+        hidden_layer_sizes=(64, 64),
+        activation="tanh",
+        normalize_observations=True,
+        device="cpu",
+        random_state=None,
+    ):
+        _check_spaces(observation_space, action_space)
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.hidden_layer_sizes = tuple(int(h) for h in hidden_layer_sizes)
+        self.activation = activation
+        self.device = torch.device(device)
+        self._discrete_obs = isinstance(observation_space, spaces.Discrete)
+        self._discrete_actions = isinstance(action_space, spaces.Discrete)
+        self.normalize_observations = bool(normalize_observations) and not self._discrete_obs
+        if self._discrete_obs:
+            self._obs_dim = int(observation_space.n)
+        else:
+            self._obs_dim = int(np.prod(observation_space.shape))
+        self.obs_mean = np.zeros(self._obs_dim)
+        self.obs_var = np.ones(self._obs_dim)
+        self.obs_count = 1e-4
+        if isinstance(random_state, torch.Generator):
+            generator = random_state
+        else:
+            seed = check_random_state(random_state).randint(_MAX_SEED)
+            generator = torch.Generator().manual_seed(int(seed))
+        self.net = self._build_net(generator).to(self.device)
+
+    # ---- construction, pickling, device ------------------------------------------------------
+
+    def _build_net(self, generator=None):
+        if self._discrete_actions:
+            out_dim = int(self.action_space.n)
+        else:
+            out_dim = int(np.prod(self.action_space.shape))
+        return _ActorCritic(
+            self._obs_dim, out_dim, self.hidden_layer_sizes, self.activation,
+            continuous=not self._discrete_actions, generator=generator,
+        )
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["net"] = {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
+        state["device"] = "cpu"
+        return state
+
+    def __setstate__(self, state):
+        weights = state.pop("net")
+        self.__dict__.update(state)
+        self.device = torch.device("cpu")
+        self.net = self._build_net()
+        self.net.load_state_dict(weights)
+
+    def to(self, device):
+        """Move the networks to ``device`` and return ``self``."""
+        self.device = torch.device(device)
+        self.net.to(self.device)
+        return self
+
+    def __repr__(self):
+        return (
+            f"TorchPolicy(observation_space={self.observation_space}, "
+            f"action_space={self.action_space}, hidden_layer_sizes={self.hidden_layer_sizes}, "
+            f"device='{self.device}')"
+        )
+
+    # ---- observations --------------------------------------------------------------------------
+
+    def _check_observations(self, observations):
+        """Validate a single observation or a batch; return (batch, was_single)."""
+        obs = np.asarray(observations)
+        if not (np.issubdtype(obs.dtype, np.number) or obs.dtype == bool):
+            raise ValueError(f"observations must be numeric, got dtype {obs.dtype}.")
+        if self._discrete_obs:
+            if obs.ndim > 1:
+                raise ValueError(
+                    "expected Discrete observations as integers of shape (n,) or a single "
+                    f"integer, got shape {obs.shape}."
+                )
+            single = obs.ndim == 0
+            obs = np.atleast_1d(obs)
+            if np.isnan(obs.astype(np.float64)).any():
+                raise ValueError("observations contain NaN.")
+            if np.any(obs != np.round(obs)):
+                raise ValueError("Discrete observations must be integers.")
+            space = self.observation_space
+            index = obs.astype(np.int64) - int(space.start)
+            if index.size and (index.min() < 0 or index.max() >= space.n):
+                raise ValueError(
+                    f"Discrete observations must lie in [{space.start}, {space.start + space.n}),"
+                    f" got values in [{obs.min()}, {obs.max()}]."
+                )
+            return obs.astype(np.int64), single
+        shape, dim = tuple(self.observation_space.shape), self._obs_dim
+        if obs.shape == shape or (obs.ndim == 1 and obs.shape[0] == dim):
+            obs, single = obs.reshape(1, dim), True
+        elif obs.ndim >= 1 and (obs.shape[1:] == shape or (obs.ndim == 2 and obs.shape[1] == dim)):
+            obs, single = obs.reshape(len(obs), dim), False
+        else:
+            raise ValueError(
+                f"expected observations of shape {shape} or a batch of shape (n, {dim}), got "
+                f"shape {obs.shape}."
+            )
+        if not np.all(np.isfinite(obs)):
+            raise ValueError("observations contain NaN or infinite values.")
+        return obs, single
+
+    def _features(self, obs):
+        """Network inputs (float32) for a checked batch of raw observations."""
+        if self._discrete_obs:
+            x = np.zeros((len(obs), self._obs_dim), dtype=np.float32)
+            x[np.arange(len(obs)), obs - int(self.observation_space.start)] = 1.0
+            return x
+        x = obs.reshape(len(obs), self._obs_dim)
+        if self.normalize_observations:
+            x = (x - self.obs_mean) / np.sqrt(self.obs_var + _OBS_EPS)
+            x = np.clip(x, -_OBS_CLIP, _OBS_CLIP)
+        return x.astype(np.float32, copy=False)
+
+    def _update_obs_stats(self, obs):
+        """Fold a batch of raw observations into the running mean and variance (Chan et al.)."""
+        if not self.normalize_observations:
+            return
+        x = obs.reshape(len(obs), self._obs_dim).astype(np.float64)
+        batch_mean, batch_var, n = x.mean(0), x.var(0), len(x)
+        delta, total = batch_mean - self.obs_mean, self.obs_count + n
+        m2 = self.obs_var * self.obs_count + batch_var * n + delta**2 * self.obs_count * n / total
+        self.obs_mean = self.obs_mean + delta * n / total
+        self.obs_var = m2 / total
+        self.obs_count = total
+
+    def _tensor(self, x):
+        return torch.from_numpy(x).to(self.device)
+
+    # ---- actions -------------------------------------------------------------------------------
+
+    def _actor_output(self, x):
+        with torch.inference_mode():
+            return self.net.actor(self._tensor(x)).cpu().numpy()
+
+    def _sample(self, out, rng):
+        """Sample policy actions from actor outputs; return (actions, log-probabilities).
+
+        Policy actions are indices ``0..n-1`` (Discrete) or unclipped Gaussian draws (Box).
+        """
+        if self._discrete_actions:
+            log_p = out - out.max(1, keepdims=True)
+            log_p = log_p - np.log(np.exp(log_p).sum(1, keepdims=True))
+            cdf = np.cumsum(np.exp(log_p.astype(np.float64)), axis=1)
+            u = rng.uniform(size=(len(out), 1)) * cdf[:, -1:]
+            actions = np.minimum((u >= cdf).sum(1), out.shape[1] - 1)
+            return actions, log_p[np.arange(len(out)), actions]
+        log_std = self.net.log_std.detach().cpu().numpy()
+        eps = rng.standard_normal(out.shape).astype(np.float32)
+        actions = out + np.exp(log_std) * eps
+        log_prob = (-0.5 * eps**2 - log_std - 0.5 * _LOG_2PI).sum(1)
+        return actions.astype(np.float32), log_prob.astype(np.float32)
+
+    def _to_env_actions(self, actions):
+        """Policy actions → actions as the environment takes them (offset, clipped, reshaped)."""
+        if self._discrete_actions:
+            return actions.astype(np.int64) + int(self.action_space.start)
+        space = self.action_space
+        actions = np.clip(actions, space.low.reshape(-1), space.high.reshape(-1))
+        return actions.reshape((len(actions), *space.shape)).astype(space.dtype, copy=False)
+
+    def _unbatch(self, result, single):
+        return result[0] if single else result
+
+    def predict(self, observations, deterministic=True, random_state=None):
+        """Return the policy's actions.
+
+        Parameters
+        ----------
+        observations : array-like
+            One observation or a batch of them.
+        deterministic : bool, default=True
+            Take the most likely action (Discrete) or the mean (Box, clipped to the bounds);
+            otherwise sample, see :meth:`sample`.
+        random_state : int, numpy Generator, RandomState or None, default=None
+            Used when ``deterministic=False``.
+
+        Returns
+        -------
+        actions : ndarray of shape (n,) or (n, *action_shape), or one action
+        """
+        if not deterministic:
+            return self.sample(observations, random_state)
+        obs, single = self._check_observations(observations)
+        out = self._actor_output(self._features(obs))
+        actions = out.argmax(1) if self._discrete_actions else out
+        return self._unbatch(self._to_env_actions(actions), single)
+
+    def sample(self, observations, random_state=None):
+        """Sample actions from the policy (Box actions clipped to the bounds).
+
+        Parameters
+        ----------
+        observations : array-like
+            One observation or a batch of them.
+        random_state : int, numpy Generator, RandomState or None, default=None
+            Source of the randomness.
+
+        Returns
+        -------
+        actions : ndarray of shape (n,) or (n, *action_shape), or one action
+        """
+        obs, single = self._check_observations(observations)
+        out = self._actor_output(self._features(obs))
+        actions, _ = self._sample(out, _as_generator(random_state))
+        return self._unbatch(self._to_env_actions(actions), single)
+
+    def predict_proba(self, observations):
+        """Return the action probabilities, shape (n, n_actions) (Discrete actions only)."""
+        if not self._discrete_actions:
+            raise TypeError(
+                "predict_proba is only defined for Discrete action spaces; this policy has "
+                f"{self.action_space}. Use log_prob(observations, actions) instead."
+            )
+        obs, single = self._check_observations(observations)
+        out = torch.from_numpy(self._actor_output(self._features(obs)))
+        return self._unbatch(torch.softmax(out, dim=1).numpy(), single)
+
+    def log_prob(self, observations, actions):
+        """Return the log-probability (density, for Box) of ``actions`` at ``observations``.
+
+        Parameters
+        ----------
+        observations : array-like
+            One observation or a batch of ``n``.
+        actions : array-like of shape (n,) or (n, *action_shape)
+            Actions as the environment takes them. Box actions are scored under the unclipped
+            Gaussian.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n,), or a float for a single observation
+        """
+        obs, single = self._check_observations(observations)
+        n = len(obs)
+        actions = np.asarray(actions)
+        if self._discrete_actions:
+            space = self.action_space
+            if actions.size != n:
+                raise ValueError(f"expected {n} actions, got an array of shape {actions.shape}.")
+            actions = actions.reshape(n)
+            index = actions.astype(np.int64) - int(space.start)
+            if np.any(actions != np.round(actions)) or index.min() < 0 or index.max() >= space.n:
+                raise ValueError(f"actions must be integers in [{space.start}, "
+                                 f"{space.start + space.n}).")
+            actions = index
+        else:
+            dim = int(np.prod(self.action_space.shape))
+            if actions.size != n * dim:
+                raise ValueError(
+                    f"expected {n} actions of shape {self.action_space.shape}, got an array of "
+                    f"shape {actions.shape}."
+                )
+            actions = actions.reshape(n, dim).astype(np.float32)
+            if not np.all(np.isfinite(actions)):
+                raise ValueError("actions contain NaN or infinite values.")
+        with torch.inference_mode():
+            x = self._tensor(self._features(obs))
+            log_prob, _ = self.net.log_prob_entropy(x, self._tensor(actions))
+            log_prob = log_prob.cpu().numpy()
+        return float(log_prob[0]) if single else log_prob
+
+    def predict_value(self, observations):
+        """Return the critic's state values, shape (n,)."""
+        obs, single = self._check_observations(observations)
+        with torch.inference_mode():
+            values = self.net.critic(self._tensor(self._features(obs)))[:, 0].cpu().numpy()
+        return float(values[0]) if single else values
+
+    def evaluate(self, env, n_episodes=20, deterministic=True, random_state=None):
+        """Run full episodes and return their returns.
+
+        Episodes run in parallel copies of ``env`` (their forward passes batched); each episode
+        has its own reset seed drawn from ``random_state``, and every episode runs to its end, so
+        the estimate is not biased toward short episodes.
+
+        Parameters
+        ----------
+        env : gymnasium.Env, str or callable
+            An environment instance (copied, never stepped), a registered id, or a zero-argument
+            callable returning an environment.
+        n_episodes : int, default=20
+            Number of episodes.
+        deterministic : bool, default=True
+            Act greedily (argmax / mean) or sample.
+        random_state : int, RandomState or None, default=None
+            Seeds the episodes' resets and, when sampling, the actions.
+
+        Returns
+        -------
+        returns : ndarray of shape (n_episodes,)
+            Undiscounted sum of rewards of each episode.
+        """
+        make_env = _env_factory(env)
+        rs = check_random_state(random_state)
+        seeds = rs.randint(_MAX_SEED, size=n_episodes)
+        rng = np.random.default_rng(rs.randint(_MAX_SEED))
+        n_parallel = min(n_episodes, 16)
+        envs = [make_env() for _ in range(n_parallel)]
+        returns = np.zeros(n_episodes)
+        episode = list(range(n_parallel))  # the episode each copy is running
+        obs = [envs[i].reset(seed=int(seeds[i]))[0] for i in range(n_parallel)]
+        active = list(range(n_parallel))
+        try:
+            while active:
+                batch, _ = self._check_observations(np.stack([obs[i] for i in active]))
+                out = self._actor_output(self._features(batch))
+                if deterministic:
+                    actions = out.argmax(1) if self._discrete_actions else out
+                else:
+                    actions, _ = self._sample(out, rng)
+                actions = self._to_env_actions(actions)
+                still_active = []
+                for i, action in zip(active, actions):
+                    obs[i], reward, terminated, truncated, _ = envs[i].step(action)
+                    returns[episode[i]] += reward
+                    if terminated or truncated:
+                        episode[i] += n_parallel
+                        if episode[i] >= n_episodes:
+                            continue
+                        obs[i] = envs[i].reset(seed=int(seeds[episode[i]]))[0]
+                    still_active.append(i)
+                active = still_active
+        finally:
+            for e in envs:
+                e.close()
+        return returns
+
+
+def _check_spaces(observation_space, action_space):
+    if not isinstance(observation_space, (spaces.Box, spaces.Discrete)):
+        raise TypeError(
+            f"PPO supports Box and Discrete observation spaces, got {observation_space}."
+        )
+    if not isinstance(action_space, (spaces.Box, spaces.Discrete)):
+        raise TypeError(f"PPO supports Discrete and Box action spaces, got {action_space}.")
+
+
+def _env_factory(env):
+    """A zero-argument callable that returns fresh copies of ``env``."""
+    if isinstance(env, str):
+        return functools.partial(gymnasium.make, env)
+    if isinstance(env, gymnasium.Env):
+        spec = env.spec
+        # A wrapper without recorded constructor arguments cannot be re-made from the spec.
+        if spec is not None and all(w.kwargs is not None for w in spec.additional_wrappers):
+            return functools.partial(gymnasium.make, spec)
+        return functools.partial(copy.deepcopy, env)
+    if isinstance(env, gymnasium.vector.VectorEnv):
+        raise TypeError(
+            "pass a single environment (instance, id or factory); PPO builds the vector env."
+        )
+    if callable(env):
+        return env
+    raise TypeError(
+        "env must be a gymnasium.Env, a registered environment id or a zero-argument callable "
+        f"returning one, got {type(env).__name__}."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Rollouts and updates
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RolloutBatch:
+    """Transitions of one rollout, flattened time-major: row ``t * n_envs + e``.
+
+    Attributes
+    ----------
+    observations : ndarray of shape (N, obs_dim) float32, or (N,) int64 for Discrete spaces
+        Raw (unnormalised) observations ``s_t``.
+    actions : ndarray of shape (N,) or (N, act_dim)
+        Actions as executed in the environment (Box actions clipped to the bounds).
+    next_observations : ndarray, like ``observations``
+        ``s_{t+1}``; at the end of an episode its final observation (not the next reset).
+    terminated, truncated : ndarray of shape (N,) bool
+        How the episode ended at this step, if it did.
+    env_rewards : ndarray of shape (N,) float32
+        The environment's rewards.
+    episode_returns : list of float
+        True (environment) returns of the episodes that finished during this rollout.
+    n_steps : int
+        ``N``, the number of transitions.
+    n_envs : int
+        Number of parallel environments.
+    policy_inputs, policy_actions, log_probs, values, next_values : ndarray
+        Used by :meth:`PPOTrainer.update`: normalised network inputs, unclipped policy actions,
+        their log-probabilities, and the critic's values of ``s_t`` and ``s_{t+1}`` at collection.
+    """
+
+    observations: np.ndarray
+    actions: np.ndarray
+    next_observations: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    env_rewards: np.ndarray
+    episode_returns: list
+    n_steps: int
+    n_envs: int
+    policy_inputs: np.ndarray = field(repr=False)
+    policy_actions: np.ndarray = field(repr=False)
+    log_probs: np.ndarray = field(repr=False)
+    values: np.ndarray = field(repr=False)
+    next_values: np.ndarray = field(repr=False)
+
+
+class PPOTrainer:
+    """Collects rollouts and runs PPO updates; made by :meth:`PPO.make_trainer`.
+
+    Attributes
+    ----------
+    policy : TorchPolicy
+        The policy being trained (its weights and observation statistics change in place).
+    total_steps : int
+        Environment steps collected so far.
+    history : list of dict
+        One entry per :meth:`update`: steps, mean episode return and the update's statistics.
+    """
+
+    def __init__(self, params, env, policy, seeds):
+        self.params = params
+        make_env = _env_factory(env)
+        self.env = gymnasium.vector.SyncVectorEnv(
+            [make_env] * params["n_envs"], autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP
+        )
+        torch_seed, numpy_seed, env_seed = (int(s) for s in seeds)
+        single_obs, single_act = self.env.single_observation_space, self.env.single_action_space
+        if policy is None:
+            policy = TorchPolicy(
+                single_obs, single_act,
+                hidden_layer_sizes=params["hidden_layer_sizes"],
+                activation=params["activation"],
+                normalize_observations=params["normalize_observations"],
+                device=params["device"],
+                random_state=torch.Generator().manual_seed(torch_seed),
+            )
+        else:
+            if not isinstance(policy, TorchPolicy):
+                raise TypeError(f"policy must be a TorchPolicy, got {type(policy).__name__}.")
+            if policy.observation_space != single_obs or policy.action_space != single_act:
+                raise ValueError(
+                    "the warm-start policy was trained on different spaces: "
+                    f"{policy.observation_space}, {policy.action_space} vs the environment's "
+                    f"{single_obs}, {single_act}."
+                )
+            policy = copy.deepcopy(policy).to(params["device"])
+        self.policy = policy
+        self.optimizer = torch.optim.Adam(
+            policy.net.parameters(), lr=params["learning_rate"], eps=1e-5
+        )
+        self.rng = np.random.default_rng(numpy_seed)
+        self.total_steps = 0
+        self.history = []
+        obs, _ = self.env.reset(seed=[env_seed + i for i in range(params["n_envs"])])
+        self._obs = obs
+        self._episode_returns = np.zeros(params["n_envs"])
+
+    def close(self):
+        """Close the vector environment."""
+        self.env.close()
+
+    def collect_rollouts(self):
+        """Run the current policy for ``n_steps`` steps in each environment.
+
+        Returns
+        -------
+        batch : RolloutBatch
+        """
+        policy, net = self.policy, self.policy.net
+        T, E = self.params["n_steps"], self.params["n_envs"]
+        obs_shape = (policy._obs_dim,) if not policy._discrete_obs else ()
+        obs_dtype = np.int64 if policy._discrete_obs else np.float32
+        act_shape = () if policy._discrete_actions else (net.actor[-1].out_features,)
+        observations = np.empty((T, E, *obs_shape), dtype=obs_dtype)
+        next_observations = np.empty_like(observations)
+        inputs = np.empty((T, E, policy._obs_dim), dtype=np.float32)
+        act_dtype = np.float32 if act_shape else np.int64
+        policy_actions = np.empty((T, E, *act_shape), dtype=act_dtype)
+        env_actions = np.empty_like(policy_actions)
+        log_probs = np.empty((T, E), dtype=np.float32)
+        values = np.empty((T, E), dtype=np.float32)
+        rewards = np.empty((T, E), dtype=np.float32)
+        terminated = np.empty((T, E), dtype=bool)
+        truncated = np.empty((T, E), dtype=bool)
+        finished = []
+
+        obs = self._obs.reshape(E, *obs_shape)
+        with torch.inference_mode():
+            for t in range(T):
+                policy._update_obs_stats(obs)
+                x = policy._features(obs)
+                xt = policy._tensor(x)
+                out = net.actor(xt).cpu().numpy()
+                values[t] = net.critic(xt)[:, 0].cpu().numpy()
+                actions, log_probs[t] = policy._sample(out, self.rng)
+                to_env = policy._to_env_actions(actions)
+                next_obs, reward, term, trunc, info = self.env.step(to_env)
+                observations[t], inputs[t], policy_actions[t] = obs, x, actions
+                env_actions[t] = to_env.reshape(E, *act_shape)
+                rewards[t], terminated[t], truncated[t] = reward, term, trunc
+                next_obs = next_obs.reshape(E, *obs_shape)
+                next_observations[t] = next_obs
+                self._episode_returns += reward
+                for e in np.flatnonzero(term | trunc):
+                    next_observations[t, e] = np.reshape(info["final_obs"][e], obs_shape)
+                    finished.append(float(self._episode_returns[e]))
+                    self._episode_returns[e] = 0.0
+                obs = next_obs
+            self._obs = obs
+
+            # V(s_{t+1}): the next step's value inside an episode, one batched forward pass for
+            # the final observations of episodes and the observations after the last step.
+            done = terminated | truncated
+            next_values = np.empty_like(values)
+            next_values[:-1] = values[1:]
+            needs_value = done.copy()
+            needs_value[-1] = True
+            x = policy._features(next_observations[needs_value])
+            next_values[needs_value] = net.critic(policy._tensor(x))[:, 0].cpu().numpy()
+
+        self.total_steps += T * E
+        n = T * E
+        return RolloutBatch(
+            observations=observations.reshape(n, *obs_shape),
+            actions=env_actions.reshape(n, *act_shape),
+            next_observations=next_observations.reshape(n, *obs_shape),
+            terminated=terminated.reshape(n),
+            truncated=truncated.reshape(n),
+            env_rewards=rewards.reshape(n),
+            episode_returns=finished,
+            n_steps=n,
+            n_envs=E,
+            policy_inputs=inputs.reshape(n, -1),
+            policy_actions=policy_actions.reshape(n, *act_shape),
+            log_probs=log_probs.reshape(n),
+            values=values.reshape(n),
+            next_values=next_values.reshape(n),
+        )
+
+    def update(self, batch, rewards=None):
+        """Run the PPO epochs on ``batch``.
+
+        Parameters
+        ----------
+        batch : RolloutBatch
+            From :meth:`collect_rollouts` of this trainer.
+        rewards : array-like of shape (N,), default=None
+            Rewards to optimise instead of ``batch.env_rewards`` (for GAIL, ``-log D(s, a)``).
+
+        Returns
+        -------
+        stats : dict
+            Means over minibatches of ``policy_loss``, ``value_loss``, ``entropy``, ``approx_kl``
+            and ``clip_fraction``, plus the critic's ``explained_variance`` before the update.
+        """
+        p = self.params
+        N, E = batch.n_steps, batch.n_envs
+        if rewards is None:
+            rewards = batch.env_rewards
+        rewards = np.asarray(rewards, dtype=np.float64)
+        if rewards.shape != (N,):
+            raise ValueError(f"rewards must have shape ({N},), got {rewards.shape}.")
+        if not np.all(np.isfinite(rewards)):
+            raise ValueError("rewards contain NaN or infinite values.")
+        T = N // E
+        advantages, returns = generalized_advantage_estimate(
+            rewards.reshape(T, E), batch.values.reshape(T, E), batch.next_values.reshape(T, E),
+            batch.terminated.reshape(T, E), batch.truncated.reshape(T, E),
+            p["gamma"], p["gae_lambda"],
+        )
+        advantages, returns = advantages.reshape(N), returns.reshape(N)
+        var_returns = returns.var()
+        explained_variance = (
+            float(1.0 - (returns - batch.values).var() / var_returns) if var_returns > 0 else 0.0
+        )
+
+        net, device = self.policy.net, self.policy.device
+        x_all = torch.from_numpy(batch.policy_inputs).to(device)
+        a_all = torch.from_numpy(batch.policy_actions).to(device)
+        old_logp_all = torch.from_numpy(batch.log_probs).to(device)
+        adv_all = torch.from_numpy(advantages).to(device)
+        ret_all = torch.from_numpy(returns).to(device)
+        for group in self.optimizer.param_groups:
+            group["lr"] = p["learning_rate"]
+
+        batch_size, clip = min(p["batch_size"], N), p["clip_range"]
+        sums = dict.fromkeys(
+            ["policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"], 0.0
+        )
+        n_minibatches, stop = 0, False
+        for _ in range(p["n_epochs"]):
+            permutation = torch.from_numpy(self.rng.permutation(N)).to(device)
+            for start in range(0, N, batch_size):
+                idx = permutation[start:start + batch_size]
+                log_prob, entropy = net.log_prob_entropy(x_all[idx], a_all[idx])
+                adv = adv_all[idx]
+                if p["normalize_advantages"] and len(idx) > 1:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                log_ratio = log_prob - old_logp_all[idx]
+                ratio = log_ratio.exp()
+                policy_loss = -torch.min(
+                    ratio * adv, ratio.clamp(1.0 - clip, 1.0 + clip) * adv
+                ).mean()
+                value_loss = (net.critic(x_all[idx])[:, 0] - ret_all[idx]).pow(2).mean()
+                entropy = entropy.mean()
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1.0) - log_ratio).mean().item()
+                    clip_fraction = ((ratio - 1.0).abs() > clip).float().mean().item()
+                if p["target_kl"] is not None and approx_kl > 1.5 * p["target_kl"]:
+                    stop = True
+                    break
+                loss = policy_loss - p["ent_coef"] * entropy + p["vf_coef"] * value_loss
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if p["max_grad_norm"] is not None:
+                    nn.utils.clip_grad_norm_(net.parameters(), p["max_grad_norm"])
+                self.optimizer.step()
+                n_minibatches += 1
+                for key, value in zip(
+                    sums, [policy_loss.item(), value_loss.item(), entropy.item(), approx_kl,
+                           clip_fraction],
+                ):
+                    sums[key] += value
+            if stop:
+                break
+        stats = {k: v / max(n_minibatches, 1) for k, v in sums.items()}
+        stats["explained_variance"] = explained_variance
+        stats["n_minibatches"] = n_minibatches
+        mean_return = np.mean(batch.episode_returns) if batch.episode_returns else float("nan")
+        self.history.append(
+            {"total_steps": self.total_steps, "mean_episode_return": mean_return, **stats}
+        )
+        if p["verbose"]:
+            print(
+                f"[PPO] steps={self.total_steps} episodes={len(batch.episode_returns)} "
+                f"mean_return={mean_return:.1f} policy_loss={stats['policy_loss']:.4f} "
+                f"value_loss={stats['value_loss']:.4f} entropy={stats['entropy']:.3f} "
+                f"approx_kl={stats['approx_kl']:.4f} clip_fraction={stats['clip_fraction']:.3f}"
+            )
+        return stats
+
+
+# --------------------------------------------------------------------------------------------
+# The solver
+# --------------------------------------------------------------------------------------------
+
+
+class PPO(BaseEstimator):
+    """Proximal policy optimisation with a clipped surrogate objective and GAE(lambda).
+
+    Solves a gymnasium environment for its own reward or for a reward callable, e.g. a learned
+    reward inside inverse reinforcement learning. Rollouts run the policy on batched observations
+    of a :class:`gymnasium.vector.SyncVectorEnv`; each rollout is followed by ``n_epochs`` passes
+    of minibatch Adam steps on the clipped surrogate, value and entropy losses.
+
+    Parameters
+    ----------
+    total_timesteps : int, default=100_000
+        Environment steps to train for in :meth:`solve` (rounded up to whole rollouts).
+    n_envs : int, default=8
+        Parallel environment copies.
+    n_steps : int, default=256
+        Steps per environment per rollout; a rollout has ``n_envs * n_steps`` transitions.
+    learning_rate : float, default=3e-4
+        Adam step size.
+    n_epochs : int, default=10
+        Passes over each rollout.
+    batch_size : int, default=256
+        Minibatch size.
+    gamma : float, default=0.99
+        Discount factor.
+    gae_lambda : float, default=0.95
+        GAE trace parameter (1 gives Monte Carlo advantages, 0 one-step TD).
+    clip_range : float, default=0.2
+        Clipping of the probability ratio, ``epsilon`` in the paper.
+    ent_coef : float, default=0.0
+        Weight of the entropy bonus.
+    vf_coef : float, default=0.5
+        Weight of the value loss.
+    max_grad_norm : float or None, default=0.5
+        Gradient norm clipping; ``None`` disables it.
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Hidden layers of the actor and of the critic.
+    activation : {"tanh", "relu", "elu", "gelu"}, default="tanh"
+        Hidden activation.
+    normalize_observations : bool, default=True
+        Standardise Box observations with running statistics (updated while collecting
+        rollouts, frozen in the returned policy).
+    normalize_advantages : bool, default=True
+        Standardise advantages per minibatch.
+    target_kl : float or None, default=None
+        Stop a rollout's epochs early when the approximate KL exceeds ``1.5 * target_kl``.
+    device : str or torch.device, default="cpu"
+        Where the networks train.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the action sampling, the minibatch shuffles and the environments'
+        resets. With a fixed seed, results on the CPU are bit-identical across runs.
+    verbose : int, default=0
+        Print a line per rollout when positive.
+
+    Attributes
+    ----------
+    history_ : list of dict
+        Set by :meth:`solve`: per rollout, the step count, mean episode return and losses.
+
+    See Also
+    --------
+    TorchPolicy : The returned policy.
+
+    Notes
+    -----
+    With probability ratio :math:`\\rho_t(\\theta) = \\pi_\\theta(a_t|s_t) / \\pi_{old}(a_t|s_t)`,
+    PPO maximises :math:`E_t[\\min(\\rho_t A_t, \\mathrm{clip}(\\rho_t, 1-\\epsilon, 1+\\epsilon)
+    A_t)]` with GAE advantages :math:`A_t = \\sum_k (\\gamma\\lambda)^k \\delta_{t+k}`,
+    :math:`\\delta_t = r_t + \\gamma V(s_{t+1}) - V(s_t)`. At a time-limit truncation the value of
+    the final observation is bootstrapped; at termination it is zero.
+
+    References
+    ----------
+    .. [1] J. Schulman, F. Wolski, P. Dhariwal, A. Radford and O. Klimov, "Proximal Policy
+       Optimization Algorithms", arXiv:1707.06347, 2017.
+    .. [2] J. Schulman, P. Moritz, S. Levine, M. Jordan and P. Abbeel, "High-Dimensional
+       Continuous Control Using Generalized Advantage Estimation", ICLR 2016.
+    .. [3] J. Ho and S. Ermon, "Generative Adversarial Imitation Learning", NeurIPS 2016.
+
+    Examples
+    --------
+    >>> from sklirl.solvers._ppo import PPO
+    >>> policy = PPO(total_timesteps=2048, n_envs=2, n_steps=64, random_state=0).solve(
+    ...     "CartPole-v1")
+    >>> returns = policy.evaluate("CartPole-v1", n_episodes=5, random_state=0)
+    >>> returns.shape
+    (5,)
+    >>> policy.predict([0.0, 0.0, 0.0, 0.0]) in (0, 1)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "total_timesteps": [Interval(Integral, 1, None, closed="left")],
+        "n_envs": [Interval(Integral, 1, None, closed="left")],
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "n_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "gamma": [Interval(Real, 0, 1, closed="both")],
+        "gae_lambda": [Interval(Real, 0, 1, closed="both")],
+        "clip_range": [Interval(Real, 0, None, closed="neither")],
+        "ent_coef": [Interval(Real, 0, None, closed="left")],
+        "vf_coef": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "normalize_observations": ["boolean"],
+        "normalize_advantages": ["boolean"],
+        "target_kl": [Interval(Real, 0, None, closed="neither"), None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        total_timesteps=100_000,
+        n_envs=8,
+        n_steps=256,
+        learning_rate=3e-4,
+        n_epochs=10,
+        batch_size=256,
+        gamma=0.99,
+        gae_lambda=0.95,
+        clip_range=0.2,
+        ent_coef=0.0,
+        vf_coef=0.5,
+        max_grad_norm=0.5,
+        hidden_layer_sizes=(64, 64),
+        activation="tanh",
+        normalize_observations=True,
+        normalize_advantages=True,
+        target_kl=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.total_timesteps = total_timesteps
+        self.n_envs = n_envs
+        self.n_steps = n_steps
+        self.learning_rate = learning_rate
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.gamma = gamma
+        self.gae_lambda = gae_lambda
+        self.clip_range = clip_range
+        self.ent_coef = ent_coef
+        self.vf_coef = vf_coef
+        self.max_grad_norm = max_grad_norm
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.normalize_observations = normalize_observations
+        self.normalize_advantages = normalize_advantages
+        self.target_kl = target_kl
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self):
+        self._validate_params()
+        sizes = list(self.hidden_layer_sizes)
+        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h > 0 for h in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        params = self.get_params()
+        params["hidden_layer_sizes"] = tuple(int(h) for h in sizes)
+        return params
+
+    def make_trainer(self, env, policy=None):
+        """Build a :class:`PPOTrainer` for step-by-step training.
+
+        Parameters
+        ----------
+        env : gymnasium.Env, str or callable
+            An environment instance (copied ``n_envs`` times with ``gymnasium.make(env.spec)``,
+            or ``copy.deepcopy`` when it has no spec; never stepped itself), a registered id, or
+            a zero-argument callable returning an environment.
+        policy : TorchPolicy, default=None
+            Warm start: train a copy of this policy (weights and observation statistics).
+
+        Returns
+        -------
+        trainer : PPOTrainer
+        """
+        params = self._check_params()
+        seeds = check_random_state(self.random_state).randint(_MAX_SEED, size=3)
+        return PPOTrainer(params, env, policy, seeds)
+
+    def solve(self, env, reward=None, policy=None):
+        """Train a policy for ``total_timesteps`` steps and return it.
+
+        Parameters
+        ----------
+        env : gymnasium.Env, str or callable
+            See :meth:`make_trainer`.
+        reward : callable or None, default=None
+            ``None`` trains on the environment's reward; otherwise
+            ``reward(observations, actions, next_observations) -> (N,)`` array, called on each
+            rollout's raw arrays (see :class:`RolloutBatch`).
+        policy : TorchPolicy, default=None
+            Warm start from a copy of this policy.
+
+        Returns
+        -------
+        policy : TorchPolicy
+        """
+        if reward is not None and not callable(reward):
+            raise TypeError(
+                "reward must be None or a callable reward(observations, actions, "
+                f"next_observations), got {type(reward).__name__}."
+            )
+        trainer = self.make_trainer(env, policy)
+        try:
+            while trainer.total_steps < self.total_timesteps:
+                batch = trainer.collect_rollouts()
+                rewards = None
+                if reward is not None:
+                    rewards = reward(batch.observations, batch.actions, batch.next_observations)
+                trainer.update(batch, rewards)
+        finally:
+            trainer.close()
+        self.history_ = trainer.history
+        return trainer.policy
+
