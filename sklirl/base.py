@@ -3,19 +3,29 @@
 Subclasses implement ``_fit(demos, env, sample_weight)`` (demos already validated) and set
 ``policy_`` (and, for tabular envs, ``reward_``). Everything users call on a fitted estimator
 (``predict_reward``, ``predict``, ``predict_proba``, ``score``) lives here once.
+
+What a subclass declares, so that it is a scikit-learn citizen (``tests/test_common.py``
+runs ``sklirl.utils.estimator_checks`` on every estimator):
+
+- ``__init__`` only stores its parameters; defaults are immutable (``None`` for a
+  sub-estimator, resolved in ``fit``: ``_fit_feature_map`` for ``features``,
+  ``_clone_sub_estimator("solver", SoftValueIteration())`` for the others).
+- ``_parameter_constraints`` with one entry per parameter (``fit`` validates them).
+- ``_transfer_policy(env)`` to score on another env, ``_accepts_gymnasium = True`` for
+  gymnasium envs, ``_demo_order_invariant = False`` if demo order changes the fit.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import metadata_routing
 from sklearn.utils.validation import check_is_fitted
 
 from .demos import check_demos
 from .envs._gym import is_gymnasium_env
 from .envs._tabular import TabularMDP
-from .features import fit_feature_matrix, transform_feature_matrix
+from .features import OneHotStates, fit_feature_matrix, transform_feature_matrix
 from .metrics import log_likelihood
 from .solvers._tabular import TabularPolicy
 
@@ -31,6 +41,49 @@ def _is_env(obj):
     return is_tabular_env(obj) or is_gymnasium_env(obj)
 
 
+def _same_tabular_env(a, b):
+    """Whether ``a`` is the MDP ``b`` (the same object, or an equal copy: GridSearchCV with
+    n_jobs or a Dask cluster pickles the env given to fit and to score separately)."""
+    if a is b:
+        return True
+    if not (is_tabular_env(a) and is_tabular_env(b)):
+        return False
+    if (a.n_states, a.n_actions, a.gamma, a.horizon) != (b.n_states, b.n_actions, b.gamma,
+                                                          b.horizon):
+        return False
+    fa, fb = a.state_features, b.state_features
+    if (fa is None) != (fb is None) or (fa is not None and not np.array_equal(fa, fb)):
+        return False
+    return bool(
+        np.array_equal(a.initial_state_distribution, b.initial_state_distribution)
+        and (a.transition_matrix != b.transition_matrix).nnz == 0
+    )
+
+
+def _check_sample_weight(sample_weight, n_trajectories):
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.shape != (n_trajectories,):
+        raise ValueError(
+            f"sample_weight has shape {sample_weight.shape}; expected ({n_trajectories},), "
+            "one weight per trajectory."
+        )
+    if not np.all(np.isfinite(sample_weight)) or (sample_weight < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative.")
+    if sample_weight.sum() <= 0:
+        raise ValueError("sample_weight must not be all zero.")
+    return sample_weight
+
+
+def _observation_dim(env):
+    """Length of a gymnasium env's flat Box observations: the ``n_features_in_`` of
+    ``predict``. None for tabular envs, whose inputs are state indices, not features."""
+    space = getattr(env, "observation_space", None) if is_gymnasium_env(env) else None
+    shape = getattr(space, "shape", None)
+    if shape is not None and len(shape) == 1 and np.dtype(space.dtype).kind == "f":
+        return int(shape[0])
+    return None
+
+
 class BaseIRL(BaseEstimator):
     """Base class for inverse RL and imitation estimators fitted with ``fit(demos, env)``.
 
@@ -40,12 +93,24 @@ class BaseIRL(BaseEstimator):
     env=env)`` use).
     """
 
-    # demos is data, not metadata: keep it out of metadata routing.
-    __metadata_request__fit = {"demos": metadata_routing.UNUSED}
-    __metadata_request__score = {"demos": metadata_routing.UNUSED}
+    # demos is data, not metadata: keep it out of metadata routing. The env is requested by
+    # default (with routing enabled, fit(demos, env=env) reaches the estimator and its scorer
+    # without set_fit_request/set_score_request calls); sample_weight follows scikit-learn's
+    # convention and must be requested explicitly.
+    __metadata_request__fit = {"demos": metadata_routing.UNUSED, "env": True}
+    __metadata_request__score = {"demos": metadata_routing.UNUSED, "env": True}
 
     #: Whether the estimator accepts gymnasium environments (not only TabularMDP).
     _accepts_gymnasium = False
+
+    #: Whether fitting on a permutation of the demos gives the same estimator (up to
+    #: floating-point summation order). Set it to False in estimators that visit demo steps
+    #: in a random order (minibatches), so that ``sklirl.utils.estimator_checks`` skips the
+    #: fit-order check for them with that reason.
+    _demo_order_invariant = True
+
+    # Subclasses list a constraint for every parameter (checked by ``fit``).
+    _parameter_constraints: dict = {}
 
     # -- fitting -------------------------------------------------------------------------
     def _resolve_env(self, y, env, method="fit"):
@@ -106,17 +171,13 @@ class BaseIRL(BaseEstimator):
         env = self._check_env(self._resolve_env(y, env))
         trajs = self._check_demos(demos, env)
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (len(trajs),):
-                raise ValueError(
-                    f"sample_weight has shape {sample_weight.shape}; expected ({len(trajs)},), "
-                    "one weight per trajectory."
-                )
-            if not np.all(np.isfinite(sample_weight)) or (sample_weight < 0).any():
-                raise ValueError("sample_weight must be finite and non-negative.")
-            if sample_weight.sum() <= 0:
-                raise ValueError("sample_weight must not be all zero.")
+            sample_weight = _check_sample_weight(sample_weight, len(trajs))
         self.env_ = env
+        n_features = _observation_dim(env)
+        if n_features is not None:
+            self.n_features_in_ = n_features
+        elif hasattr(self, "n_features_in_"):  # refit on a tabular env after a gymnasium one
+            del self.n_features_in_
         self._fit(trajs, env, sample_weight)
         return self
 
@@ -125,9 +186,25 @@ class BaseIRL(BaseEstimator):
 
     # -- tabular helpers shared by the estimators ------------------------------------------
     def _fit_feature_map(self, env):
-        """Clone and fit ``self.features`` on ``env``; set ``features_`` and return phi (S, k)."""
-        self.features_, phi = fit_feature_matrix(self.features, env)
+        """Clone and fit ``self.features`` on ``env``; set ``features_`` and return phi (S, k).
+
+        ``features=None`` means :class:`~sklirl.features.OneHotStates` (the tabular reward).
+        """
+        features = OneHotStates() if self.features is None else self.features
+        self.features_, phi = fit_feature_matrix(features, env)
         return phi
+
+    def _clone_sub_estimator(self, name, default):
+        """Clone parameter ``name`` (or ``default`` when it is None) into attribute ``name_``.
+
+        Sub-estimators (solvers, expectation estimators) are parameters, so that
+        ``get_params(deep=True)`` exposes theirs (``solver__temperature``) and ``clone``
+        copies them; ``fit`` works on a clone and never changes the parameter itself.
+        """
+        value = getattr(self, name)
+        fitted = clone(default if value is None else value)
+        setattr(self, name + "_", fitted)
+        return fitted
 
     def _feature_matrix(self, env):
         """The fitted feature map's ``(S, k)`` matrix on a (possibly new) env."""
@@ -136,7 +213,7 @@ class BaseIRL(BaseEstimator):
     # -- prediction ----------------------------------------------------------------------
     def _policy_for(self, env):
         """The learned policy for ``env``: ``policy_`` for the fit env (subclasses re-plan)."""
-        if env is None or env is getattr(self, "env_", None):
+        if env is None or _same_tabular_env(env, getattr(self, "env_", None)):
             return self.policy_
         return self._transfer_policy(env)
 
@@ -200,7 +277,7 @@ class BaseIRL(BaseEstimator):
         """Most probable action of the learned policy in each state."""
         return self.predict_proba(states).argmax(axis=1)
 
-    def score(self, demos, y=None, *, env=None):
+    def score(self, demos, y=None, *, env=None, sample_weight=None):
         """Mean per-step log-likelihood of the demonstrations' actions under the learned policy.
 
         Higher is better, so ``GridSearchCV`` and ``cross_val_score`` select hyperparameters by
@@ -213,6 +290,9 @@ class BaseIRL(BaseEstimator):
             Positional environment; the one seen in ``fit`` when None.
         env : environment, default=None
             Keyword form of ``y``.
+        sample_weight : array-like of shape (n_trajectories,), default=None
+            Weights of the trajectories: each step of trajectory i counts ``sample_weight[i]``
+            times in the mean.
 
         Returns
         -------
@@ -223,6 +303,22 @@ class BaseIRL(BaseEstimator):
         if env is not None:
             self._check_env(env, method="score")
         policy = self._policy_for(env)
+        if sample_weight is None:
+            return self._mean_log_likelihood(policy, demos)
+        trajs = check_demos(demos)
+        weights = _check_sample_weight(sample_weight, len(trajs))
+        steps = np.array([len(t) for t in trajs], dtype=np.float64)
+        # Per-trajectory means, recombined with weight w_i * T_i per trajectory.
+        means = np.array([self._mean_log_likelihood(policy, [t]) if len(t) else 0.0
+                          for t in trajs])
+        mass = weights * steps
+        if mass.sum() <= 0:
+            raise ValueError("sample_weight gives zero weight to every step of the demos.")
+        with np.errstate(invalid="ignore"):  # -inf times a zero weight counts as nothing
+            total = np.where(mass > 0, mass * means, 0.0).sum()
+        return float(total / mass.sum())
+
+    def _mean_log_likelihood(self, policy, demos):
         if isinstance(policy, TabularPolicy):
             return log_likelihood(policy, demos)
         return self._score_samples_mean(policy, demos)

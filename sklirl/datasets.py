@@ -19,7 +19,7 @@ def _as_policy(policy, env):
         try:
             policy = TabularPolicy(policy)
         except (TypeError, ValueError) as exc:
-            raise TypeError(
+            raise type(exc)(
                 f"policy must be a TabularPolicy or an (S, A) / (H, S, A) array: {exc}"
             ) from None
     if (policy.n_states, policy.n_actions) != (env.n_states, env.n_actions):

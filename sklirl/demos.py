@@ -147,7 +147,7 @@ def _as_indices(arr, what, i, n):
         if nonint.any():
             step = int(np.flatnonzero(nonint)[0])
             raise ValueError(
-                f"trajectory {i}, step {step}: {what[:-1]} {arr[step]!r} is not an integer."
+                f"trajectory {i}, step {step}: {what[:-1]} {arr[step].item()!r} is not an integer."
             )
     if arr.dtype.kind == "b":
         raise TypeError(f"trajectory {i}: {what} must be integer indices, got booleans.")
@@ -155,7 +155,7 @@ def _as_indices(arr, what, i, n):
     if out_of_range.any():
         step = int(np.flatnonzero(out_of_range)[0])
         raise ValueError(
-            f"trajectory {i}, step {step}: {what[:-1]} {arr[step]!r} is outside [0, {n})."
+            f"trajectory {i}, step {step}: {what[:-1]} {arr[step].item()!r} is outside [0, {n})."
         )
     return arr.astype(np.intp)
 

@@ -22,10 +22,11 @@ import scipy.sparse.linalg as spla
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.parallel import Parallel, delayed
 
 from .demos import check_demos
 from .envs._tabular import check_tabular_env
-from .solvers._tabular import TabularPolicy
+from .solvers._tabular import TabularPolicy, _policy_state_matrix
 
 __all__ = [
     "occupancy_measure",
@@ -55,13 +56,8 @@ def _policy_probs(policy, env):
     return probs
 
 
-def _policy_transition_matrix(env, probs):
-    """Sparse ``(S, S)`` state-to-state transitions under a stationary policy."""
-    S, A = env.n_states, env.n_actions
-    pi = sp.csr_matrix(
-        (probs.ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A)
-    )
-    return (pi @ env.transition_matrix).tocsr()
+# Sparse (S, S) state-to-state transitions under a stationary policy (shared with the solvers).
+_policy_transition_matrix = _policy_state_matrix
 
 
 def _check_initial(env, initial_distribution):
@@ -76,7 +72,7 @@ def _check_initial(env, initial_distribution):
     return mu
 
 
-def occupancy_measure(env, policy, *, initial_distribution=None):
+def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False):
     """Exact discounted state-action occupancy measure of a policy.
 
     Parameters
@@ -86,10 +82,13 @@ def occupancy_measure(env, policy, *, initial_distribution=None):
     initial_distribution : array-like of shape (S,), default=None
         Start-state weights; the env's initial distribution when None. The occupancy is
         linear in it, so any (even signed) weights are allowed.
+    per_step : bool, default=False
+        Finite-horizon MDPs only: return the terms ``gamma^t P(s_t = s, a_t = a)`` of each
+        step separately, shape ``(H, S, A)`` (their sum over t is the occupancy).
 
     Returns
     -------
-    occupancy : ndarray of shape (S, A)
+    occupancy : ndarray of shape (S, A), or (H, S, A) with ``per_step=True``
         ``d(s, a) = sum_t gamma^t P(s_t = s, a_t = a)``, unnormalised (see the module notes).
 
     Notes
@@ -106,7 +105,7 @@ def occupancy_measure(env, policy, *, initial_distribution=None):
     >>> from sklirl.expectations import occupancy_measure
     >>> env = GridWorld(3, gamma=0.9)
     >>> d = occupancy_measure(env, np.full((9, 4), 0.25))
-    >>> round(d.sum(), 8)  # 1 / (1 - gamma)
+    >>> round(float(d.sum()), 8)  # 1 / (1 - gamma)
     10.0
     """
     env = check_tabular_env(env)
@@ -114,19 +113,24 @@ def occupancy_measure(env, policy, *, initial_distribution=None):
     mu0 = _check_initial(env, initial_distribution)
     S, A = env.n_states, env.n_actions
     gamma = env.gamma
+    if per_step and not env.finite_horizon:
+        raise ValueError("per_step=True needs a finite-horizon env.")
     if env.finite_horizon:
         PT = env.transition_matrix.T
         d_s = mu0.copy()
         total = np.zeros((S, A))
+        steps = np.empty((env.horizon, S, A)) if per_step else None
         discount = 1.0
         for t in range(env.horizon):
             pi_t = probs if probs.ndim == 2 else probs[t]
             d_sa = d_s[:, None] * pi_t
             total += discount * d_sa
+            if per_step:
+                steps[t] = discount * d_sa
             if t + 1 < env.horizon:
                 d_s = PT @ d_sa.ravel()
             discount *= gamma
-        return total
+        return steps if per_step else total
     if probs.ndim != 2:
         raise ValueError("discounted MDPs need a stationary (S, A) policy.")
     P_pi = _policy_transition_matrix(env, probs)
@@ -219,7 +223,9 @@ def _check_sample_weight(sample_weight, n):
         return np.full(n, 1.0 / n)
     w = np.asarray(sample_weight, dtype=np.float64)
     if w.shape != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), one per trajectory, got {w.shape}.")
+        raise ValueError(
+            f"sample_weight must have shape ({n},), one per trajectory, got {w.shape}."
+        )
     if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
         raise ValueError("sample_weight must be finite, non-negative and not all zero.")
     return w / w.sum()
@@ -324,6 +330,16 @@ class ExactExpectation(_Expectation):
         return occupancy_measure(env, policy)
 
 
+_MC_BLOCK = 1000  # episodes per independently seeded block of Monte Carlo rollouts
+
+
+def _mc_block_occupancy(env, policy, n_episodes, horizon, seed):
+    from .datasets import sample_trajectories
+
+    trajs = sample_trajectories(env, policy, n_episodes, horizon=horizon, random_state=seed)
+    return empirical_occupancy(trajs, env.n_states, env.n_actions, env.gamma)
+
+
 class MonteCarloExpectation(_Expectation):
     """Monte Carlo occupancy and feature expectations from simulated rollouts.
 
@@ -335,6 +351,11 @@ class MonteCarloExpectation(_Expectation):
         Rollout length. None uses the env's horizon, or for discounted MDPs the smallest H
         with ``gamma^H < 1e-3`` (the truncation bias is then below 0.1% of the mass).
     random_state : int, RandomState instance or None, default=None
+    n_jobs : int, default=None
+        Number of joblib workers for the rollouts (``-1``: all cores; None: 1 unless in a
+        ``joblib.parallel_config`` context). Episodes are drawn in blocks of 1000, each with
+        its own seed drawn from ``random_state``, so the estimate does not depend on
+        ``n_jobs``.
 
     Notes
     -----
@@ -349,7 +370,8 @@ class MonteCarloExpectation(_Expectation):
     >>> from sklirl.envs import GridWorld
     >>> from sklirl.expectations import MonteCarloExpectation
     >>> env = GridWorld(3, gamma=0.9)
-    >>> d = MonteCarloExpectation(n_episodes=50, random_state=0).occupancy(env, np.full((9, 4), 0.25))
+    >>> mc = MonteCarloExpectation(n_episodes=50, random_state=0)
+    >>> d = mc.occupancy(env, np.full((9, 4), 0.25))
     >>> d.shape
     (9, 4)
     """
@@ -358,12 +380,14 @@ class MonteCarloExpectation(_Expectation):
         "n_episodes": [Interval(Integral, 1, None, closed="left")],
         "horizon": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
     }
 
-    def __init__(self, n_episodes=100, horizon=None, random_state=None):
+    def __init__(self, n_episodes=100, horizon=None, random_state=None, n_jobs=None):
         self.n_episodes = n_episodes
         self.horizon = horizon
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def rollout_horizon(self, env):
         """The rollout length used for ``env``."""
@@ -380,8 +404,20 @@ class MonteCarloExpectation(_Expectation):
 
         self._validate_params()
         env = check_tabular_env(env)
-        trajs = sample_trajectories(
-            env, policy, self.n_episodes, horizon=self.rollout_horizon(env),
-            random_state=check_random_state(self.random_state),
+        rng = check_random_state(self.random_state)
+        horizon = self.rollout_horizon(env)
+        n = self.n_episodes
+        if n <= _MC_BLOCK:
+            trajs = sample_trajectories(env, policy, n, horizon=horizon, random_state=rng)
+            return empirical_occupancy(trajs, env.n_states, env.n_actions, env.gamma)
+        # Independent blocks of episodes with seeds fixed up front: the same estimate for any
+        # n_jobs or joblib backend (threads, processes, a Dask or Ray cluster).
+        sizes = np.full(n // _MC_BLOCK, _MC_BLOCK)
+        if n % _MC_BLOCK:
+            sizes = np.r_[sizes, n % _MC_BLOCK]
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(sizes))
+        blocks = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(_mc_block_occupancy)(env, policy, int(size), horizon, seed)
+            for size, seed in zip(sizes, seeds)
         )
-        return empirical_occupancy(trajs, env.n_states, env.n_actions, env.gamma)
+        return sum(size * occ for size, occ in zip(sizes, blocks)) / n

@@ -10,15 +10,18 @@ the state indices ``[[0], [1], ..., [S - 1]]`` instead, which is how the tabular
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = [
     "OneHotStates",
+    "MacroCells",
     "feature_inputs",
     "fit_feature_matrix",
     "transform_feature_matrix",
@@ -27,10 +30,13 @@ __all__ = [
 
 
 def _row_keys(X):
-    """View each row of a C-contiguous 2-D array as one opaque, sortable value."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    X = X + 0.0  # -0.0 and 0.0 become the same bytes
-    return X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+    """View each row of a 2-D array as one sortable value, ordered lexicographically by the
+    numeric values (so that one-hot columns follow the state order ``0, 1, ..., S - 1``)."""
+    X = np.ascontiguousarray(X, dtype=np.float64) + 0.0  # -0.0 and 0.0 become equal
+    if X.shape[1] == 1:
+        return X[:, 0]
+    fields = np.dtype([(f"f{j}", np.float64) for j in range(X.shape[1])])
+    return X.view(fields).ravel()
 
 
 class OneHotStates(TransformerMixin, BaseEstimator):
@@ -121,6 +127,84 @@ class OneHotStates(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+class MacroCells(TransformerMixin, BaseEstimator):
+    """Indicators of macro cells: a coarse grid of hyper-cubes over coordinate features.
+
+    Each input column (e.g. a GridWorld's row and column) is cut into bins of width
+    ``cell_size`` starting at its minimum seen in ``fit``; a row is encoded as the indicator
+    of the macro cell (the tuple of its bins) it falls in. On a 32 x 32 GridWorld,
+    ``MacroCells(4)`` gives Abbeel & Ng's 64 macro-cell features.
+
+    Parameters
+    ----------
+    cell_size : float, default=1.0
+        Width of a macro cell along every input column.
+
+    Attributes
+    ----------
+    offset_ : ndarray of shape (n_features_in_,)
+        Per-column minimum seen in fit (the corner of the first cell).
+    n_cells_ : ndarray of shape (n_features_in_,)
+        Number of bins along each column; the output has ``prod(n_cells_)`` columns.
+    n_features_in_ : int
+
+    Notes
+    -----
+    Values outside the range seen in fit are put in the nearest edge cell.
+
+    Examples
+    --------
+    >>> from sklirl.features import MacroCells
+    >>> MacroCells(cell_size=2).fit_transform([[0, 0], [0, 3], [2, 1], [3, 3]])
+    array([[1., 0., 0., 0.],
+           [0., 1., 0., 0.],
+           [0., 0., 1., 0.],
+           [0., 0., 0., 1.]])
+    """
+
+    _parameter_constraints: dict = {
+        "cell_size": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    #: Refuse to allocate more macro cells than this (a likely mistake in cell_size).
+    _max_cells = 10_000_000
+
+    def __init__(self, cell_size=1.0):
+        self.cell_size = cell_size
+
+    def fit(self, X, y=None):
+        """Learn the bins of each column."""
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64)
+        self.offset_ = X.min(axis=0)
+        span = X.max(axis=0) - self.offset_
+        self.n_cells_ = np.floor(span / self.cell_size).astype(np.int64) + 1
+        total = float(np.prod(self.n_cells_.astype(np.float64)))
+        if total > self._max_cells:
+            raise ValueError(
+                f"MacroCells(cell_size={self.cell_size}) would make {total:.3g} macro cells "
+                f"(bins per column: {self.n_cells_.tolist()}); increase cell_size."
+            )
+        return self
+
+    def transform(self, X):
+        """Encode each row as the indicator of its macro cell."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        bins = np.floor((X - self.offset_) / self.cell_size).astype(np.int64)
+        bins = np.clip(bins, 0, self.n_cells_ - 1)
+        index = np.ravel_multi_index(tuple(bins.T), tuple(self.n_cells_))
+        out = np.zeros((X.shape[0], int(np.prod(self.n_cells_))))
+        out[np.arange(X.shape[0]), index] = 1.0
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names ``cell=<bin>_<bin>...`` of the output features."""
+        check_is_fitted(self)
+        grid = np.indices(tuple(self.n_cells_)).reshape(len(self.n_cells_), -1).T
+        return np.asarray([f"cell={'_'.join(map(str, b))}" for b in grid], dtype=object)
 
 
 def _wants_state_index(feature_map):

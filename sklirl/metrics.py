@@ -95,7 +95,9 @@ def feature_expectation_gap(expert_feature_expectations, feature_expectations, o
     a = np.asarray(expert_feature_expectations, dtype=np.float64)
     b = np.asarray(feature_expectations, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"feature expectations must be 1-D of equal shape, got {a.shape}, {b.shape}.")
+        raise ValueError(
+            f"feature expectations must be 1-D of equal shape, got {a.shape}, {b.shape}."
+        )
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError("feature expectations contain NaN or infinity.")
     return float(np.linalg.norm(a - b, ord=ord))

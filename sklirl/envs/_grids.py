@@ -21,10 +21,12 @@ def _grid_shape(size):
     if isinstance(size, numbers.Integral) and not isinstance(size, bool):
         shape = (int(size), int(size))
     else:
-        try:
-            shape = tuple(int(v) for v in size)
-        except TypeError:
-            raise TypeError(f"size must be an int or a (rows, cols) pair, got {size!r}.") from None
+        if isinstance(size, (str, bytes)) or not hasattr(size, "__iter__"):
+            raise TypeError(f"size must be an int or a (rows, cols) pair, got {size!r}.")
+        shape = tuple(size)
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in shape):
+            raise TypeError(f"size must be an int or a (rows, cols) pair of ints, got {size!r}.")
+        shape = tuple(int(v) for v in shape)
         if len(shape) != 2:
             raise ValueError(f"size must be an int or a (rows, cols) pair, got {size!r}.")
     if min(shape) < 1:
@@ -49,26 +51,27 @@ def grid_transitions(shape, moves, intended_prob, other_prob):
     """
     n_rows, n_cols = shape
     S, A = n_rows * n_cols, len(moves)
-    rows, cols = np.divmod(np.arange(S), n_cols)
-    targets = []
-    for dr, dc in moves:
+    index_dtype = np.int32 if S * A * A < np.iinfo(np.int32).max else np.int64
+    rows, cols = np.divmod(np.arange(S, dtype=index_dtype), n_cols)
+    # Moves with non-zero probability from each row: all of them, or only the intended one.
+    n_moves = A if other_prob > 0.0 else 1
+    targets = np.empty((S, A), dtype=index_dtype)
+    for d, (dr, dc) in enumerate(moves):
         r2, c2 = rows + dr, cols + dc
         inside = (r2 >= 0) & (r2 < n_rows) & (c2 >= 0) & (c2 < n_cols)
-        targets.append(np.where(inside, r2 * n_cols + c2, np.arange(S)))
-    row_idx, col_idx, vals = [], [], []
-    for a in range(A):
-        for d in range(A):
-            p = intended_prob if d == a else other_prob
-            if p == 0.0:
-                continue
-            row_idx.append(np.arange(S) * A + a)
-            col_idx.append(targets[d])
-            vals.append(np.full(S, p))
-    P = sp.coo_matrix(
-        (np.concatenate(vals), (np.concatenate(row_idx), np.concatenate(col_idx))),
-        shape=(S * A, S),
-    )
-    return P.tocsr()  # sums the duplicates of moves that hit a wall
+        targets[:, d] = np.where(inside, r2 * n_cols + c2, rows * n_cols + cols)
+    if n_moves == 1:
+        indices = targets.ravel()
+        data = np.full(S * A, intended_prob)
+    else:
+        # Row s * A + a lists the targets of all moves d, with intended_prob where d == a.
+        indices = np.broadcast_to(targets[:, None, :], (S, A, A)).ravel()
+        probs = np.where(np.eye(A, dtype=bool), intended_prob, other_prob)
+        data = np.broadcast_to(probs, (S, A, A)).ravel()
+    indptr = np.arange(0, S * A * n_moves + 1, n_moves, dtype=index_dtype)
+    P = sp.csr_matrix((data, indices, indptr), shape=(S * A, S), copy=False)
+    P.sum_duplicates()  # merges the moves that hit a wall into one staying-put entry
+    return P
 
 
 class GridWorld(TabularMDP):
@@ -106,9 +109,11 @@ class GridWorld(TabularMDP):
     --------
     >>> from sklirl.envs import GridWorld
     >>> env = GridWorld(size=4, slip=0.1, gamma=0.9)
-    >>> env.n_states, env.n_actions, env.reward.argmax()
+    >>> env.n_states, env.n_actions, int(env.reward.argmax())
     (16, 4, 15)
     """
+
+    _copy_transitions = False  # grid_transitions builds a fresh matrix for each instance
 
     def __init__(
         self, size=5, slip=0.0, gamma=0.99, horizon=None, reward=None,
@@ -147,7 +152,10 @@ class ObjectWorld(TabularMDP):
 
     The true reward is +5 in cells within distance 3 (``distance < 3``) of primary colour 0
     and within distance 2 of primary colour 1, -10 in cells within distance 3 of primary
-    colour 0 only, and 0 elsewhere.
+    colour 0 only, and 0 elsewhere. "Within distance d" means Euclidean distance strictly
+    less than d, the same test as the discrete features, so that the true reward is exactly a
+    function of two of them (``[distance to primary 0 < 3]`` and ``[distance to primary 1 < 2]``).
+    Colours are numbered from 0 (the paper's colours 1 and 2 are 0 and 1 here).
 
     Parameters
     ----------
@@ -182,6 +190,8 @@ class ObjectWorld(TabularMDP):
     >>> ObjectWorld(size=32, discrete=True, random_state=0).state_features.shape
     (1024, 124)
     """
+
+    _copy_transitions = False
 
     def __init__(
         self, size=32, n_colors=2, determinism=0.7, gamma=0.9, horizon=None,

@@ -110,22 +110,36 @@ class TabularMDP:
             self.reward = r
 
     # -- validation --------------------------------------------------------------------
-    @staticmethod
-    def _validate_transitions(transitions, n_actions):
+    # Subclasses that build a fresh sparse matrix themselves (the grid worlds) hand it over
+    # without the defensive copy, which costs seconds on million-state grids.
+    _copy_transitions = True
+
+    def _validate_transitions(self, transitions, n_actions):
+        if n_actions is not None and (
+            not isinstance(n_actions, numbers.Integral) or isinstance(n_actions, bool)
+        ):
+            raise TypeError(f"n_actions must be an int, got {type(n_actions).__name__}.")
         if sp.issparse(transitions):
             if n_actions is None:
                 raise ValueError(
                     "n_actions is required with sparse transitions of shape (S * A, S)."
                 )
             n_actions = int(n_actions)
-            P = sp.csr_matrix(transitions, dtype=np.float64, copy=True)
-            rows, n_states = P.shape
-            if n_actions < 1 or rows != n_states * n_actions:
+            if transitions.dtype.kind not in "biuf":
+                raise TypeError(f"transitions must be numeric, got dtype {transitions.dtype}.")
+            rows, n_states = transitions.shape
+            if n_actions < 1 or n_states < 1 or rows != n_states * n_actions:
                 raise ValueError(
                     f"sparse transitions must have shape (S * A, S) = ({n_states} * {n_actions}, "
-                    f"{n_states}), got {P.shape}."
+                    f"{n_states}) with S, A >= 1, got {transitions.shape}."
                 )
-            P.sum_duplicates()
+            owned = (
+                not self._copy_transitions
+                and transitions.format == "csr"
+                and transitions.dtype == np.float64
+            )
+            P = transitions if owned else sp.csr_matrix(transitions, dtype=np.float64, copy=True)
+            P.sum_duplicates()  # a no-op check when already canonical
             data = P.data
         else:
             arr = np.asarray(transitions)
@@ -141,15 +155,18 @@ class TabularMDP:
             n_actions = n_act
             data = arr.astype(np.float64, copy=False)
             P = None
-        if not np.all(np.isfinite(data)):
-            raise ValueError("transitions contain NaN or infinity.")
-        if data.size and data.min() < 0:
-            raise ValueError(f"transitions contain negative probabilities (min {data.min()}).")
+        if data.size:
+            # min/max propagate NaN, so two reductions check finiteness without a temporary.
+            lo, hi = data.min(), data.max()
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise ValueError("transitions contain NaN or infinity.")
+            if lo < 0:
+                raise ValueError(f"transitions contain negative probabilities (min {lo}).")
         if P is None:
             sums = data.sum(axis=2)
             P = sp.csr_matrix(data.reshape(n_states * n_actions, n_states))
         else:
-            sums = np.asarray(P.sum(axis=1)).reshape(n_states, n_actions)
+            sums = (P @ np.ones(n_states)).reshape(n_states, n_actions)
         bad = np.abs(sums - 1.0) > 1e-6
         if bad.any():
             s, a = np.argwhere(bad)[0]
@@ -157,10 +174,18 @@ class TabularMDP:
                 f"transition probabilities from state {s}, action {a} sum to {sums[s, a]:.6g}, "
                 "not 1."
             )
-        P.eliminate_zeros()
+        if np.count_nonzero(P.data) != P.nnz:
+            P.eliminate_zeros()
         P.sort_indices()
-        # Renormalise away rounding so that occupancy mass identities hold to machine precision.
-        P.data /= np.repeat(sums.ravel(), np.diff(P.indptr))
+        # Renormalise away rounding so that occupancy mass identities hold to machine precision;
+        # in chunks of rows, so the temporaries stay small.
+        sums = sums.ravel()
+        if np.any(sums != 1.0):
+            indptr, chunk = P.indptr, 1 << 16
+            for r0 in range(0, len(sums), chunk):
+                r1 = min(r0 + chunk, len(sums))
+                counts = np.diff(indptr[r0 : r1 + 1])
+                P.data[indptr[r0] : indptr[r1]] /= np.repeat(sums[r0:r1], counts)
         return P, n_states, n_actions
 
     @staticmethod

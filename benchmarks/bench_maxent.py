@@ -1,0 +1,215 @@
+"""MaxEnt IRL: sklirl.MaxEntIRL vs imitation's MCEIRL, side by side in one process.
+
+Same gridworlds, same demos, same expert occupancy for both libraries; each runs to its own
+convergence criterion (imitation: ``linf_eps=1e-3`` on the state occupancy or
+``grad_l2_eps=1e-4`` on the reward gradient, Adam with lr 1e-2; sklirl: L-BFGS with ``tol`` set
+to the same thresholds in its mass-normalised units), or until a per-run wall-time budget.
+
+Envs: deterministic ``side x side`` GridWorlds (S = 64, 256, 1024, 4096), finite horizon
+H = 2 * side, gamma = 1, start in the top-left cell, true reward ``phi_bin @ w_true`` on 8
+random binary features. Feature sets: one-hot states and the 8 binary features. Demos: 50
+sampled from the soft-optimal expert, or the expert's exact occupancy. Reported per run: wall
+time, iterations, final feature gap ``||rho_pi - rho_E||_inf`` (unnormalised) in sklirl's
+convention (visits at t < H, which sklirl matches) and in imitation's (t <= H, the final state
+included, which MCEIRL matches), and EVD under the true reward (greedy policy of the learned
+reward).
+Optionally (``--large``) sklirl alone on a 316 x 316 discounted grid (S ~ 10^5, sparse).
+
+Run in the benchmark venv (imitation is never a sklirl requirement)::
+
+    /work/bench-venv/bin/python benchmarks/bench_maxent.py               # full table
+    /work/bench-venv/bin/python benchmarks/bench_maxent.py --sizes 64 256 --budget 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from functools import partial
+
+import numpy as np
+
+from sklirl import MaxEntIRL
+from sklirl.datasets import make_expert_demos
+from sklirl.envs import GridWorld, TabularMDP
+from sklirl.expectations import empirical_occupancy, occupancy_measure
+from sklirl.metrics import expected_value_difference
+from sklirl.solvers import SoftValueIteration, TabularPolicy
+
+N_DEMOS = 50
+IMITATION_LINF_EPS = 1e-3
+IMITATION_GRAD_EPS = 1e-4
+
+
+def make_world(side, seed=0):
+    rng = np.random.RandomState(seed)
+    S = side * side
+    phi_bin = (rng.random_sample((S, 8)) < 0.3).astype(np.float64)
+    w_true = rng.randn(8)
+    mu0 = np.zeros(S)
+    mu0[0] = 1.0
+    env = GridWorld(side, slip=0.0, gamma=1.0, horizon=2 * side, reward=phi_bin @ w_true,
+                    initial_state_distribution=mu0)
+    return env, phi_bin
+
+
+def feature_matrix(kind, env, phi_bin):
+    return np.eye(env.n_states) if kind == "onehot" else phi_bin
+
+
+def feature_gap(env, policy_probs, d_E, phi):
+    d_pi = occupancy_measure(env, policy_probs).sum(axis=1)
+    return float(np.abs(phi.T @ (d_pi - d_E)).max())
+
+
+def with_final_state(env, probs):
+    """imitation's convention counts the state reached at t = H too: the visitation of an env
+    one step longer, the extra step's action being irrelevant to the states visited."""
+    longer = TabularMDP(env.transition_matrix, n_actions=env.n_actions, gamma=1.0,
+                        horizon=env.horizon + 1,
+                        initial_state_distribution=env.initial_state_distribution)
+    padded = np.concatenate([probs, np.full((1,) + probs.shape[1:], 1.0 / env.n_actions)])
+    return occupancy_measure(longer, padded).sum(axis=1)
+
+
+def demo_visitation_with_final(demos, n_states):
+    counts = np.bincount(np.concatenate([d.states for d in demos]), minlength=n_states)
+    return counts / len(demos)
+
+
+# -- sklirl ------------------------------------------------------------------------------
+def run_sklirl(env, phi_bin, kind, demos, d_E):
+    from sklearn.preprocessing import FunctionTransformer
+
+    H = env.horizon
+    features = None if kind == "onehot" else FunctionTransformer(lambda X: phi_bin)
+    # imitation's thresholds, in sklirl's mass-normalised units (gradient / H)
+    tol = (IMITATION_LINF_EPS if kind == "onehot" else IMITATION_GRAD_EPS) / H
+    est = MaxEntIRL(features, l2=0.0, tol=tol, max_iter=1000)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if demos is None:
+            est.fit_occupancy(d_E, env)
+        else:
+            est.fit(demos, env)
+    wall = time.perf_counter() - t0
+    reward = est.reward_[:, 0]
+    return wall, est.n_iter_, est.policy_.probs, reward, True
+
+
+# -- imitation ----------------------------------------------------------------------------
+def run_imitation(env, phi_bin, kind, demos, budget, chunk):
+    import torch as th
+    from imitation.algorithms.mce_irl import MCEIRL, mce_occupancy_measures, mce_partition_fh
+    from imitation.data import types
+    from imitation.rewards.reward_nets import BasicRewardNet
+    from seals.base_envs import TabularModelPOMDP
+
+    obs = feature_matrix(kind, env, phi_bin).astype(np.float32)
+    ienv = TabularModelPOMDP(
+        transition_matrix=env.to_dense(), observation_matrix=obs,
+        reward_matrix=np.asarray(env.reward, dtype=np.float64), horizon=env.horizon,
+        initial_state_dist=np.asarray(env.initial_state_distribution),
+    )
+    if demos is None:  # the expert's exact occupancy in imitation's own convention
+        _, _, pi = mce_partition_fh(ienv)
+        _, demo_input = mce_occupancy_measures(ienv, pi=pi)
+    else:
+        demo_input = [
+            types.Trajectory(obs=np.asarray(d.states), acts=np.asarray(d.actions), infos=None,
+                             terminal=True)
+            for d in demos
+        ]
+    th.manual_seed(0)
+    net = BasicRewardNet(ienv.observation_space, ienv.action_space, use_action=False,
+                         use_next_state=False, use_done=False, hid_sizes=[])
+    mce = MCEIRL(demo_input, ienv, net, rng=np.random.default_rng(0), discount=1.0,
+                 linf_eps=IMITATION_LINF_EPS, grad_l2_eps=IMITATION_GRAD_EPS, log_interval=None)
+    t0 = time.perf_counter()
+    n_iter, converged = 0, False
+    while n_iter < 1000 and time.perf_counter() - t0 < budget:
+        k = min(chunk, 1000 - n_iter)
+        visitations = mce.train(max_iter=k)
+        n_iter += k
+        linf = np.max(np.abs(mce.demo_state_om - visitations))
+        grad = np.sqrt(sum(float((p.grad ** 2).sum()) for p in net.parameters()))
+        if linf <= IMITATION_LINF_EPS or grad <= IMITATION_GRAD_EPS:
+            converged = True
+            break
+    wall = time.perf_counter() - t0
+    with th.no_grad():
+        reward = net(th.as_tensor(obs), None, None, None).numpy().astype(np.float64).ravel()
+    pi = np.asarray(mce.policy.pi, dtype=np.float64)
+    return wall, n_iter, pi, reward, converged
+
+
+# -- the table ------------------------------------------------------------------------------
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256, 1024, 4096])
+    parser.add_argument("--features", nargs="+", default=["onehot", "binary"])
+    parser.add_argument("--demos", nargs="+", default=["sampled", "exact"])
+    parser.add_argument("--budget", type=float, default=120.0,
+                        help="wall-time budget (s) per imitation run")
+    parser.add_argument("--no-imitation", action="store_true")
+    parser.add_argument("--large", action="store_true", help="also sklirl at S ~ 10^5")
+    args = parser.parse_args()
+
+    header = (f"{'S':>6} {'features':>8} {'demos':>7} | {'library':>9} {'time (s)':>9} "
+              f"{'iters':>6} {'conv':>4} {'gap':>10} {'gap t<=H':>10} {'EVD':>9}")
+    print(header)
+    print("-" * len(header))
+    for S in args.sizes:
+        side = int(round(np.sqrt(S)))
+        env, phi_bin = make_world(side)
+        expert = SoftValueIteration().solve(env, env.reward)
+        sampled, _ = make_expert_demos(env, N_DEMOS, random_state=0)
+        d_exact = occupancy_measure(env, expert).sum(axis=1)
+        d_sampled = empirical_occupancy(sampled, env.n_states, env.n_actions, 1.0).sum(axis=1)
+        d_final = {"sampled": demo_visitation_with_final(sampled, env.n_states),
+                   "exact": with_final_state(env, expert.probs)}
+        for kind in args.features:
+            phi = feature_matrix(kind, env, phi_bin)
+            for demo_kind in args.demos:
+                demos = sampled if demo_kind == "sampled" else None
+                d_E = d_sampled if demo_kind == "sampled" else d_exact
+                runs = [("sklirl", partial(run_sklirl, env, phi_bin, kind, demos, d_E))]
+                if not args.no_imitation:
+                    chunk = 50 if S <= 256 else (10 if S <= 1024 else 1)
+                    runs.append(("imitation", partial(
+                        run_imitation, env, phi_bin, kind, demos, args.budget, chunk)))
+                for name, run in runs:
+                    wall, n_iter, pi, reward, conv = run()
+                    gap = feature_gap(env, TabularPolicy(pi[: env.horizon]), d_E, phi)
+                    d_pi_final = with_final_state(env, pi[: env.horizon])
+                    gap_final = float(np.abs(phi.T @ (d_pi_final - d_final[demo_kind])).max())
+                    evd = expected_value_difference(env, learned_reward=reward)
+                    print(f"{S:>6} {kind:>8} {demo_kind:>7} | {name:>9} {wall:>9.3f} "
+                          f"{n_iter:>6} {'yes' if conv else 'no':>4} {gap:>10.2e} "
+                          f"{gap_final:>10.2e} {evd:>9.4f}",
+                          flush=True)
+    if args.large:
+        run_large()
+
+
+def run_large(side=316, gamma=0.95):
+    from sklearn.preprocessing import FunctionTransformer
+
+    rng = np.random.RandomState(0)
+    S = side * side
+    phi_bin = (rng.random_sample((S, 8)) < 0.3).astype(np.float64)
+    env = GridWorld(side, slip=0.1, gamma=gamma, reward=phi_bin @ rng.randn(8))
+    demos, _ = make_expert_demos(env, N_DEMOS, horizon=100, random_state=0)
+    est = MaxEntIRL(FunctionTransformer(lambda X: phi_bin), l2=0.0, tol=1e-6)
+    t0 = time.perf_counter()
+    est.fit(demos, env)
+    wall = time.perf_counter() - t0
+    print(f"\nS = {S} (discounted gamma={gamma}, slip 0.1, sparse), 8 binary features, "
+          f"{N_DEMOS} demos of 100 steps: sklirl {wall:.1f} s, {est.n_iter_} iterations, "
+          f"final normalised gap {est.history_['gap'][-1]:.2e}")
+
+
+if __name__ == "__main__":
+    main()

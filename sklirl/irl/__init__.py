@@ -1,0 +1,1 @@
+"""The IRL estimators, one module each; import them from :mod:`sklirl`."""

@@ -1,0 +1,278 @@
+"""GAIL's discriminator: a torch MLP ``D_w(s, a) = sigmoid(f_w(x(s, a)))`` and its training step.
+
+The lecture's convention is used throughout: ``D -> 1`` on the policy's state-actions and
+``D -> 0`` on the expert's, so ``-log D`` is large where the expert goes. The module imports
+torch at the top; :mod:`sklirl.irl._gail` imports it only inside ``fit``.
+
+The logistic loss of a batch of policy inputs ``x_pi`` with weights ``w_pi`` and expert inputs
+``x_E`` with weights ``w_E`` (each set of weights summing to one) is
+
+    L(w) = sum_i w_pi_i softplus(-f(x_pi_i)) + sum_j w_E_j softplus(f(x_E_j)),
+
+i.e. the binary cross-entropy with label 1 on the policy and 0 on the expert. Minibatches use
+uniform weights; the tabular path uses the exact (normalised) occupancy measures as weights, so
+one full-batch step is a step on the population loss, whose minimiser over free logits is
+``D*(s, a) = rho_pi(s, a) / (rho_pi(s, a) + rho_E(s, a))``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["Discriminator", "reward_from_logits", "REWARD_FORMS"]
+
+_EPS = 1e-8
+_CLIP = 10.0
+
+#: The published reward forms, as functions of the logit f = log D - log(1 - D).
+REWARD_FORMS = ("-log D", "log(1-D)", "logit")
+
+
+def reward_from_logits(logits, reward_form):
+    """The pseudo-reward ``R(s, a)`` for discriminator logits ``f = log(D / (1 - D))``.
+
+    ``"-log D"`` is ``softplus(-f) > 0``, ``"log(1-D)"`` is ``-softplus(f) < 0`` and ``"logit"``
+    is ``log(1 - D) - log D = -f``. Works on numpy arrays and torch tensors.
+    """
+    if isinstance(logits, torch.Tensor):
+        softplus = F.softplus
+    else:
+        logits = np.asarray(logits, dtype=np.float64)
+
+        def softplus(z):
+            return np.logaddexp(0.0, z)
+
+    if reward_form == "-log D":
+        return softplus(-logits)
+    if reward_form == "log(1-D)":
+        return -softplus(logits)
+    if reward_form == "logit":
+        return -logits
+    raise ValueError(f"reward_form must be one of {REWARD_FORMS}, got {reward_form!r}.")
+
+
+def _binary_columns(x):
+    """Columns of ``x`` whose values are all 0 or 1 (one-hot codes, left unnormalised)."""
+    if sp.issparse(x):
+        return np.ones(x.shape[1], dtype=bool)
+    x = np.asarray(x)
+    return np.all((x == 0) | (x == 1), axis=0)
+
+
+class Discriminator:
+    """An MLP logit ``f_w(x)`` on state-action inputs, with optional input standardisation.
+
+    Parameters
+    ----------
+    input_dim : int
+        Width of the state-action input ``x(s, a)``.
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Hidden layers; ``()`` gives a linear logit ``w . x + b`` (with one-hot state-action
+        inputs, a free logit per state-action).
+    normalize_mask : ndarray of bool of shape (input_dim,) or None, default=None
+        Columns to standardise with running mean and variance (None: none).
+    learning_rate : float, default=1e-3
+        Adam step size.
+    grad_penalty : float, default=0.0
+        Weight of the gradient penalty ``E[(||grad_x f(x_hat)|| - 1)^2]`` on random
+        interpolations ``x_hat`` of policy and expert inputs (Gulrajani et al., 2017).
+    device : str or torch.device, default="cpu"
+    dtype : torch.dtype, default=torch.float32
+        Precision of the weights and inputs (the tabular path uses float64).
+    generator : torch.Generator or None, default=None
+        Seeds the initial weights (torch's global generator is not touched).
+
+    Notes
+    -----
+    Pickling stores CPU copies of the weights and the optimiser state, so a discriminator
+    trained on a GPU unpickles on a CPU-only machine.
+    """
+
+    def __init__(
+        self,
+        input_dim,
+        hidden_layer_sizes=(64, 64),
+        normalize_mask=None,
+        learning_rate=1e-3,
+        grad_penalty=0.0,
+        device="cpu",
+        dtype=torch.float32,
+        generator=None,
+    ):
+        self.dtype = dtype
+        self.input_dim = int(input_dim)
+        self.hidden_layer_sizes = tuple(int(h) for h in hidden_layer_sizes)
+        self.learning_rate = float(learning_rate)
+        self.grad_penalty = float(grad_penalty)
+        self.device = torch.device(device)
+        mask = np.zeros(self.input_dim, dtype=bool) if normalize_mask is None else normalize_mask
+        self.normalize_mask = np.asarray(mask, dtype=bool)
+        self.in_mean = np.zeros(self.input_dim)
+        self.in_var = np.ones(self.input_dim)
+        self.in_count = 1e-4
+        self.net = self._build_net(generator).to(device=self.device, dtype=self.dtype)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.learning_rate)
+
+    # -- construction and pickling -------------------------------------------------------------
+    def _build_net(self, generator=None):
+        layers, sizes = [], [self.input_dim, *self.hidden_layer_sizes]
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        layers.append(nn.Linear(sizes[-1], 1))
+        net = nn.Sequential(*layers)
+        if generator is not None:
+            with torch.no_grad():
+                for layer in net:
+                    if isinstance(layer, nn.Linear):
+                        bound = 1.0 / np.sqrt(layer.in_features)
+                        layer.weight.uniform_(-bound, bound, generator=generator)
+                        layer.bias.uniform_(-bound, bound, generator=generator)
+        return net
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["net"] = {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
+        opt = self.optimizer.state_dict()
+        state["optimizer"] = {
+            "state": {
+                k: {n: t.detach().cpu().clone() if torch.is_tensor(t) else t
+                    for n, t in v.items()}
+                for k, v in opt["state"].items()
+            },
+            "param_groups": opt["param_groups"],
+        }
+        state["device"] = "cpu"
+        return state
+
+    def __setstate__(self, state):
+        weights, opt = state.pop("net"), state.pop("optimizer")
+        self.__dict__.update(state)
+        self.device = torch.device("cpu")
+        self.net = self._build_net().to(dtype=self.dtype)
+        self.net.load_state_dict(weights)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.learning_rate)
+        self.optimizer.load_state_dict(opt)
+
+    def to(self, device):
+        """Move the network (and the optimiser state) to ``device``; return ``self``."""
+        self.device = torch.device(device)
+        self.net.to(self.device)
+        for state in self.optimizer.state.values():
+            for k, v in state.items():
+                if torch.is_tensor(v) and k != "step":
+                    state[k] = v.to(self.device)
+        return self
+
+    # -- inputs -----------------------------------------------------------------------------------
+    def update_input_stats(self, x):
+        """Fold a batch of inputs into the running mean and variance of the normalised columns."""
+        if not self.normalize_mask.any() or sp.issparse(x):
+            return
+        x = np.asarray(x, dtype=np.float64)
+        batch_mean, batch_var, n = x.mean(0), x.var(0), len(x)
+        delta, total = batch_mean - self.in_mean, self.in_count + n
+        m2 = self.in_var * self.in_count + batch_var * n + delta**2 * self.in_count * n / total
+        self.in_mean = self.in_mean + delta * n / total
+        self.in_var = m2 / total
+        self.in_count = total
+
+    def as_tensor(self, x):
+        """Inputs (ndarray or scipy sparse) -> a tensor (``dtype``) on the device, standardised."""
+        if sp.issparse(x):
+            coo = sp.coo_matrix(x, dtype=np.float64)
+            index = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+            return torch.sparse_coo_tensor(
+                index, torch.from_numpy(coo.data).to(self.dtype), coo.shape, device=self.device
+            ).coalesce()
+        x = np.asarray(x, dtype=np.float64)
+        if self.normalize_mask.any():
+            m = self.normalize_mask
+            x = x.copy()
+            x[:, m] = np.clip(
+                (x[:, m] - self.in_mean[m]) / np.sqrt(self.in_var[m] + _EPS), -_CLIP, _CLIP
+            )
+        return torch.from_numpy(x).to(device=self.device, dtype=self.dtype)
+
+    def logits_tensor(self, x):
+        """``f_w`` of an input tensor (dense, or sparse for one-hot tabular features)."""
+        if x.is_sparse:
+            first = self.net[0]
+            h = torch.sparse.mm(x, first.weight.T) + first.bias
+            return self.net[1:](h)[:, 0] if len(self.net) > 1 else h[:, 0]
+        return self.net(x)[:, 0]
+
+    def logits(self, x):
+        """``f_w(x)`` as a float64 ndarray of shape (n,)."""
+        with torch.inference_mode():
+            return self.logits_tensor(self.as_tensor(x)).double().cpu().numpy()
+
+    def reward(self, x, reward_form="-log D"):
+        """The pseudo-reward ``R(x)`` of inputs ``x`` (see :func:`reward_from_logits`)."""
+        return reward_from_logits(self.logits(x), reward_form)
+
+    # -- training -------------------------------------------------------------------------------
+    def loss(self, x_policy, x_expert, w_policy=None, w_expert=None, generator=None):
+        """Logistic loss (D -> 1 on the policy), plus the gradient penalty when asked for.
+
+        Returns the loss tensor and the (weighted) accuracies on expert and policy inputs.
+        """
+        f_pi = self.logits_tensor(x_policy)
+        f_e = self.logits_tensor(x_expert)
+        if w_policy is None:
+            loss_pi, acc_pi = F.softplus(-f_pi).mean(), (f_pi > 0).float().mean()
+        else:
+            loss_pi, acc_pi = (w_policy * F.softplus(-f_pi)).sum(), (w_policy * (f_pi > 0)).sum()
+        if w_expert is None:
+            loss_e, acc_e = F.softplus(f_e).mean(), (f_e < 0).float().mean()
+        else:
+            loss_e, acc_e = (w_expert * F.softplus(f_e)).sum(), (w_expert * (f_e < 0)).sum()
+        loss = loss_pi + loss_e
+        if self.grad_penalty > 0:
+            loss = loss + self.grad_penalty * self._gradient_penalty(x_policy, x_expert, generator)
+        return loss, float(acc_e), float(acc_pi)
+
+    def _gradient_penalty(self, x_policy, x_expert, generator):
+        if x_policy.is_sparse:
+            x_policy, x_expert = x_policy.to_dense(), x_expert.to_dense()
+        n = min(len(x_policy), len(x_expert))
+        alpha = torch.rand(n, 1, generator=generator, dtype=self.dtype).to(self.device)
+        x_hat = (alpha * x_policy[:n] + (1 - alpha) * x_expert[:n]).requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.net(x_hat).sum(), x_hat, create_graph=True)
+        return (grad.norm(dim=1) - 1.0).pow(2).mean()
+
+    def step(self, x_policy, x_expert, w_policy=None, w_expert=None, generator=None):
+        """One Adam step on :meth:`loss`; return ``(loss, accuracy_expert, accuracy_policy)``."""
+        loss, acc_e, acc_pi = self.loss(x_policy, x_expert, w_policy, w_expert, generator)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach()), acc_e, acc_pi
+
+    def fit_full_batch(self, x_policy, x_expert, w_policy, w_expert, max_iter=500, tol=1e-12):
+        """Minimise the weighted loss to convergence with L-BFGS (for exact, small problems).
+
+        Used to check the optimal-discriminator identity: with one-hot state-action inputs and a
+        linear logit the minimiser is ``D = rho_pi / (rho_pi + rho_E)`` wherever either
+        distribution has mass.
+        """
+        optimizer = torch.optim.LBFGS(
+            self.net.parameters(), lr=1.0, max_iter=max_iter, tolerance_grad=tol,
+            tolerance_change=tol * 1e-2, history_size=50, line_search_fn="strong_wolfe",
+        )
+        xp, xe = self.as_tensor(x_policy), self.as_tensor(x_expert)
+        wp = torch.as_tensor(np.asarray(w_policy), dtype=self.dtype, device=self.device)
+        we = torch.as_tensor(np.asarray(w_expert), dtype=self.dtype, device=self.device)
+
+        def closure():
+            optimizer.zero_grad(set_to_none=True)
+            loss, _, _ = self.loss(xp, xe, wp, we)
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        loss, acc_e, acc_pi = self.loss(xp, xe, wp, we)
+        return float(loss.detach()), acc_e, acc_pi

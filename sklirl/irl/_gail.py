@@ -1,0 +1,866 @@
+"""Generative adversarial imitation learning (Ho & Ermon, 2016).
+
+The module imports without torch; :meth:`GAIL.fit` imports it (and the discriminator and PPO
+modules) on first use.
+"""
+
+from __future__ import annotations
+
+import sys
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import BaseIRL, is_tabular_env
+from ..demos import check_demos
+from ..expectations import ExactExpectation, empirical_occupancy, policy_from_occupancy
+from ..features import OneHotStates, state_action_features
+from ..metrics import policy_value
+from ..solvers._tabular import SoftValueIteration, TabularPolicy
+from ..utils._optional import import_torch
+
+__all__ = ["GAIL"]
+
+_MAX_SEED = np.iinfo(np.int32).max
+_REWARD_FORMS = ("-log D", "log(1-D)", "logit")
+
+
+class GAIL(BaseIRL):
+    """Generative adversarial imitation learning (GAIL).
+
+    A discriminator ``D_w(s, a) = sigmoid(f_w(s, a))`` learns to tell the current policy's
+    state-actions (``D -> 1``) from the expert's (``D -> 0``); the policy then takes one step of
+    maximum-entropy reinforcement learning on the pseudo-reward ``R(s, a) = -log D_w(s, a)``.
+    Each round, in the lecture's order:
+
+    1. sample state-actions from the current policy (tabular envs: its exact occupancy measure);
+    2. take ``n_disc_updates`` gradient steps on the discriminator's logistic loss, policy
+       samples against expert samples;
+    3. take one policy step of maximum-entropy RL on ``R = -log D`` with entropy weight
+       ``entropy_coef``: soft value iteration (exact) on a :class:`~sklirl.envs.TabularMDP`,
+       one PPO update on a gymnasium environment.
+
+    Parameters
+    ----------
+    features : transformer or None, default=None
+        Tabular envs only: the feature map whose state features (copied per action, see
+        :func:`~sklirl.features.state_action_features`) the discriminator sees. None means
+        :class:`~sklirl.features.OneHotStates`, i.e. one-hot state-action inputs. Gymnasium envs
+        feed the observation (one-hot when Discrete) concatenated with the action (one-hot when
+        Discrete).
+    reward_form : {"-log D", "log(1-D)", "logit"}, default="-log D"
+        The pseudo-reward the policy maximises. ``"-log D"`` (GAIL's) is positive, a survival
+        bonus: use it on tasks that terminate on failure (CartPole, locomotion that falls).
+        ``"log(1-D)"`` is negative, a living cost: use it on tasks that terminate on success
+        (MountainCar, reaching a goal), where a positive reward would teach the agent to avoid
+        the end. ``"logit"`` ``= log(1 - D) - log D`` (AIRL's) has no sign bias and, at the
+        optimal discriminator, equals ``log rho_E / rho_pi``: use it when episodes may end either
+        way or have a fixed length.
+    entropy_coef : float or None, default=None
+        Entropy weight ``lambda`` of the policy step: the temperature of soft value iteration
+        (tabular, must be positive) or PPO's entropy bonus (gymnasium). None uses 0.1 on tabular
+        envs (the -log D reward is in nats; much lower temperatures make the exact best
+        response nearly deterministic and the alternation slow to settle) and 0.01 for PPO,
+        whose bonus is weighed against standardised advantages.
+    n_rounds : int, default=200
+        Number of GAIL rounds. On gymnasium envs a round collects ``solver.n_envs *
+        solver.n_steps`` environment steps.
+    n_disc_updates : int, default=4
+        Discriminator gradient steps per round (``k`` in the lecture).
+    disc_learning_rate : float, default=1e-3
+        Adam step size of the discriminator.
+    disc_batch_size : int, default=512
+        Gymnasium envs: policy samples and expert samples per discriminator step (each). Tabular
+        envs train on the full (occupancy-weighted) batch.
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Hidden layers of the discriminator's MLP (ReLU); ``()`` is a linear logit.
+    grad_penalty : float, default=0.0
+        Weight of the gradient penalty ``E[(||grad f(x_hat)|| - 1)^2]`` on interpolations of
+        policy and expert inputs; 0 disables it.
+    normalize_inputs : bool, default=True
+        Standardise the discriminator's continuous (non one-hot) input columns with running
+        statistics of the expert and policy samples (gymnasium) or of the feature matrix (tabular).
+    solver : PPO, stable-baselines3 on-policy algorithm or None, default=None
+        Gymnasium envs: the policy optimiser. None uses :class:`~sklirl.solvers.PPO` with
+        ``n_envs=8, n_steps=256, n_epochs=10, batch_size=256, learning_rate=3e-4, gamma=0.99``;
+        a given :class:`~sklirl.solvers.PPO` is cloned, with its ``ent_coef`` set to
+        ``entropy_coef`` and its ``device`` to ``device_``. A stable-baselines3 ``PPO`` or ``A2C``
+        built on the env (with its own settings) is trained in place, a rollout per round, on
+        the discriminator's reward (optional extra ``sb3``). Ignored on tabular envs, whose
+        policy step is ``SoftValueIteration(temperature=entropy_coef)``.
+    expectation : ExactExpectation, MonteCarloExpectation or None, default=None
+        Tabular envs: how the policy's state-action distribution is obtained each round. None is
+        the exact occupancy measure (no sampling noise); a
+        :class:`~sklirl.expectations.MonteCarloExpectation` samples rollouts instead.
+    bc_pretrain_epochs : int, default=0
+        Warm start the policy with behavioural cloning: epochs of maximum-likelihood training on
+        the demos' state-actions (gymnasium envs). On tabular envs any positive value starts
+        from the count-based behavioural cloning policy (smoothed towards uniform).
+    callback : callable or None, default=None
+        Called as ``callback(gail, row)`` after each round, with ``policy_`` (and on tabular
+        envs ``reward_``) set to the round's; ``row`` is the round's ``history_`` entry. Training
+        stops early when it returns True (learning curves, evaluation, early stopping).
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Where the discriminator and the PPO networks train; "auto" picks CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the networks, the sampling and the environments. With a fixed seed, fits on the
+        CPU are bit-identical.
+    verbose : int, default=0
+        Show a progress bar over rounds with the discriminator's loss and accuracies, the policy
+        entropy and the true return; ``verbose > 1`` prints one line per round.
+
+    Attributes
+    ----------
+    policy_ : TabularPolicy or TorchPolicy
+        The learned policy (a best response to the last discriminator on tabular envs).
+    discriminator_ : Discriminator
+        The trained discriminator.
+    reward_ : ndarray of shape (S, A)
+        Tabular envs: the learned reward ``R(s, a)`` of the last discriminator.
+    features_ : transformer
+        Tabular envs: the fitted feature map.
+    solver_ : SoftValueIteration, PPO or stable-baselines3 algorithm
+        The policy optimiser used.
+    device_ : str
+        The resolved device.
+    entropy_coef_ : float
+        The entropy weight used (``entropy_coef`` or its default for the env's kind).
+    env_ : TabularMDP or gymnasium.Env
+        The environment seen in ``fit``.
+    n_iter_ : int
+        Rounds run.
+    history_ : list of dict
+        Per round: ``disc_loss``, ``disc_accuracy_expert``, ``disc_accuracy_policy``,
+        ``policy_entropy``, ``true_return`` (mean return of the episodes that ended in the
+        round's rollout, or the exact value of the policy under ``env.reward`` on tabular envs;
+        NaN when unknown) and ``env_steps`` (so far; 0 for exact tabular rounds).
+
+    See Also
+    --------
+    sklirl.solvers.PPO : The policy step on gymnasium environments.
+    sklirl.solvers.SoftValueIteration : The policy step on tabular environments.
+
+    Notes
+    -----
+    GAIL solves the saddle-point problem
+
+    .. math:: \\min_\\pi \\max_w \\; E_\\pi[\\log D_w(s, a)] + E_{\\pi_E}[\\log(1 - D_w(s, a))]
+              - \\lambda H(\\pi),
+
+    whose inner maximum over unrestricted discriminators is attained at
+    :math:`D^*(s, a) = \\rho_\\pi(s, a) / (\\rho_\\pi(s, a) + \\rho_E(s, a))`, turning the outer
+    problem into minimising the Jensen-Shannon divergence between the occupancy measures minus
+    the causal entropy.
+
+    References
+    ----------
+    .. [1] J. Ho and S. Ermon, "Generative Adversarial Imitation Learning", NeurIPS 2016.
+    .. [2] J. Fu, K. Luo and S. Levine, "Learning Robust Rewards with Adversarial Inverse
+       Reinforcement Learning", ICLR 2018 (the ``"logit"`` reward).
+    .. [3] I. Kostrikov et al., "Discriminator-Actor-Critic: Addressing Sample Inefficiency and
+       Reward Bias in Adversarial Imitation Learning", ICLR 2019 (the reward forms' biases).
+
+    Examples
+    --------
+    >>> from sklirl import GAIL
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.datasets import make_expert_demos
+    >>> env = GridWorld(3, gamma=0.9)
+    >>> demos, expert = make_expert_demos(env, 20, horizon=10, temperature=0.1, random_state=0)
+    >>> gail = GAIL(n_rounds=20, random_state=0).fit(demos, env)
+    >>> gail.reward_.shape, gail.predict([0, 4]).shape
+    ((9, 4), (2,))
+    """
+
+    _accepts_gymnasium = True
+
+    _parameter_constraints: dict = {
+        "features": [HasMethods(["fit", "transform"]), None],
+        "reward_form": [StrOptions(set(_REWARD_FORMS))],
+        "entropy_coef": [Interval(Real, 0, None, closed="left"), None],
+        "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        "n_disc_updates": [Interval(Integral, 1, None, closed="left")],
+        "disc_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "disc_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "grad_penalty": [Interval(Real, 0, None, closed="left")],
+        "normalize_inputs": ["boolean"],
+        "solver": [HasMethods(["make_trainer"]), HasMethods(["learn", "collect_rollouts"]), None],
+        "expectation": [HasMethods(["occupancy"]), None],
+        "bc_pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "callback": [callable, None],
+        "device": "no_validation",
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        features=None,
+        reward_form="-log D",
+        entropy_coef=None,
+        n_rounds=200,
+        n_disc_updates=4,
+        disc_learning_rate=1e-3,
+        disc_batch_size=512,
+        hidden_layer_sizes=(64, 64),
+        grad_penalty=0.0,
+        normalize_inputs=True,
+        solver=None,
+        expectation=None,
+        bc_pretrain_epochs=0,
+        callback=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.features = features
+        self.reward_form = reward_form
+        self.entropy_coef = entropy_coef
+        self.n_rounds = n_rounds
+        self.n_disc_updates = n_disc_updates
+        self.disc_learning_rate = disc_learning_rate
+        self.disc_batch_size = disc_batch_size
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.grad_penalty = grad_penalty
+        self.normalize_inputs = normalize_inputs
+        self.solver = solver
+        self.expectation = expectation
+        self.bc_pretrain_epochs = bc_pretrain_epochs
+        self.callback = callback
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- shared set-up ---------------------------------------------------------------------------
+    def _check_hidden_layer_sizes(self):
+        sizes = list(self.hidden_layer_sizes)
+        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h > 0 for h in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(h) for h in sizes)
+
+    def _resolve_device(self, torch):
+        device = self.device
+        if isinstance(device, str) and device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            resolved = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device must be 'cpu', 'cuda', 'auto' or a torch device string, got {device!r}."
+            ) from None
+        if resolved.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+        return str(resolved)
+
+    def _make_discriminator(self, input_dim, normalize_mask, seed, hidden, dtype=None):
+        from ._discriminator import Discriminator
+
+        torch = import_torch("GAIL")
+        return Discriminator(
+            input_dim, hidden, normalize_mask=normalize_mask if self.normalize_inputs else None,
+            learning_rate=self.disc_learning_rate, grad_penalty=self.grad_penalty,
+            device=self.device_, dtype=torch.float32 if dtype is None else dtype,
+            generator=torch.Generator().manual_seed(int(seed)),
+        )
+
+    def _fit(self, demos, env, sample_weight):
+        torch = import_torch("GAIL")
+        hidden = self._check_hidden_layer_sizes()
+        self.device_ = self._resolve_device(torch)
+        rng = check_random_state(self.random_state)
+        self.history_ = []
+        progress = _Progress(self.n_rounds, self.verbose)
+        # The networks are small: intra-op threads only add synchronisation (50x slower steps
+        # on a loaded 2-core machine), so CPU fits run single-threaded and restore the setting.
+        n_threads = torch.get_num_threads()
+        if self.device_ == "cpu":
+            torch.set_num_threads(1)
+        try:
+            if is_tabular_env(env):
+                self._fit_tabular(demos, env, sample_weight, rng, hidden, progress)
+            else:
+                self._fit_gymnasium(demos, env, sample_weight, rng, hidden, progress, torch)
+        finally:
+            torch.set_num_threads(n_threads)
+            progress.close()
+        self.n_iter_ = len(self.history_)
+        return self
+
+    # -- tabular environments --------------------------------------------------------------------
+    def _fit_tabular(self, demos, env, sample_weight, rng, hidden, progress):
+        self.entropy_coef_ = 0.1 if self.entropy_coef is None else float(self.entropy_coef)
+        if self.entropy_coef_ <= 0:
+            raise ValueError(
+                "entropy_coef must be positive on tabular envs (it is the temperature of soft "
+                f"value iteration), got {self.entropy_coef}."
+            )
+        S, A = env.n_states, env.n_actions
+        feature_map = OneHotStates() if self.features is None else self.features
+        self.features_, phi = _fit_features(feature_map, env)
+        X = _state_action_inputs(phi, A)
+        mask = ~_binary_columns_np(X)
+        torch = import_torch("GAIL")
+        # Full-batch steps on exact occupancies: float64 keeps them exact, at no real cost.
+        self.discriminator_ = self._make_discriminator(
+            X.shape[1], mask, rng.randint(_MAX_SEED), hidden, dtype=torch.float64
+        )
+        if mask.any() and self.normalize_inputs:
+            self.discriminator_.update_input_stats(X)
+        x = self.discriminator_.as_tensor(X)
+
+        # The expert's state-action distribution (normalised discounted visitation).
+        rho_E = empirical_occupancy(demos, S, A, env.gamma, sample_weight).ravel()
+        w_E = torch.as_tensor(rho_E / rho_E.sum(), dtype=torch.float64, device=self.device_)
+
+        self.solver_ = SoftValueIteration(temperature=self.entropy_coef_)
+        expectation = ExactExpectation() if self.expectation is None else clone(self.expectation)
+        if "random_state" in expectation.get_params():
+            expectation.set_params(random_state=rng.randint(_MAX_SEED))
+        mc_steps = _monte_carlo_steps(expectation, env)
+
+        if self.bc_pretrain_epochs > 0:
+            bc = policy_from_occupancy(rho_E.reshape(S, A)).probs
+            policy = TabularPolicy(0.9 * bc + 0.1 / A)
+        else:
+            policy = TabularPolicy(np.full((S, A), 1.0 / A))
+        init_values, env_steps = None, 0
+        for _ in range(self.n_rounds):
+            # 1. the current policy's state-action distribution
+            rho_pi = expectation.occupancy(env, policy)
+            env_steps += mc_steps
+            w_pi = torch.as_tensor(
+                (rho_pi / rho_pi.sum()).ravel(), dtype=torch.float64, device=self.device_
+            )
+            # 2. k discriminator steps on the occupancy-weighted logistic loss
+            losses = [
+                self.discriminator_.step(x, x, w_pi, w_E) for _ in range(self.n_disc_updates)
+            ]
+            entropy = _occupancy_entropy(rho_pi)
+            # 3. one maximum-entropy RL step on R = -log D (exact: soft value iteration)
+            reward = self.discriminator_.reward(X, self.reward_form).reshape(S, A)
+            policy = self.solver_.solve(env, reward, init_values=init_values)
+            if not env.finite_horizon:
+                init_values = policy.values
+            true_return = np.nan if env.reward is None else policy_value(env, policy, env.reward)
+            self.reward_, self.policy_ = reward, policy
+            if self._record(losses, entropy, true_return, env_steps, progress):
+                break
+
+    # -- gymnasium environments ------------------------------------------------------------------
+    def _fit_gymnasium(self, demos, env, sample_weight, rng, hidden, progress, torch):
+        encoder = _SpaceEncoder(env.observation_space, env.action_space)
+        obs_E, act_E, w_E = encoder.demo_arrays(demos, sample_weight)
+        x_E = encoder.inputs(obs_E, act_E)
+        self.discriminator_ = self._make_discriminator(
+            encoder.input_dim, encoder.continuous_mask, rng.randint(_MAX_SEED), hidden
+        )
+        self._encoder = encoder
+        batch_rng = np.random.default_rng(rng.randint(_MAX_SEED))
+        gp_generator = torch.Generator().manual_seed(int(rng.randint(_MAX_SEED)))
+        solver_seed = int(rng.randint(_MAX_SEED))
+
+        if _is_sb3_algorithm(self.solver):
+            return self._fit_sb3(encoder, x_E, w_E, batch_rng, gp_generator, progress)
+
+        self.solver_ = self._make_ppo(solver_seed)
+        trainer = self.solver_.make_trainer(env)
+        try:
+            if self.bc_pretrain_epochs > 0:
+                _behaviour_cloning(
+                    trainer.policy, obs_E, act_E, w_E, self.bc_pretrain_epochs, batch_rng, torch
+                )
+            disc = self.discriminator_
+            for _ in range(self.n_rounds):
+                # 1. sample state-actions from the current policy
+                batch = trainer.collect_rollouts()
+                x_pi = encoder.inputs(batch.observations, batch.actions)
+                # 2. k discriminator steps, policy minibatch against expert minibatch
+                losses = self._discriminator_steps(x_pi, x_E, w_E, batch_rng, gp_generator)
+                # 3. one PPO step on R = -log D (or the chosen form)
+                rewards = disc.reward(x_pi, self.reward_form)
+                stats = trainer.update(batch, rewards)
+                returns = batch.episode_returns
+                true_return = float(np.mean(returns)) if returns else np.nan
+                self.policy_ = trainer.policy
+                if self._record(
+                    losses, stats["entropy"], true_return, trainer.total_steps, progress
+                ):
+                    break
+        finally:
+            trainer.close()
+        self.policy_ = trainer.policy
+        return self
+
+    def _discriminator_steps(self, x_pi, x_E, w_E, rng, generator):
+        """``n_disc_updates`` steps, each on a policy minibatch against an expert minibatch."""
+        disc, losses = self.discriminator_, []
+        for _ in range(self.n_disc_updates):
+            i_pi = rng.integers(len(x_pi), size=self.disc_batch_size)
+            i_E = rng.choice(len(x_E), size=self.disc_batch_size, p=w_E)
+            disc.update_input_stats(np.concatenate([x_pi[i_pi], x_E[i_E]]))
+            losses.append(
+                disc.step(disc.as_tensor(x_pi[i_pi]), disc.as_tensor(x_E[i_E]),
+                          generator=generator)
+            )
+        return losses
+
+    def _fit_sb3(self, encoder, x_E, w_E, rng, generator, progress):
+        """GAIL with a stable-baselines3 on-policy algorithm as the generator (trained in place).
+
+        SB3's ``learn`` collects a rollout and updates the policy in one call, so each round is
+        a policy step on the current discriminator's reward followed by the discriminator steps
+        on that rollout's state-actions (the lecture's loop, shifted by half a round).
+        """
+        algo = self.solver
+        venv = algo.get_env()
+        if venv is None:
+            raise ValueError("the stable-baselines3 solver has no env; build it with env=.")
+        disc, reward_form = self.discriminator_, self.reward_form
+
+        def reward_fn(obs, actions):
+            obs = np.asarray(obs).reshape(len(obs), -1)
+            if encoder.obs_n:
+                obs = obs[:, 0]
+            return disc.reward(encoder.inputs(obs, actions), reward_form).astype(np.float32)
+
+        wrapper = _sb3_reward_wrapper(venv, reward_fn)
+        algo.set_env(wrapper, force_reset=True)
+        self.solver_ = algo
+        self.entropy_coef_ = float(getattr(algo, "ent_coef", np.nan))
+        steps_per_round = int(algo.n_steps) * venv.num_envs
+        try:
+            for r in range(self.n_rounds):
+                algo.learn(steps_per_round, reset_num_timesteps=r == 0)
+                buffer = algo.rollout_buffer
+                obs = buffer.observations.reshape(steps_per_round, -1)
+                if encoder.obs_n:
+                    obs = obs[:, 0]
+                acts = buffer.actions.reshape(steps_per_round, -1)
+                acts = acts[:, 0] if encoder.action_n else acts
+                x_pi = encoder.inputs(obs, acts)
+                losses = self._discriminator_steps(x_pi, x_E, w_E, rng, generator)
+                returns = wrapper.finished_returns()
+                true_return = float(np.mean(returns)) if returns else np.nan
+                entropy = -algo.logger.name_to_value.get("train/entropy_loss", np.nan)
+                self.policy_ = _SB3Policy(algo, encoder)
+                if self._record(losses, entropy, true_return, algo.num_timesteps, progress):
+                    break
+        finally:
+            algo.set_env(venv, force_reset=True)
+        return self
+
+    def _make_ppo(self, seed):
+        from ..solvers._ppo import PPO
+
+        if self.solver is None:
+            solver = PPO(n_envs=8, n_steps=256, n_epochs=10, batch_size=256)
+        elif isinstance(self.solver, PPO):
+            solver = clone(self.solver)
+        else:
+            raise TypeError(
+                "solver must be None, a sklirl.solvers.PPO or a stable-baselines3 on-policy "
+                f"algorithm, got {type(self.solver).__name__}."
+            )
+        self.entropy_coef_ = 0.01 if self.entropy_coef is None else float(self.entropy_coef)
+        solver.set_params(ent_coef=self.entropy_coef_, device=self.device_)
+        if solver.random_state is None:
+            solver.set_params(random_state=seed)
+        return solver
+
+    def _record(self, losses, entropy, true_return, env_steps, progress):
+        losses = np.asarray(losses, dtype=np.float64)
+        row = {
+            "disc_loss": float(losses[-1, 0]),
+            "disc_accuracy_expert": float(losses[:, 1].mean()),
+            "disc_accuracy_policy": float(losses[:, 2].mean()),
+            "policy_entropy": float(entropy),
+            "true_return": float(true_return),
+            "env_steps": int(env_steps),
+        }
+        self.history_.append(row)
+        progress.update(row)
+        return self.callback is not None and self.callback(self, row) is True
+
+    # -- prediction ------------------------------------------------------------------------------
+    def _is_tabular_fit(self):
+        return isinstance(self.policy_, TabularPolicy)
+
+    def predict_reward(self, states, actions=None):
+        """The learned reward ``R(s, a)`` (``-log D`` or the chosen ``reward_form``).
+
+        Parameters
+        ----------
+        states : array-like
+            State indices (tabular envs) or observations, shape ``(n,)`` or ``(n, *obs_shape)``.
+        actions : array-like of shape (n,) or (n, *action_shape), default=None
+            Without actions the reward of every action is returned (Discrete actions only).
+
+        Returns
+        -------
+        rewards : ndarray of shape (n,) with actions, (n, A) without
+        """
+        check_is_fitted(self)
+        if self._is_tabular_fit():
+            return super().predict_reward(states, actions)
+        enc = self._encoder
+        obs = enc.check_observations(states)
+        if actions is None:
+            if enc.action_n is None:
+                raise ValueError("actions are required for Box action spaces.")
+            n, A = len(obs), enc.action_n
+            acts = np.tile(np.arange(A) + enc.action_start, n)
+            x = enc.inputs(np.repeat(obs, A, axis=0), acts)
+            return self.discriminator_.reward(x, self.reward_form).reshape(n, A)
+        acts = enc.check_actions(actions, len(obs))
+        return self.discriminator_.reward(enc.inputs(obs, acts), self.reward_form)
+
+    def predict_proba(self, states):
+        """Action probabilities ``(n, A)`` of the learned policy (Discrete actions)."""
+        check_is_fitted(self)
+        if self._is_tabular_fit():
+            return super().predict_proba(states)
+        obs = self._encoder.check_observations(states)
+        return self.policy_.predict_proba(obs)
+
+    def predict(self, states):
+        """The learned policy's deterministic action (most probable, or the Gaussian mean)."""
+        check_is_fitted(self)
+        if self._is_tabular_fit():
+            return super().predict(states)
+        obs = self._encoder.check_observations(states)
+        return self.policy_.predict(obs, deterministic=True)
+
+    def sample_action(self, states, random_state=None):
+        """Sample actions from the learned (stochastic) policy.
+
+        Parameters
+        ----------
+        states : array-like
+            State indices (tabular envs) or observations.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        actions : ndarray of shape (n,) or (n, *action_shape)
+        """
+        check_is_fitted(self)
+        if self._is_tabular_fit():
+            s = self._check_tabular_states(states)
+            return self.policy_.sample(s, t=0, random_state=random_state)
+        obs = self._encoder.check_observations(states)
+        return self.policy_.sample(obs, random_state=random_state)
+
+    def _score_samples_mean(self, policy, demos):
+        obs, acts, _ = self._encoder.demo_arrays(demos, None)
+        return float(np.mean(policy.log_prob(obs, acts)))
+
+    def _transfer_policy(self, env):
+        if not self._is_tabular_fit():
+            if not is_tabular_env(env):
+                if (env.observation_space, env.action_space) == (
+                    self.policy_.observation_space, self.policy_.action_space
+                ):
+                    return self.policy_
+            raise ValueError("env has other spaces than the environment GAIL was fitted on.")
+        if not is_tabular_env(env) or env.n_actions != self.env_.n_actions:
+            raise ValueError(
+                "GAIL can re-plan only on a TabularMDP with the fit env's number of actions."
+            )
+        phi = self._feature_matrix(env)
+        reward = self.discriminator_.reward(_state_action_inputs(phi, env.n_actions),
+                                            self.reward_form)
+        return self.solver_.solve(env, reward.reshape(env.n_states, env.n_actions))
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------------
+
+
+def _fit_features(feature_map, env):
+    from ..features import fit_feature_matrix
+
+    return fit_feature_matrix(feature_map, env)
+
+
+def _state_action_inputs(phi, n_actions):
+    """Per-action copies of the state features; dense unless large and sparse."""
+    X = state_action_features(phi, n_actions)
+    if X.shape[0] * X.shape[1] <= 4_000_000:
+        return X.toarray()
+    return X
+
+
+def _binary_columns_np(X):
+    import scipy.sparse as sp
+
+    if sp.issparse(X):
+        return np.ones(X.shape[1], dtype=bool)
+    return np.all((X == 0) | (X == 1), axis=0)
+
+
+def _monte_carlo_steps(expectation, env):
+    if hasattr(expectation, "n_episodes") and hasattr(expectation, "rollout_horizon"):
+        return int(expectation.n_episodes) * int(expectation.rollout_horizon(env))
+    return 0
+
+
+def _occupancy_entropy(rho):
+    """Mean per-step entropy of the policy, weighted by its state-action occupancy."""
+    pi = policy_from_occupancy(rho).probs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_pi = np.where(pi > 0, np.log(np.where(pi > 0, pi, 1.0)), 0.0)
+    return float(-(rho * log_pi).sum() / rho.sum())
+
+
+def _is_sb3_algorithm(solver):
+    return solver is not None and hasattr(solver, "learn") and hasattr(solver, "collect_rollouts")
+
+
+def _sb3_reward_wrapper(venv, reward_fn):
+    """A VecEnv whose rewards are ``reward_fn(obs, actions)``; it keeps the true returns."""
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    class RewardWrapper(VecEnvWrapper):
+        def __init__(self, venv):
+            super().__init__(venv)
+            self._obs = self._actions = None
+            self._returns = np.zeros(venv.num_envs)
+            self._finished = []
+
+        def reset(self):
+            self._obs = self.venv.reset()
+            return self._obs
+
+        def step_async(self, actions):
+            self._actions = actions
+            self.venv.step_async(actions)
+
+        def step_wait(self):
+            obs, env_rewards, dones, infos = self.venv.step_wait()
+            rewards = reward_fn(self._obs, self._actions)
+            self._returns += env_rewards
+            for i in np.flatnonzero(dones):
+                self._finished.append(float(self._returns[i]))
+                self._returns[i] = 0.0
+            self._obs = obs
+            return obs, rewards, dones, infos
+
+        def finished_returns(self):
+            out, self._finished = self._finished, []
+            return out
+
+    return RewardWrapper(venv)
+
+
+class _SB3Policy:
+    """The TorchPolicy-like face of a stable-baselines3 policy (predict, proba, log_prob)."""
+
+    def __init__(self, algo, encoder):
+        self.algo, self.encoder = algo, encoder
+        self.observation_space = encoder.observation_space
+        self.action_space = encoder.action_space
+
+    def _obs(self, obs):
+        return obs if self.encoder.obs_n else obs.reshape(len(obs), *self.encoder.obs_shape)
+
+    def _distribution(self, obs):
+        torch = import_torch("GAIL")
+        policy = self.algo.policy
+        with torch.no_grad():
+            tensor, _ = policy.obs_to_tensor(self._obs(obs))
+            return policy.get_distribution(tensor)
+
+    def predict(self, obs, deterministic=True):
+        return self.algo.predict(self._obs(obs), deterministic=deterministic)[0]
+
+    def sample(self, obs, random_state=None):
+        return self.predict(obs, deterministic=False)
+
+    def predict_proba(self, obs):
+        if not self.encoder.action_n:
+            raise TypeError("predict_proba is only defined for Discrete action spaces.")
+        return self._distribution(obs).distribution.probs.cpu().numpy()
+
+    def log_prob(self, obs, actions):
+        torch = import_torch("GAIL")
+        dist = self._distribution(obs)
+        acts = torch.as_tensor(np.asarray(actions), device=self.algo.device)
+        with torch.no_grad():
+            return dist.log_prob(acts).cpu().numpy()
+
+
+class _SpaceEncoder:
+    """Discriminator inputs ``[obs, action]`` (one-hot where Discrete) for gymnasium spaces."""
+
+    def __init__(self, observation_space, action_space):
+        self.observation_space, self.action_space = observation_space, action_space
+        self.obs_n = _discrete_n(observation_space)
+        self.action_n = _discrete_n(action_space)
+        if self.obs_n is None and not hasattr(observation_space, "low"):
+            raise TypeError(
+                f"GAIL supports Box and Discrete observation spaces, got {observation_space}."
+            )
+        if self.action_n is None and not hasattr(action_space, "low"):
+            raise TypeError(f"GAIL supports Discrete and Box action spaces, got {action_space}.")
+        self.obs_start = int(getattr(observation_space, "start", 0))
+        self.action_start = int(getattr(action_space, "start", 0))
+        self.obs_shape = () if self.obs_n else tuple(observation_space.shape)
+        self.act_shape = () if self.action_n else tuple(action_space.shape)
+        self.obs_dim = self.obs_n or int(np.prod(self.obs_shape))
+        self.act_dim = self.action_n or int(np.prod(self.act_shape))
+        self.input_dim = self.obs_dim + self.act_dim
+        self.continuous_mask = np.concatenate([
+            np.full(self.obs_dim, self.obs_n is None), np.full(self.act_dim, self.action_n is None)
+        ])
+
+    def check_observations(self, observations, where="states"):
+        obs = np.asarray(observations)
+        if obs.dtype.kind not in "biuf":
+            raise ValueError(f"{where} must be numeric, got dtype {obs.dtype}.")
+        if self.obs_n:
+            if obs.ndim == 2 and obs.shape[1] == 1:
+                obs = obs[:, 0]
+            obs = np.atleast_1d(obs)
+            if obs.ndim != 1:
+                raise ValueError(f"{where} must be Discrete observations of shape (n,), got "
+                                 f"shape {obs.shape}.")
+            if np.any(obs != np.round(obs)):
+                raise ValueError(f"{where} must be integer Discrete observations.")
+            bad = (obs < self.obs_start) | (obs >= self.obs_start + self.obs_n)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"{where}[{i}] = {obs[i]} is outside [{self.obs_start}, "
+                                 f"{self.obs_start + self.obs_n}).")
+            return obs.astype(np.int64)
+        if obs.shape == self.obs_shape:
+            obs = obs[None]
+        if obs.ndim < 1 or obs.shape[1:] != self.obs_shape:
+            if not (obs.ndim == 2 and obs.shape[1] == self.obs_dim):
+                raise ValueError(
+                    f"{where} must have shape (n, *{self.obs_shape}), got shape {obs.shape}."
+                )
+        obs = obs.reshape(len(obs), self.obs_dim).astype(np.float64)
+        if not np.all(np.isfinite(obs)):
+            raise ValueError(f"{where} contain NaN or infinite values.")
+        return obs
+
+    def check_actions(self, actions, n, where="actions"):
+        acts = np.asarray(actions)
+        if acts.dtype.kind not in "biuf":
+            raise ValueError(f"{where} must be numeric, got dtype {acts.dtype}.")
+        if self.action_n:
+            acts = acts.reshape(-1) if acts.size == n else acts
+            if acts.shape != (n,):
+                raise ValueError(f"{where} must have shape ({n},), got {np.shape(actions)}.")
+            bad = (acts != np.round(acts)) | (acts < self.action_start) | (
+                acts >= self.action_start + self.action_n
+            )
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"{where}[{i}] = {acts[i]} is not an action in "
+                                 f"[{self.action_start}, {self.action_start + self.action_n}).")
+            return acts.astype(np.int64)
+        if acts.size != n * self.act_dim:
+            raise ValueError(f"{where} must have shape ({n}, *{self.act_shape}), got "
+                             f"{np.shape(actions)}.")
+        acts = acts.reshape(n, self.act_dim).astype(np.float64)
+        if not np.all(np.isfinite(acts)):
+            raise ValueError(f"{where} contain NaN or infinite values.")
+        return acts
+
+    def inputs(self, observations, actions):
+        """Stack ``[obs, action]`` rows, one-hot encoding the Discrete parts."""
+        n = len(observations)
+        x = np.zeros((n, self.input_dim), dtype=np.float64)
+        if self.obs_n:
+            x[np.arange(n), np.asarray(observations, dtype=np.int64) - self.obs_start] = 1.0
+        else:
+            x[:, : self.obs_dim] = np.asarray(observations, dtype=np.float64).reshape(n, -1)
+        if self.action_n:
+            idx = np.asarray(actions, dtype=np.int64).reshape(n) - self.action_start
+            x[np.arange(n), self.obs_dim + idx] = 1.0
+        else:
+            x[:, self.obs_dim:] = np.asarray(actions, dtype=np.float64).reshape(n, -1)
+        return x
+
+    def demo_arrays(self, demos, sample_weight):
+        """Observations, actions and per-step sampling weights (summing to 1) of the demos."""
+        trajs = check_demos(demos)
+        if sample_weight is None:
+            sample_weight = np.ones(len(trajs))
+        obs, acts, weights = [], [], []
+        for i, (traj, w) in enumerate(zip(trajs, sample_weight)):
+            T = len(traj)
+            obs.append(self.check_observations(traj.states[:T], f"trajectory {i}: states"))
+            acts.append(self.check_actions(traj.actions, T, f"trajectory {i}: actions"))
+            weights.append(np.full(T, float(w)))
+        weights = np.concatenate(weights)
+        if weights.sum() <= 0:
+            raise ValueError("the demos have no steps with positive weight.")
+        return np.concatenate(obs), np.concatenate(acts), weights / weights.sum()
+
+
+def _discrete_n(space):
+    n = getattr(space, "n", None)
+    return int(n) if n is not None and not hasattr(space, "nvec") else None
+
+
+def _behaviour_cloning(policy, obs, acts, weights, epochs, rng, torch, batch_size=64, lr=1e-3):
+    """Maximum-likelihood training of the policy's actor on the demos' state-actions."""
+    policy._update_obs_stats(obs)
+    x = torch.from_numpy(policy._features(obs)).to(policy.device)
+    if policy._discrete_actions:
+        a = torch.from_numpy(acts - int(policy.action_space.start)).to(policy.device)
+    else:
+        a = torch.from_numpy(acts.astype(np.float32)).to(policy.device)
+    params = list(policy.net.actor.parameters())
+    if policy.net.log_std is not None:
+        params.append(policy.net.log_std)
+    optimizer = torch.optim.Adam(params, lr=lr)
+    n = len(obs)
+    for _ in range(epochs):
+        order = rng.choice(n, size=n, p=weights)
+        for start in range(0, n, batch_size):
+            idx = torch.from_numpy(order[start:start + batch_size]).to(policy.device)
+            log_prob, _ = policy.net.log_prob_entropy(x[idx], a[idx])
+            loss = -log_prob.mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+
+class _Progress:
+    """A minimal progress bar over rounds (stderr), with the round's diagnostics."""
+
+    def __init__(self, total, verbose, width=24):
+        self.total, self.verbose, self.width, self.count = total, verbose, width, 0
+
+    def update(self, row):
+        self.count += 1
+        if not self.verbose:
+            return
+        done = int(self.width * self.count / self.total)
+        bar = "#" * done + "." * (self.width - done)
+        line = (
+            f"GAIL [{bar}] {self.count}/{self.total} disc_loss={row['disc_loss']:.3f} "
+            f"acc_E={row['disc_accuracy_expert']:.2f} acc_pi={row['disc_accuracy_policy']:.2f} "
+            f"entropy={row['policy_entropy']:.3f} return={row['true_return']:.2f} "
+            f"steps={row['env_steps']}"
+        )
+        if self.verbose > 1:
+            print(line, file=sys.stderr)
+        else:
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.verbose == 1 and self.count:
+            print(file=sys.stderr)

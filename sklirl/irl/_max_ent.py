@@ -1,0 +1,491 @@
+"""Maximum (causal) entropy inverse reinforcement learning (Ziebart et al. 2008, 2010)."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import BaseIRL
+from ..demos import Trajectory
+from ..envs._tabular import check_tabular_env
+from ..expectations import empirical_occupancy, occupancy_feature_expectations, occupancy_measure
+from ..features import OneHotStates, fit_feature_matrix
+from ..solvers._tabular import SoftValueIteration, soft_value_iteration
+
+__all__ = ["MaxEntIRL"]
+
+
+class _InfeasibleMoments(Exception):
+    """The unregularised dual went below zero: no policy attains the expert's moments."""
+
+    def __init__(self, w):
+        self.w = w
+
+
+def _visitation_mass(env):
+    """Total mass of an occupancy measure in ``env``: ``1/(1-gamma)`` or ``sum_{t<H} gamma^t``."""
+    if env.finite_horizon:
+        return float(np.sum(env.gamma ** np.arange(env.horizon, dtype=np.float64)))
+    return 1.0 / (1.0 - env.gamma)
+
+
+class _MaxEntDual:
+    """The MCE IRL dual of one fit as a function of the state reward table.
+
+    ``g(r) = (E_{s0 ~ mu0}[V_soft_r(s0)] - sum_s d_E(s) r(s)) / M``, with ``M`` the visitation
+    mass; its gradient in ``r`` is ``(d_pi(s) - d_E(s)) / M``, the normalised difference between
+    the soft-optimal policy's state visitation and the expert's. Soft value iteration is warm
+    started from the previous evaluation's values (discounted envs).
+    """
+
+    def __init__(self, env, expert_visitation, initial_distribution, tol):
+        self.env = env
+        self.mass = _visitation_mass(env)
+        self.expert_visitation = expert_visitation
+        self.initial_distribution = initial_distribution
+        self.tol = tol
+        self._values = None
+
+    def __call__(self, reward):
+        env = self.env
+        # Inner problem: maximum-entropy RL for the current reward; the soft-optimal policy
+        # is pi = exp(Q - V) (time-indexed for finite horizons).
+        warm = None if env.finite_horizon else self._values
+        Q, V, _ = soft_value_iteration(env, reward, tol=self.tol, init_values=warm)
+        self._values = V
+        probs = np.exp(Q - (V[: Q.shape[0], :, None] if Q.ndim == 3 else V[:, None]))
+        # Exact state-action occupancy of that policy from the same start distribution.
+        occupancy = occupancy_measure(env, probs, initial_distribution=self.initial_distribution)
+        v0 = V[0] if env.finite_horizon else V
+        loss = (self.initial_distribution @ v0 - self.expert_visitation @ reward) / self.mass
+        visitation_diff = occupancy.sum(axis=1) - self.expert_visitation
+        return loss, visitation_diff / self.mass
+
+    def policy(self, reward):
+        """The soft-optimal :class:`TabularPolicy` of ``reward`` (warm started)."""
+        warm = None if self.env.finite_horizon else self._values
+        return SoftValueIteration(tol=self.tol).solve(self.env, reward, init_values=warm)
+
+
+class MaxEntIRL(BaseIRL):
+    """Maximum (causal) entropy inverse reinforcement learning.
+
+    Learns a reward ``r_w(s) = w . phi(s)`` whose maximum-entropy (soft-optimal) policy
+    reproduces the feature expectations of the demonstrations; equivalently, maximises the
+    likelihood of the demonstrated actions under that policy. The inner problem is soft value
+    iteration on the known model; the feature expectations of the policy are exact (occupancy
+    measure). Discounted envs give the stationary maximum causal entropy policy (Ziebart 2010),
+    finite-horizon envs the time-indexed one (Ziebart et al. 2008).
+
+    Parameters
+    ----------
+    features : transformer, default=None
+        Feature map from state descriptors to reward features (any scikit-learn transformer or
+        Pipeline); :class:`~sklirl.features.OneHotStates` (one reward per state) when None.
+    reward_model : {"linear", "mlp"}, default="linear"
+        ``"linear"``: ``r = phi @ coef_``. ``"mlp"``: a torch multilayer perceptron on the
+        features trained by back-propagating the visitation gap (Maximum Entropy Deep IRL,
+        Wulfmeier et al. 2015); needs the ``torch`` extra.
+    hidden_layer_sizes : tuple of int, default=(32, 32)
+        Hidden layers of the MLP reward (``reward_model="mlp"`` only).
+    l2 : float, default=1e-2
+        L2 penalty added to the mean per-step loss: ``l2 / 2 * ||w||^2`` on the linear
+        weights; for the MLP ``l2 / 2 * mean_s r(s)^2`` on its rewards (a penalty on a deep
+        ReLU network's weights does not bound its output scale, so it would not keep the
+        objective bounded). With ``l2=0`` the weights diverge whenever no policy
+        attains the demonstrations' feature expectations exactly (typical for one-hot features
+        and sampled demos in stochastic MDPs); the fit then stops with a warning.
+    optimizer : {"lbfgs", "gradient"}, default="lbfgs"
+        Linear model: L-BFGS on the convex dual with its exact gradient, or the lecture's
+        fixed-step update ``w <- w + learning_rate * (rho_E - rho_pi) / M - learning_rate * l2 w``.
+        The MLP always uses Adam.
+    learning_rate : float, default=None
+        Step size of ``optimizer="gradient"`` (default 1.0) and of Adam for the MLP (default
+        0.01). Ignored by L-BFGS.
+    max_iter : int, default=200
+        Maximum number of outer iterations (reward updates).
+    tol : float, default=1e-5
+        Stop when the max-norm of the (mass-normalised) gradient, which is the
+        feature-expectation gap ``||rho_pi - rho_E||_inf / M`` when ``l2=0``, falls below
+        ``tol`` (for the MLP: the state visitation gap).
+    initial_distribution : {"env", "demos"}, default="env"
+        Start-state distribution of the policy's occupancy measure: the env's, or the empirical
+        distribution of the demonstrations' first states (as in Levine's toolkit).
+    warm_start : bool, default=False
+        Start from the previous fit's weights (and MLP) instead of zero / a fresh network.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the MLP's initialisation.
+    verbose : int, default=0
+        Print the loss and gap every iteration when > 0.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Reward weights ``w`` (linear model only).
+    reward_ : ndarray of shape (n_states, n_actions)
+        The learned reward table (the same for every action: state features).
+    policy_ : TabularPolicy
+        The soft-optimal policy of ``reward_`` (time-indexed ``(H, S, A)`` for finite horizons).
+    features_ : transformer
+        The fitted feature map.
+    reward_net_ : torch.nn.Module
+        The MLP reward (``reward_model="mlp"`` only).
+    n_iter_ : int
+        Outer iterations run.
+    history_ : dict of ndarray
+        ``"loss"`` (the normalised dual / negative log-likelihood) and ``"gap"`` (the
+        normalised feature-expectation gap, max-norm) after each iteration.
+    expert_feature_expectations_ : ndarray of shape (n_features,)
+        ``rho_E`` as matched (see Notes).
+    env_ : TabularMDP
+        The env seen in ``fit``.
+
+    See Also
+    --------
+    sklirl.MaxMarginIRL : apprenticeship learning by feature matching with hard value iteration.
+    sklirl.solvers.SoftValueIteration : the inner maximum-entropy planner.
+
+    Notes
+    -----
+    With mass ``M = sum_s d(s)`` of an occupancy measure (``1 / (1 - gamma)`` discounted,
+    ``sum_{t<H} gamma^t`` finite horizon), the linear model minimises the convex dual
+
+    .. math:: g(w) = \\frac{1}{M}\\left(E_{s_0\\sim\\mu_0} V^{soft}_w(s_0) - w\\cdot\\rho_E\\right)
+              + \\frac{l_2}{2}\\lVert w\\rVert^2,
+              \\qquad \\nabla g(w) = \\frac{\\rho_{\\pi_w} - \\rho_E}{M} + l_2 w,
+
+    where ``V_soft`` is the soft value of ``r_w`` and ``rho_pi`` the exact discounted feature
+    expectations of its soft-optimal policy ``pi_w = exp(Q - V)``. In deterministic MDPs ``g``
+    is the mean per-step negative log-likelihood of the demonstrations (up to a constant);
+    at the optimum with ``l2 = 0``, ``rho_pi = rho_E`` (moment matching).
+
+    Horizons: demonstrations are finite, so the expert's visitation of each trajectory
+    (``sum_{t<T} gamma^t`` counts) is normalised to unit mass and rescaled to the model's mass
+    ``M``: the policy's normalised discounted visitation is matched to the demonstrations'. For
+    a finite-horizon env with demos of length ``H`` this is exactly ``rho_E``; demos longer
+    than ``H`` are cut to ``H`` steps. For a discounted env it treats each demo as a sample of
+    the normalised discounted visitation, which is unbiased when ``T >> 1 / (1 - gamma)``.
+
+    References
+    ----------
+    Ziebart, Maas, Bagnell, Dey (2008). Maximum entropy inverse reinforcement learning. AAAI.
+    Ziebart (2010). Modeling purposeful adaptive behavior with the principle of maximum causal
+    entropy. PhD thesis, CMU.
+    Wulfmeier, Ondruska, Posner (2015). Maximum entropy deep inverse reinforcement learning.
+    arXiv:1507.04888.
+
+    Examples
+    --------
+    >>> from sklirl import MaxEntIRL
+    >>> from sklirl.datasets import make_expert_demos
+    >>> from sklirl.envs import GridWorld
+    >>> env = GridWorld(4, gamma=0.9, horizon=8)
+    >>> demos, _ = make_expert_demos(env, 50, random_state=0)
+    >>> est = MaxEntIRL(initial_distribution="demos").fit(demos, env)
+    >>> int(est.reward_[:, 0].argmax())  # the goal cell has the highest learned reward
+    15
+    >>> bool(est.score(demos) > -1.386)  # more likely than the uniform policy, log(1/4)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "features": [HasMethods(["fit", "transform"]), None],
+        "reward_model": [StrOptions({"linear", "mlp"})],
+        "hidden_layer_sizes": ["array-like"],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions({"lbfgs", "gradient"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "initial_distribution": [StrOptions({"env", "demos"})],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        features=None,
+        *,
+        reward_model="linear",
+        hidden_layer_sizes=(32, 32),
+        l2=1e-2,
+        optimizer="lbfgs",
+        learning_rate=None,
+        max_iter=200,
+        tol=1e-5,
+        initial_distribution="env",
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.features = features
+        self.reward_model = reward_model
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.l2 = l2
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.initial_distribution = initial_distribution
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- the algorithm ---------------------------------------------------------------------
+    def _fit(self, demos, env, sample_weight):
+        demos = self._demos_within_horizon(demos, env)
+        if self.initial_distribution == "demos":
+            mu0 = self._start_distribution(demos, env, sample_weight)
+        else:
+            mu0 = env.initial_state_distribution
+        self._fit_visitation(self._expert_visitation(demos, env, sample_weight), mu0, env)
+
+    def fit_occupancy(self, occupancy, env):
+        """Fit to a known expert occupancy measure instead of sampled demonstrations.
+
+        Parameters
+        ----------
+        occupancy : array-like of shape (n_states,) or (n_states, n_actions)
+            Expert state (or state-action) visitation, e.g. the exact occupancy measure of a
+            known expert policy. It is rescaled to the env's visitation mass; the env's initial
+            distribution is used whatever ``initial_distribution`` says.
+        env : TabularMDP
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        env = check_tabular_env(env)
+        d = np.asarray(occupancy, dtype=np.float64)
+        if d.shape not in ((env.n_states,), (env.n_states, env.n_actions)):
+            raise ValueError(
+                f"occupancy must have shape ({env.n_states},) or ({env.n_states}, "
+                f"{env.n_actions}), got {d.shape}."
+            )
+        if not np.all(np.isfinite(d)) or (d < 0).any() or d.sum() <= 0:
+            raise ValueError("occupancy must be finite, non-negative and not all zero.")
+        d = d.sum(axis=1) if d.ndim == 2 else d
+        self.env_ = env
+        self._fit_visitation(d * (_visitation_mass(env) / d.sum()), env.initial_state_distribution,
+                             env)
+        return self
+
+    def _fit_visitation(self, expert_visitation, mu0, env):
+        # features phi (S, k) -> rho_E (features of the expert's visitation)
+        phi = self._fit_features(env)
+        self.expert_feature_expectations_ = _feature_expectations(expert_visitation, phi)
+        dual = _MaxEntDual(env, expert_visitation, mu0, tol=1e-10)
+        self._history = {"loss": [], "gap": []}
+        if self.reward_model == "linear":
+            w = self._initial_coef(phi.shape[1])
+            run = self._minimize_lbfgs if self.optimizer == "lbfgs" else self._gradient_steps
+            try:
+                self.coef_, self.n_iter_ = run(dual, phi, w)
+            except _InfeasibleMoments as stop:
+                # g(w) >= H(pi)/M >= 0 whenever some policy attains rho_E, so g(w) < 0 proves
+                # that none does: the unregularised dual is unbounded below.
+                warnings.warn(
+                    "MaxEntIRL: no policy in env attains the demonstrations' feature "
+                    "expectations (the unregularised objective is unbounded below), so the "
+                    "weights would diverge; stopping early. Set l2 > 0, use coarser features, "
+                    "or initial_distribution='demos'.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+                self.coef_, self.n_iter_ = stop.w, len(self._history["loss"])
+            reward = _linear_reward(phi, self.coef_)
+        else:
+            reward, self.n_iter_ = self._train_mlp(dual, phi)
+        # the learned policy: soft value iteration on the final reward
+        self.policy_ = dual.policy(reward)
+        self.reward_ = np.repeat(reward[:, None], env.n_actions, axis=1)
+        self.history_ = {k: np.asarray(v) for k, v in self._history.items()}
+        del self._history
+
+    def _linear_dual(self, dual, phi):
+        """``w -> (g(w), grad g(w), gap)``: one pass of the algorithm box's loop body."""
+        def evaluate(w):
+            reward = _linear_reward(phi, w)                             # r_w = w . phi
+            loss, visitation_diff = dual(reward)                        # soft VI -> occupancy
+            if self.l2 == 0 and loss < -1e-9 * max(1.0, np.abs(reward).max(initial=0.0)):
+                raise _InfeasibleMoments(w)
+            feature_gap = _feature_expectations(visitation_diff, phi)   # (rho_pi - rho_E) / M
+            loss += 0.5 * self.l2 * (w @ w)
+            grad = feature_gap + self.l2 * w
+            return loss, grad, float(np.abs(feature_gap).max()) if len(w) else 0.0
+
+        return evaluate
+
+    def _record(self, it, loss, gap):
+        self._history["loss"].append(float(loss))
+        self._history["gap"].append(float(gap))
+        if self.verbose:
+            print(f"[MaxEntIRL] iter {it:4d}  loss {loss:.8g}  gap {gap:.3e}")
+
+    def _minimize_lbfgs(self, dual, phi, w0):
+        evaluate = self._linear_dual(dual, phi)
+        last = {}
+
+        def fun(w):
+            loss, grad, gap = evaluate(w)
+            last.update(w=w.copy(), loss=loss, gap=gap, grad_max=np.abs(grad).max(initial=0.0))
+            return loss, grad
+
+        def callback(intermediate_result):
+            w = intermediate_result.x
+            if not np.array_equal(w, last["w"]):
+                fun(w)
+            self._record(len(self._history["loss"]) + 1, last["loss"], last["gap"])
+
+        fun(w0)
+        if last["grad_max"] <= self.tol:
+            self._record(0, last["loss"], last["gap"])
+            return w0, 0
+        res = scipy.optimize.minimize(
+            fun, w0, jac=True, method="L-BFGS-B", callback=callback,
+            options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 0.0, "maxfun":
+                     10 * self.max_iter + 20, "maxls": 40},
+        )
+        w = res.x
+        if not np.array_equal(w, last["w"]):
+            fun(w)
+        # Stopping short of tol at the precision floor (f cannot decrease further) is fine.
+        if last["grad_max"] > self.tol and (res.nit >= self.max_iter
+                                            or last["grad_max"] > 100 * self.tol):
+            warnings.warn(
+                f"MaxEntIRL (L-BFGS) stopped after {res.nit} iterations with gradient max-norm "
+                f"{last['grad_max']:.3g} > tol={self.tol} ({res.message}). Increase max_iter, "
+                "add l2 regularisation, or raise tol.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return w, int(res.nit)
+
+    def _gradient_steps(self, dual, phi, w):
+        evaluate = self._linear_dual(dual, phi)
+        lr = 1.0 if self.learning_rate is None else float(self.learning_rate)
+        for it in range(1, self.max_iter + 1):
+            loss, grad, gap = evaluate(w)
+            if np.abs(grad).max(initial=0.0) <= self.tol:
+                self._record(it - 1, loss, gap)
+                return w, it - 1
+            w = w - lr * grad                  # w <- w + lr (rho_E - rho_pi) / M - lr l2 w
+            self._record(it, loss, gap)
+        warnings.warn(
+            f"MaxEntIRL (gradient) did not reach tol={self.tol} in max_iter={self.max_iter} "
+            f"iterations (last gap {gap:.3g}); increase max_iter or learning_rate.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+        return w, self.max_iter
+
+    def _train_mlp(self, dual, phi):
+        from ._neural_reward import MLPReward
+
+        X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
+        lr = 0.01 if self.learning_rate is None else float(self.learning_rate)
+        net = getattr(self, "reward_net_", None) if self.warm_start else None
+        if net is None or net.n_features != X.shape[1]:
+            net = MLPReward(X.shape[1], self.hidden_layer_sizes, random_state=self.random_state)
+        net.set_optimizer(lr, self.l2)
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            reward = net.predict(X)                           # r_theta(phi(s))
+            loss, visitation_diff = dual(reward)              # soft VI -> occupancy
+            gap = float(np.abs(visitation_diff).max())
+            self._record(it, loss + net.penalty(X), gap)
+            if gap <= self.tol:
+                break
+            net.backward_step(X, visitation_diff)             # back-propagate d_pi - d_E
+        else:
+            warnings.warn(
+                f"MaxEntIRL (mlp) did not reach tol={self.tol} in max_iter={self.max_iter} "
+                f"iterations (last gap {gap:.3g}).",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        self.reward_net_ = net
+        return net.predict(X), it
+
+    # -- pieces of the algorithm box ---------------------------------------------------------
+    def _fit_features(self, env):
+        features = OneHotStates() if self.features is None else self.features
+        self.features_, phi = fit_feature_matrix(features, env)
+        return phi
+
+    def _initial_coef(self, n_features):
+        coef = getattr(self, "coef_", None)
+        if self.warm_start and coef is not None and coef.shape == (n_features,):
+            return np.array(coef, dtype=np.float64)
+        return np.zeros(n_features)
+
+    @staticmethod
+    def _demos_within_horizon(demos, env):
+        if not env.finite_horizon or all(len(t) <= env.horizon for t in demos):
+            return demos
+        H = env.horizon
+        return [t if len(t) <= H else Trajectory(t.states[: H + 1], t.actions[:H]) for t in demos]
+
+    @staticmethod
+    def _expert_visitation(demos, env, sample_weight):
+        """Expert state visitation, each demo normalised to unit mass, rescaled to mass M."""
+        weights = np.ones(len(demos)) if sample_weight is None else sample_weight
+        masses = np.array([np.sum(env.gamma ** np.arange(len(t), dtype=np.float64))
+                           for t in demos])
+        occ = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma,
+                                  sample_weight=weights / masses)
+        visitation = occ.sum(axis=1)
+        return visitation * (_visitation_mass(env) / visitation.sum())
+
+    @staticmethod
+    def _start_distribution(demos, env, sample_weight):
+        starts = np.array([t.states[0] for t in demos], dtype=np.intp)
+        weights = np.ones(len(demos)) if sample_weight is None else sample_weight
+        mu0 = np.bincount(starts, weights=weights, minlength=env.n_states)
+        return mu0 / mu0.sum()
+
+    # -- prediction on other envs ---------------------------------------------------------
+    def _reward_on(self, env):
+        phi = self._feature_matrix(env)
+        if self.reward_model == "linear":
+            return _linear_reward(phi, self.coef_)
+        X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
+        return self.reward_net_.predict(X)
+
+    def _transfer_policy(self, env):
+        """Re-plan the learned reward on another env with the fitted feature map."""
+        env = check_tabular_env(env)
+        return SoftValueIteration().solve(env, self._reward_on(env))
+
+    def transfer_reward(self, env):
+        """The learned reward ``(S,)`` evaluated on the states of another env.
+
+        Parameters
+        ----------
+        env : TabularMDP
+            An env whose state descriptors the fitted feature map can transform.
+
+        Returns
+        -------
+        reward : ndarray of shape (env.n_states,)
+        """
+        check_is_fitted(self)
+        return self._reward_on(check_tabular_env(env))
+
+
+def _linear_reward(phi, w):
+    return np.asarray(phi @ w, dtype=np.float64).ravel()
+
+
+def _feature_expectations(state_visitation, phi):
+    """``rho = sum_s d(s) phi(s)`` of a state visitation vector (sparse-friendly)."""
+    return occupancy_feature_expectations(state_visitation[:, None], phi)

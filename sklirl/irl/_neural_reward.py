@@ -1,0 +1,100 @@
+"""A multilayer-perceptron reward trained through the MaxEnt IRL gradient (torch, lazily imported).
+
+Maximum Entropy Deep IRL (Wulfmeier et al. 2015): the gradient of the MaxEnt dual with respect
+to the reward of each state is the visitation gap ``(d_pi(s) - d_E(s)) / M``; back-propagating
+it through the network gives the gradient in the network's weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ..utils._optional import import_torch
+
+__all__ = ["MLPReward"]
+
+
+class _single_thread:
+    """Run torch on one thread: the networks are tiny, and intra-op threads on a busy machine
+    cost far more (10x measured) than they save. The caller's setting is restored."""
+
+    def __init__(self, torch):
+        self.torch = torch
+
+    def __enter__(self):
+        self.saved = self.torch.get_num_threads()
+        self.torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        self.torch.set_num_threads(self.saved)
+
+
+class MLPReward:
+    """``r_theta(x)``: an MLP from feature rows to a scalar reward, with its Adam optimizer.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    hidden_layer_sizes : sequence of int
+        Widths of the hidden layers (ReLU).
+    random_state : int, RandomState instance or None
+        Seeds the weight initialisation (torch's global RNG is left untouched).
+    """
+
+    def __init__(self, n_features, hidden_layer_sizes, random_state=None):
+        torch = import_torch("MaxEntIRL(reward_model='mlp')")
+        sizes = list(np.atleast_1d(hidden_layer_sizes)) if np.size(hidden_layer_sizes) else []
+        if any(not isinstance(h, (int, np.integer)) or h < 1 for h in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be a sequence of positive ints, got "
+                f"{hidden_layer_sizes!r}."
+            )
+        sizes = [int(h) for h in sizes]
+        self.n_features = int(n_features)
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            layers, width = [], self.n_features
+            for h in sizes:
+                layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+                width = h
+            layers.append(torch.nn.Linear(width, 1))
+            self.module = torch.nn.Sequential(*layers).double()
+        self.l2 = 0.0
+        self.optimizer = None
+
+    def set_optimizer(self, learning_rate, l2):
+        """(Re)create the Adam optimizer with step ``learning_rate``; ``l2`` penalises rewards."""
+        torch = import_torch("MaxEntIRL(reward_model='mlp')")
+        self.l2 = float(l2)
+        self.optimizer = torch.optim.Adam(self.module.parameters(), lr=learning_rate)
+
+    def _forward(self, X):
+        torch = import_torch("MaxEntIRL(reward_model='mlp')")
+        return self.module(torch.as_tensor(X, dtype=torch.float64)).reshape(-1)
+
+    def predict(self, X):
+        """Rewards ``(n,)`` of the feature rows ``X`` (n, n_features)."""
+        torch = import_torch("MaxEntIRL(reward_model='mlp')")
+        with torch.no_grad(), _single_thread(torch):
+            return self._forward(X).numpy().copy()
+
+    def penalty(self, X):
+        """``l2 / 2 * mean(r(X)^2)``: the penalty on the reward values."""
+        if not self.l2:
+            return 0.0
+        return 0.5 * self.l2 * float(np.mean(self.predict(X) ** 2))
+
+    def backward_step(self, X, reward_grad):
+        """One optimizer step along ``d loss / d theta = J^T (reward_grad + l2 r / n)``."""
+        torch = import_torch("MaxEntIRL(reward_model='mlp')")
+        with _single_thread(torch):
+            self.optimizer.zero_grad()
+            r = self._forward(X)
+            surrogate = r @ torch.as_tensor(reward_grad, dtype=torch.float64)
+            if self.l2:
+                surrogate = surrogate + 0.5 * self.l2 * (r**2).mean()
+            surrogate.backward()
+            self.optimizer.step()

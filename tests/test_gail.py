@@ -1,0 +1,397 @@
+"""Tests of GAIL (sklirl/irl/_gail.py) and its discriminator (sklirl/irl/_discriminator.py)."""
+
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from strategies import mdps, random_policy_probs, seeds
+
+from sklirl import GAIL, Trajectory
+from sklirl.datasets import make_expert_demos
+from sklirl.envs import GridWorld
+from sklirl.expectations import MonteCarloExpectation, empirical_occupancy, occupancy_measure
+from sklirl.features import state_action_features
+from sklirl.metrics import policy_value
+
+torch = pytest.importorskip("torch")
+gymnasium = pytest.importorskip("gymnasium")
+
+from sklirl.irl._discriminator import Discriminator, reward_from_logits  # noqa: E402
+from sklirl.solvers import PPO  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    # tiny networks: intra-op threads only add contention on the 2-core CI machines
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _total_variation(d1, d2):
+    return 0.5 * np.abs(d1 / d1.sum() - d2 / d2.sum()).sum()
+
+
+# ---------------------------------------------------------------------------------------------
+# import hygiene
+# ---------------------------------------------------------------------------------------------
+def test_import_does_not_import_torch():
+    code = "import sys, sklirl, sklirl.irl._gail; sklirl.GAIL; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_fit_without_torch_names_the_extra():
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'torch':\n"
+        "            raise ImportError('No module named torch')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from sklirl import GAIL\nfrom sklirl.envs import GridWorld\n"
+        "try:\n    GAIL().fit([([0, 1], [1])], GridWorld(2))\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "GAIL requires torch" in out.stdout and "sklirl[torch]" in out.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# discriminator
+# ---------------------------------------------------------------------------------------------
+def test_reward_forms_are_the_published_functions_of_d():
+    f = np.linspace(-8, 8, 33)
+    D = 1.0 / (1.0 + np.exp(-f))
+    np.testing.assert_allclose(reward_from_logits(f, "-log D"), -np.log(D), rtol=1e-10)
+    np.testing.assert_allclose(reward_from_logits(f, "log(1-D)"), np.log1p(-D), rtol=1e-8)
+    np.testing.assert_allclose(
+        reward_from_logits(f, "logit"), np.log1p(-D) - np.log(D), rtol=1e-8, atol=1e-12
+    )
+    t = reward_from_logits(torch.tensor(f), "-log D").numpy()
+    np.testing.assert_allclose(t, -np.log(D), rtol=1e-10)
+    with pytest.raises(ValueError, match="reward_form"):
+        reward_from_logits(f, "log D")
+
+
+@settings(max_examples=15, deadline=None)
+@given(env=mdps(min_states=2, max_states=6, min_actions=2, max_actions=3, finite_horizon=False,
+                max_gamma=0.9),
+       seed=seeds)
+def test_optimal_discriminator_identity(env, seed):
+    """With the policy fixed and a tabular discriminator trained to convergence,
+    D(s, a) = rho_pi(s, a) / (rho_pi(s, a) + rho_E(s, a)) wherever either one has mass."""
+    rng = np.random.default_rng(seed)
+    S, A = env.n_states, env.n_actions
+    rho_pi = occupancy_measure(env, random_policy_probs(rng, (S, A))).ravel()
+    rho_E = occupancy_measure(env, random_policy_probs(rng, (S, A))).ravel()
+    X = state_action_features(np.eye(S), A).toarray()  # one-hot state-actions
+    disc = Discriminator(S * A, hidden_layer_sizes=(), dtype=torch.float64,
+                         generator=torch.Generator().manual_seed(0))
+    disc.fit_full_batch(X, X, rho_pi / rho_pi.sum(), rho_E / rho_E.sum(), max_iter=2000)
+    D = 1.0 / (1.0 + np.exp(-disc.logits(X)))
+    p, q = rho_pi / rho_pi.sum(), rho_E / rho_E.sum()
+    visited = (p + q) > 1e-12
+    np.testing.assert_allclose(D[visited], p[visited] / (p + q)[visited], atol=1e-3)
+
+
+def test_discriminator_pickles_and_keeps_training_state():
+    disc = Discriminator(3, (4,), normalize_mask=np.array([True, True, False]),
+                         generator=torch.Generator().manual_seed(0))
+    x = np.random.default_rng(0).normal(size=(16, 3))
+    disc.update_input_stats(x)
+    disc.step(disc.as_tensor(x), disc.as_tensor(x + 1))
+    copy = pickle.loads(pickle.dumps(disc))
+    np.testing.assert_array_equal(copy.logits(x), disc.logits(x))
+    disc.step(disc.as_tensor(x), disc.as_tensor(x + 1))
+    copy.step(copy.as_tensor(x), copy.as_tensor(x + 1))
+    np.testing.assert_array_equal(copy.logits(x), disc.logits(x))
+
+
+def test_gradient_penalty_is_added_to_the_loss():
+    x_pi = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+    kw = dict(hidden_layer_sizes=(4,))
+    plain = Discriminator(2, **kw, generator=torch.Generator().manual_seed(1))
+    penalised = Discriminator(2, **kw, grad_penalty=10.0,
+                              generator=torch.Generator().manual_seed(1))
+    loss, _, _ = plain.loss(x_pi, x_pi + 1)
+    loss_gp, _, _ = penalised.loss(x_pi, x_pi + 1, generator=torch.Generator().manual_seed(2))
+    assert loss_gp.item() > loss.item()
+
+
+# ---------------------------------------------------------------------------------------------
+# tabular GAIL
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def grid_problem():
+    env = GridWorld(5, slip=0.1, gamma=0.9)
+    demos, expert = make_expert_demos(env, 40, horizon=30, temperature=0.1, random_state=0)
+    return env, demos, expert
+
+
+def test_tabular_gail_matches_the_expert_occupancy_and_value(grid_problem):
+    env, demos, expert = grid_problem
+    # 400 rounds with Adam at 1e-2: the alternation has settled (seeds 0-2 give TV 0.044,
+    # 0.051, 0.046; the 40 demos' own empirical occupancy is at TV 0.073 from the expert's)
+    gail = GAIL(disc_learning_rate=1e-2, n_rounds=400, random_state=0).fit(demos, env)
+    assert gail.entropy_coef_ == 0.1 == gail.solver_.temperature  # the tabular default
+    d_E = occupancy_measure(env, expert)
+    d = occupancy_measure(env, gail.policy_)
+    assert _total_variation(d, d_E) < 0.05
+    # closer to the expert than the demonstrations it learned from
+    d_demos = empirical_occupancy(demos, 25, 4, env.gamma)
+    assert _total_variation(d, d_E) < _total_variation(d_demos, d_E)
+    v_E = policy_value(env, expert, env.reward)
+    assert abs(policy_value(env, gail.policy_, env.reward) - v_E) < 0.02 * abs(v_E)
+    # the uniform policy it starts from is far from the expert
+    assert _total_variation(occupancy_measure(env, np.full((25, 4), 0.25)), d_E) > 0.3
+    # attributes and diagnostics
+    assert gail.reward_.shape == (25, 4) and gail.n_iter_ == 400 == len(gail.history_)
+    assert set(gail.history_[0]) == {"disc_loss", "disc_accuracy_expert",
+                                     "disc_accuracy_policy", "policy_entropy", "true_return",
+                                     "env_steps"}
+    assert gail.history_[-1]["true_return"] == pytest.approx(
+        policy_value(env, gail.policy_, env.reward))
+    assert gail.device_ == "cpu"
+    # the learned reward is -log D of the final discriminator, and the policy is its soft best
+    # response at temperature entropy_coef
+    np.testing.assert_allclose(gail.predict_reward(np.arange(25)), gail.reward_)
+    assert (gail.reward_ > 0).all()
+    assert gail.score(demos) > GAIL(n_rounds=1, random_state=0).fit(
+        demos, env).score(demos)
+
+
+def test_tabular_fit_is_deterministic(grid_problem):
+    env, demos, _ = grid_problem
+    a = GAIL(n_rounds=10, random_state=3).fit(demos, env)
+    b = GAIL(n_rounds=10, random_state=3).fit(demos, env)
+    np.testing.assert_array_equal(a.reward_, b.reward_)
+    assert a.history_ == b.history_
+
+
+@pytest.mark.parametrize("reward_form, sign", [("-log D", 1), ("log(1-D)", -1), ("logit", 0)])
+def test_tabular_reward_forms(grid_problem, reward_form, sign):
+    env, demos, _ = grid_problem
+    gail = GAIL(reward_form=reward_form, n_rounds=5, random_state=0).fit(demos, env)
+    logits = gail.discriminator_.logits(
+        state_action_features(np.eye(25), 4).toarray()).reshape(25, 4)
+    np.testing.assert_allclose(gail.reward_, reward_from_logits(logits, reward_form))
+    if sign:
+        assert (np.sign(gail.reward_) == sign).all()
+
+
+def test_tabular_monte_carlo_expectation_counts_steps(grid_problem):
+    env, demos, _ = grid_problem
+    gail = GAIL(n_rounds=3, expectation=MonteCarloExpectation(n_episodes=5, horizon=10),
+                random_state=0).fit(demos, env)
+    assert [h["env_steps"] for h in gail.history_] == [50, 100, 150]
+
+
+def test_tabular_bc_warm_start_and_sample_action(grid_problem):
+    env, demos, _ = grid_problem
+    cold = GAIL(n_rounds=1, random_state=0).fit(demos, env)
+    warm = GAIL(n_rounds=1, bc_pretrain_epochs=1, random_state=0).fit(demos, env)
+    # round 1's discriminator already sees a policy close to the expert: less to tell apart
+    assert warm.history_[0]["disc_accuracy_policy"] <= cold.history_[0]["disc_accuracy_policy"]
+    a = warm.sample_action(np.zeros(200, dtype=int), random_state=0)
+    assert a.shape == (200,) and set(np.unique(a)) <= {0, 1, 2, 3}
+    freq = np.bincount(a, minlength=4) / 200
+    np.testing.assert_allclose(freq, warm.predict_proba([0])[0], atol=0.1)
+
+
+def test_tabular_parameter_errors(grid_problem):
+    env, demos, _ = grid_problem
+    with pytest.raises(ValueError, match="entropy_coef must be positive"):
+        GAIL(entropy_coef=0.0, n_rounds=1).fit(demos, env)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        GAIL(hidden_layer_sizes=(0,), n_rounds=1).fit(demos, env)
+    with pytest.raises(ValueError, match="device"):
+        GAIL(device="tpu", n_rounds=1).fit(demos, env)
+    with pytest.raises(ValueError, match="reward_form"):
+        GAIL(reward_form="D").fit(demos, env)
+
+
+def test_tabular_score_on_another_env_replans(grid_problem):
+    env, demos, _ = grid_problem
+    gail = GAIL(n_rounds=5, random_state=0).fit(demos, env)
+    same = GridWorld(5, slip=0.1, gamma=0.9)
+    assert gail.score(demos, same) == pytest.approx(gail.score(demos))
+
+
+# ---------------------------------------------------------------------------------------------
+# gymnasium GAIL (CartPole)
+# ---------------------------------------------------------------------------------------------
+def _cartpole_expert_demos(n, seed):
+    """A hand-written controller that balances the pole for the whole episode (return 500)."""
+    env = gymnasium.make("CartPole-v1")
+    demos = []
+    for i in range(n):
+        obs, _ = env.reset(seed=seed + i)
+        states, actions = [obs], []
+        while True:
+            action = int(obs[2] + 0.5 * obs[3] > 0)
+            obs, _, terminated, truncated, _ = env.step(action)
+            states.append(obs)
+            actions.append(action)
+            if terminated or truncated:
+                break
+        demos.append(Trajectory(np.array(states), np.array(actions)))
+    return demos
+
+
+def _fast_cartpole_gail(**kwargs):
+    params = dict(
+        n_rounds=12, random_state=0,
+        solver=PPO(n_envs=8, n_steps=128, n_epochs=10, batch_size=128, learning_rate=1e-3),
+    )
+    params.update(kwargs)
+    return GAIL(**params)
+
+
+@pytest.fixture(scope="module")
+def cartpole_fit():
+    demos = _cartpole_expert_demos(10, 0)
+    gail = _fast_cartpole_gail().fit(demos, gymnasium.make("CartPole-v1"))
+    return demos, gail
+
+
+def test_cartpole_gail_beats_random_and_fools_the_discriminator(cartpole_fit):
+    _, gail = cartpole_fit
+    returns = gail.policy_.evaluate("CartPole-v1", n_episodes=10, random_state=0)
+    assert returns.mean() > 200  # a random policy averages about 22
+    acc_policy = np.array([h["disc_accuracy_policy"] for h in gail.history_])
+    assert acc_policy[:3].mean() > 0.75
+    assert abs(acc_policy[-3:].mean() - 0.5) < abs(acc_policy[:3].mean() - 0.5) - 0.1
+    steps = [h["env_steps"] for h in gail.history_]
+    assert steps == [1024 * (i + 1) for i in range(12)]
+
+
+def test_cartpole_prediction_api(cartpole_fit):
+    demos, gail = cartpole_fit
+    obs = demos[0].states[:50]
+    acts = demos[0].actions[:50]
+    proba = gail.predict_proba(obs)
+    assert proba.shape == (50, 2)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(gail.predict(obs), proba.argmax(1))
+    sampled = gail.sample_action(obs, random_state=0)
+    assert sampled.shape == (50,) and set(np.unique(sampled)) <= {0, 1}
+    r_all = gail.predict_reward(obs)
+    assert r_all.shape == (50, 2)
+    np.testing.assert_allclose(gail.predict_reward(obs, acts), r_all[np.arange(50), acts],
+                               rtol=1e-6)
+    # the expert's demos are more likely under the imitator than random actions
+    rng = np.random.default_rng(0)
+    random_demos = [Trajectory(d.states, rng.integers(2, size=len(d))) for d in demos]
+    assert gail.score(demos) > gail.score(random_demos)
+    assert gail.score(demos) == pytest.approx(
+        np.mean(np.concatenate([gail.policy_.log_prob(d.states[:-1], d.actions)
+                                for d in demos])))
+    with pytest.raises(ValueError, match="trajectory 0: states"):
+        gail.score([([[0.0, 1.0], [0.0, 1.0]], [0])])
+    with pytest.raises(ValueError, match="actions"):
+        gail.predict_reward(obs[:2], [0, 2])
+
+
+def test_cartpole_fit_is_bit_identical_and_pickles(cartpole_fit):
+    demos, gail = cartpole_fit
+    again = _fast_cartpole_gail(n_rounds=3).fit(demos, gymnasium.make("CartPole-v1"))
+    twice = _fast_cartpole_gail(n_rounds=3).fit(demos, gymnasium.make("CartPole-v1"))
+    assert again.history_ == twice.history_
+    obs = demos[1].states
+    np.testing.assert_array_equal(again.predict_proba(obs), twice.predict_proba(obs))
+    np.testing.assert_array_equal(again.predict_reward(obs), twice.predict_reward(obs))
+    restored = pickle.loads(pickle.dumps(gail))
+    np.testing.assert_array_equal(restored.predict_proba(obs), gail.predict_proba(obs))
+    np.testing.assert_array_equal(restored.predict_reward(obs), gail.predict_reward(obs))
+
+
+def test_cartpole_bc_pretraining_imitates_before_any_round():
+    demos = _cartpole_expert_demos(5, 100)
+    gail = _fast_cartpole_gail(n_rounds=1, bc_pretrain_epochs=20).fit(
+        demos, gymnasium.make("CartPole-v1"))
+    obs = np.concatenate([d.states[:-1] for d in demos])
+    acts = np.concatenate([d.actions for d in demos])
+    assert (gail.predict(obs) == acts).mean() > 0.9
+
+
+def test_box_actions_pendulum_runs():
+    env = gymnasium.make("Pendulum-v1")
+    rng = np.random.default_rng(0)
+    demos = [Trajectory(rng.uniform(-1, 1, size=(21, 3)), rng.uniform(-2, 2, size=(20, 1)))
+             for _ in range(3)]
+    gail = GAIL(n_rounds=2, random_state=0, reward_form="logit", grad_penalty=1.0,
+                solver=PPO(n_envs=2, n_steps=32, n_epochs=1, batch_size=32)).fit(demos, env)
+    obs = demos[0].states[:5]
+    assert gail.predict(obs).shape == (5, 1)
+    assert gail.predict_reward(obs, demos[0].actions[:5]).shape == (5,)
+    assert np.isfinite(gail.score(demos))
+    with pytest.raises(TypeError, match="Discrete"):
+        gail.predict_proba(obs)
+    with pytest.raises(ValueError, match="actions are required"):
+        gail.predict_reward(obs)
+
+
+def test_gymnasium_demo_validation():
+    env = gymnasium.make("CartPole-v1")
+    bad = [Trajectory(np.zeros((3, 2)), [0, 1])]
+    with pytest.raises(ValueError, match="trajectory 0: states"):
+        GAIL(n_rounds=1).fit(bad, env)
+    bad_action = [Trajectory(np.zeros((3, 4)), [0, 5])]
+    with pytest.raises(ValueError, match=r"trajectory 0: actions\[1\] = 5"):
+        GAIL(n_rounds=1).fit(bad_action, env)
+
+
+def test_callback_sees_each_round_and_can_stop(grid_problem):
+    env, demos, _ = grid_problem
+    seen = []
+
+    def callback(gail, row):
+        seen.append((row["env_steps"], gail.policy_.probs.copy()))
+        return len(seen) == 3
+
+    gail = GAIL(n_rounds=10, callback=callback, random_state=0).fit(demos, env)
+    assert len(seen) == 3 == gail.n_iter_ == len(gail.history_)
+    np.testing.assert_array_equal(seen[-1][1], gail.policy_.probs)
+
+
+def test_stable_baselines3_generator():
+    sb3 = pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.env_util import make_vec_env
+
+    venv = make_vec_env("CartPole-v1", n_envs=4, seed=0)
+    algo = sb3.PPO("MlpPolicy", venv, n_steps=256, batch_size=64, n_epochs=5, seed=0,
+                   device="cpu")
+    demos = _cartpole_expert_demos(5, 0)
+    gail = GAIL(n_rounds=12, solver=algo, random_state=0).fit(
+        demos, gymnasium.make("CartPole-v1"))
+    assert gail.solver_ is algo and gail.n_iter_ == 12
+    assert [h["env_steps"] for h in gail.history_][:2] == [1024, 2048]
+    obs = demos[0].states[:20]
+    assert gail.predict_proba(obs).shape == (20, 2)
+    assert np.isfinite(gail.score(demos))
+    returns = [h["true_return"] for h in gail.history_]
+    assert np.nanmean(returns[-3:]) > np.nanmean(returns[:2]) + 20
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_unpickles_on_cpu(tmp_path):
+    demos = _cartpole_expert_demos(3, 0)
+    gail = _fast_cartpole_gail(n_rounds=2, device="cuda").fit(demos, gymnasium.make("CartPole-v1"))
+    assert gail.device_.startswith("cuda")
+    path = tmp_path / "gail.pkl"
+    path.write_bytes(pickle.dumps(gail))
+    code = (
+        "import pickle, sys, numpy as np\n"
+        f"g = pickle.loads(open({str(path)!r}, 'rb').read())\n"
+        "print(g.predict_proba(np.zeros((2, 4))).shape)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, check=True)
+    assert out.stdout.strip() == "(2, 2)"
+

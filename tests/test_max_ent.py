@@ -1,0 +1,281 @@
+"""Tests of sklirl.MaxEntIRL: moment matching, the exact gradient, optimisers, options."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+from sklirl import MaxEntIRL
+from sklirl.datasets import make_expert_demos, sample_trajectories
+from sklirl.envs import GridWorld, TabularMDP
+from sklirl.expectations import empirical_occupancy, occupancy_measure
+from sklirl.features import OneHotStates
+from sklirl.irl._max_ent import _MaxEntDual
+from sklirl.solvers import SoftValueIteration
+
+
+def reasonable_mdp(gamma=1.0, horizon=20):
+    """The 5-state, 3-action MDP of imitation's MCE IRL tests (numbers re-entered from them)."""
+    P = np.zeros((5, 3, 5))
+    P[0, 0, [1, 2]] = [0.9, 0.1]
+    P[0, 1, 3] = 1.0
+    P[0, 2, [1, 2]] = [0.1, 0.9]
+    for s in (1, 2):
+        P[s, 0, [3, 4]] = [0.05, 0.95]
+        P[s, 1, 3] = 1.0
+        P[s, 2, 4] = 1.0
+    P[3, :, 4] = 1.0
+    P[4, :, 0] = 1.0
+    obs = np.array([
+        [3, -5, -1, -1, -4, 5, 3, 0],
+        [4, -4, 2, 2, -4, -1, -2, -2],
+        [3, -1, 5, -1, 0, 2, -5, 2],
+        [-5, -1, 4, 1, 4, 1, 5, 3],
+        [2, -5, 1, -5, 1, 4, 4, -3],
+    ], dtype=float)
+    return TabularMDP(
+        P, initial_state_distribution=[0.5, 0, 0, 0, 0.5], gamma=gamma, horizon=horizon,
+        state_features=obs, reward=[1.0, 2.0, 2.0, -20.0, 3.0],
+    )
+
+
+def random_deterministic_mdp(seed, S=12, A=3, horizon=6):
+    rng = np.random.RandomState(seed)
+    P = np.zeros((S, A, S))
+    P[np.arange(S)[:, None], np.arange(A)[None], rng.randint(S, size=(S, A))] = 1.0
+    return TabularMDP(P, gamma=1.0, horizon=horizon, reward=rng.randn(S))
+
+
+def random_stochastic_mdp(seed, S=8, A=3, gamma=0.9, horizon=None):
+    rng = np.random.RandomState(seed)
+    P = rng.dirichlet(np.full(S, 0.3), size=(S, A))
+    return TabularMDP(P, gamma=gamma, horizon=horizon, reward=rng.randn(S))
+
+
+def state_visitation(env, policy, mu0=None):
+    return occupancy_measure(env, policy, initial_distribution=mu0).sum(axis=1)
+
+
+# -- moment matching ---------------------------------------------------------------------
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+@pytest.mark.parametrize("features", ["onehot", "observations"])
+def test_moment_matching_reasonable_mdp_exact_occupancy(gamma, features):
+    env = reasonable_mdp(gamma=gamma)
+    expert = SoftValueIteration().solve(env, env.reward)
+    d_E = state_visitation(env, expert)
+    feats = OneHotStates() if features == "onehot" else None
+    from sklearn.preprocessing import FunctionTransformer
+
+    feats = feats or FunctionTransformer()
+    est = MaxEntIRL(feats, l2=0.0, tol=1e-8, max_iter=500).fit_occupancy(d_E, env)
+    d_pi = state_visitation(env, est.policy_)
+    mass = d_E.sum()
+    if features == "onehot":
+        np.testing.assert_allclose(d_pi, d_E, atol=1e-6 * mass)
+    else:  # 8 features: the feature expectations match (and the policy is the expert's)
+        obs = env.state_features
+        np.testing.assert_allclose(obs.T @ d_pi, obs.T @ d_E, atol=1e-6 * mass)
+        np.testing.assert_allclose(est.policy_.probs, expert.probs, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_moment_matching_sampled_demos_random_deterministic_mdps(seed):
+    env = random_deterministic_mdp(seed)
+    demos, _ = make_expert_demos(env, 40, random_state=seed)
+    est = MaxEntIRL(l2=0.0, initial_distribution="demos", tol=1e-7, max_iter=2000)
+    est.fit(demos, env)
+    mu0 = np.bincount([d.states[0] for d in demos], minlength=env.n_states) / len(demos)
+    d_E = empirical_occupancy(demos, env.n_states, env.n_actions, 1.0).sum(axis=1)
+    d_pi = state_visitation(env, est.policy_, mu0)
+    assert est.history_["gap"][-1] <= 1e-7
+    np.testing.assert_allclose(d_pi, d_E, atol=1e-7 * env.horizon * 1.01)
+
+
+def test_regularised_optimum_satisfies_stationarity_discounted():
+    # l2 > 0: the strongly convex optimum has (rho_pi - rho_E) / M = -l2 * w exactly.
+    env = random_stochastic_mdp(3)
+    demos, _ = make_expert_demos(env, 30, horizon=15, random_state=0)
+    est = MaxEntIRL(l2=0.05, tol=1e-8, max_iter=500).fit(demos, env)
+    d_pi = state_visitation(env, est.policy_)
+    mass = 1.0 / (1.0 - env.gamma)
+    gap = (d_pi - d_pi.sum() * _normalised_demo_visitation(demos, env)) / mass
+    phi = est.features_.transform(np.arange(env.n_states)[:, None])
+    np.testing.assert_allclose(phi.T @ gap, -0.05 * est.coef_, atol=1e-7)
+    assert d_pi.sum() == pytest.approx(mass)
+
+
+def _normalised_demo_visitation(demos, env):
+    masses = np.array([np.sum(env.gamma ** np.arange(len(t))) for t in demos])
+    occ = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma,
+                              sample_weight=1.0 / masses).sum(axis=1)
+    return occ / occ.sum()
+
+
+# -- the objective and its gradient --------------------------------------------------------
+@pytest.mark.parametrize("horizon", [None, 5])
+def test_gradient_matches_finite_differences(horizon):
+    env = random_stochastic_mdp(1, horizon=horizon)
+    rng = np.random.RandomState(0)
+    phi = rng.randn(env.n_states, 3)
+    d_E = rng.dirichlet(np.ones(env.n_states)) * 7.0
+    dual = _MaxEntDual(env, d_E, env.initial_state_distribution, tol=1e-13)
+    est = MaxEntIRL(l2=0.3)
+    est._history = {"loss": [], "gap": []}
+    evaluate = est._linear_dual(dual, phi)
+    w = rng.randn(3)
+    _, grad, _ = evaluate(w)
+    eps = 1e-6
+    numeric = np.array([
+        (evaluate(w + eps * e)[0] - evaluate(w - eps * e)[0]) / (2 * eps) for e in np.eye(3)
+    ])
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_loss_is_per_step_negative_log_likelihood_in_deterministic_mdp():
+    # Finite horizon, gamma = 1, deterministic: g(w) = mean per-step NLL of the demos.
+    env = random_deterministic_mdp(4)
+    demos, _ = make_expert_demos(env, 20, random_state=1)
+    est = MaxEntIRL(OneHotStates(), l2=0.0, initial_distribution="demos", max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(demos, env)
+    assert est.history_["loss"][-1] == pytest.approx(-est.score(demos), rel=1e-8)
+
+
+# -- optimisers and options ------------------------------------------------------------
+def test_lbfgs_and_gradient_optimizers_agree():
+    env = GridWorld(3, gamma=0.8)
+    demos, _ = make_expert_demos(env, 30, horizon=10, random_state=0)
+    a = MaxEntIRL(l2=0.5, tol=1e-9).fit(demos, env)
+    b = MaxEntIRL(l2=0.5, tol=1e-9, optimizer="gradient", learning_rate=1.0, max_iter=3000)
+    b.fit(demos, env)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-6)
+    assert b.n_iter_ > a.n_iter_
+
+
+def test_l2_shrinks_coef():
+    env = GridWorld(4, gamma=0.9)
+    demos, _ = make_expert_demos(env, 30, horizon=10, random_state=0)
+    norms = [np.linalg.norm(MaxEntIRL(l2=l2).fit(demos, env).coef_) for l2 in (1e-3, 1e-2, 1e-1)]
+    assert norms[0] > norms[1] > norms[2] > 0
+
+
+def test_warm_start_resumes():
+    env = GridWorld(4, gamma=0.9)
+    demos, _ = make_expert_demos(env, 30, horizon=10, random_state=0)
+    full = MaxEntIRL(tol=1e-8).fit(demos, env)
+    est = MaxEntIRL(tol=1e-8, max_iter=3, warm_start=True)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(demos, env)
+    first = est.coef_.copy()
+    est.set_params(max_iter=200).fit(demos, env)
+    np.testing.assert_allclose(est.coef_, full.coef_, atol=1e-5)
+    assert est.n_iter_ < full.n_iter_
+    assert not np.allclose(first, full.coef_, atol=1e-5)
+    # a cold start ignores the previous fit
+    cold = clone(est).set_params(warm_start=False).fit(demos, env)
+    assert cold.n_iter_ == full.n_iter_
+
+
+def test_infeasible_moments_without_l2_warns_and_stops():
+    env = GridWorld(4, gamma=0.9)  # uniform start distribution, demos start in one corner
+    demos = sample_trajectories(env, np.full((16, 4), 0.25), 5, horizon=3, random_state=0,
+                                initial_states=np.zeros(5, dtype=int))
+    with pytest.warns(ConvergenceWarning, match="attains"):
+        est = MaxEntIRL(l2=0.0).fit(demos, env)
+    assert np.all(np.isfinite(est.reward_))
+
+
+def test_fitted_attributes_and_finite_horizon_policy():
+    env = GridWorld(4, gamma=1.0, horizon=6)
+    demos, _ = make_expert_demos(env, 20, random_state=0)
+    est = MaxEntIRL().fit(demos, env)
+    assert est.reward_.shape == (16, 4) and est.coef_.shape == (16,)
+    assert est.policy_.probs.shape == (6, 16, 4)
+    assert len(est.history_["loss"]) == len(est.history_["gap"]) >= est.n_iter_ > 0
+    np.testing.assert_allclose(est.reward_[:, 0], est.predict_reward(np.arange(16))[:, 1])
+    pickle.loads(pickle.dumps(est))
+
+
+def test_score_prefers_expert_demos_and_transfers():
+    env = GridWorld(5, gamma=0.9, slip=0.1)
+    demos, _ = make_expert_demos(env, 60, horizon=12, random_state=0)
+    rand = sample_trajectories(env, np.full((25, 4), 0.25), 60, horizon=12, random_state=1)
+    est = MaxEntIRL().fit(demos[:40], env)
+    assert est.score(demos[40:]) > est.score(rand) + 0.1
+    assert est.score(demos[40:]) > np.log(0.25)
+    other = GridWorld(5, gamma=0.9, slip=0.3)
+    assert est.score(demos[40:], env=other) == pytest.approx(
+        np.mean(est._transfer_policy(other).log_prob(
+            np.concatenate([d.states[:-1] for d in demos[40:]]),
+            np.concatenate([d.actions for d in demos[40:]]))))
+
+
+def test_sparse_one_hot_features_large_grid():
+    env = GridWorld(35, gamma=0.9)  # 1225 states: OneHotStates returns scipy.sparse
+    demos, _ = make_expert_demos(env, 20, horizon=30, random_state=0)
+    est = MaxEntIRL(max_iter=30).fit(demos, env)
+    assert est.coef_.shape == (1225,)
+    assert est.score(demos) > np.log(0.25)
+
+
+def test_sample_weight_equals_repetition():
+    env = GridWorld(3, gamma=0.9)
+    demos, _ = make_expert_demos(env, 4, horizon=6, random_state=0)
+    a = MaxEntIRL(tol=1e-8).fit(demos, env, sample_weight=[2, 1, 1, 1])
+    b = MaxEntIRL(tol=1e-8).fit([demos[0]] + demos, env)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-6)
+
+
+# -- neural reward -------------------------------------------------------------------------
+def test_mlp_reward_learns():
+    pytest.importorskip("torch")
+    env = GridWorld(4, gamma=0.9)
+    demos, _ = make_expert_demos(env, 40, horizon=10, random_state=0)
+    from sklearn.preprocessing import StandardScaler
+
+    est = MaxEntIRL(StandardScaler(), reward_model="mlp", hidden_layer_sizes=(16,), l2=0.0,
+                    learning_rate=0.05, max_iter=80, random_state=0)
+    strong = clone(est).set_params(l2=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(demos, env)
+        again = clone(est).fit(demos, env)  # same seed, same network
+        strong.fit(demos, env)
+    gaps = est.history_["gap"]
+    assert gaps[-1] < 0.3 * gaps[0]
+    assert est.score(demos) > np.log(0.25) + 0.1
+    assert not hasattr(est, "coef_")
+    np.testing.assert_allclose(again.reward_, est.reward_)
+    # l2 penalises the reward values: a strong penalty keeps them small
+    assert np.ptp(strong.reward_) < 0.5 * np.ptp(est.reward_)
+    pickle.loads(pickle.dumps(est))
+
+
+# -- validation --------------------------------------------------------------------------
+@pytest.mark.parametrize("params", [
+    {"l2": -1.0}, {"optimizer": "adam"}, {"reward_model": "tree"}, {"max_iter": 0},
+    {"tol": -1.0}, {"initial_distribution": "uniform"}, {"learning_rate": 0.0},
+])
+def test_bad_params_raise(params):
+    env = GridWorld(3)
+    demos, _ = make_expert_demos(env, 2, horizon=3, random_state=0)
+    with pytest.raises(ValueError):
+        MaxEntIRL(**params).fit(demos, env)
+
+
+def test_bad_inputs_raise():
+    env = GridWorld(3)
+    with pytest.raises(ValueError, match="occupancy must have shape"):
+        MaxEntIRL().fit_occupancy(np.ones(4), env)
+    with pytest.raises(ValueError, match="non-negative"):
+        MaxEntIRL().fit_occupancy(-np.ones(9), env)
+    with pytest.raises(ValueError, match="outside"):
+        MaxEntIRL().fit([([0, 9], [1])], env)
+    pytest.importorskip("torch")
+    demos, _ = make_expert_demos(env, 2, horizon=3, random_state=0)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        MaxEntIRL(reward_model="mlp", hidden_layer_sizes=(0,)).fit(demos, env)
