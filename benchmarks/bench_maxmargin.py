@@ -87,8 +87,9 @@ def main():
     parser.add_argument("--demos", type=int, default=20, help="with --slip > 0")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    demos = "one per start state" if args.slip == 0 else args.demos
     print(f"gamma={GAMMA}, epsilon={args.epsilon}, max_iter={args.max_iter}, slip={args.slip}, "
-          f"demos={args.demos}, 64 macro-cell features\n")
+          f"demos={demos}, 64 macro-cell features\n")
     print("| S | method | iterations | policies | wall s | CPU s | reached eps | final margin "
           "| CPU ms / policy | value / expert |")
     print("|---|---|---|---|---|---|---|---|---|---|")

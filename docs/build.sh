@@ -2,10 +2,11 @@
 # Build the HTML docs with warnings as errors. Run from anywhere:
 #   docs/build.sh            # fast gallery examples executed, the long ones rendered only
 #   SKLIRL_GALLERY_PATTERN=. docs/build.sh   # execute every gallery example
-# Needs the docs extra: pip install -e ".[docs]"
+# Needs the docs extra and, to execute the examples, the test extras:
+#   pip install -c constraints.txt -e ".[test,docs]"
 set -euo pipefail
 cd "$(dirname "$0")"
 export MPLBACKEND=Agg
-rm -rf _build auto_examples generated
+rm -rf _build auto_examples generated sg_execution_times.rst
 python -m sphinx -W --keep-going -b html -j 1 . _build/html
 echo "docs built in $(pwd)/_build/html/index.html"

@@ -6,6 +6,7 @@ others are rendered without running them. ``SKLIRL_GALLERY_PATTERN=.`` runs them
 """
 
 import os
+import re
 import sys
 from datetime import date
 
@@ -41,10 +42,51 @@ autodoc_default_options = {"members": True, "inherited-members": False}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-# Our docstrings use free-form types ("TabularMDP", "array-like of shape (S, A)"); do not
-# turn every word of them into a cross-reference that cannot resolve.
-numpydoc_xref_param_type = False
+# Parameter types are free-form ("array-like of shape (S, A)", "(n_features_in_,)"): let
+# numpydoc escape them token by token (so ``n_features_in_`` or ``*obs_shape`` are not read as
+# reStructuredText markup) and link only the names it knows.
+import numpydoc.xref  # noqa: E402
+
+# numpydoc's default aliases point into the numpy and python inventories, which offline
+# builds do not have; keep only our own.
+numpydoc.xref.DEFAULT_LINKS.clear()
+numpydoc_xref_param_type = True
+numpydoc_xref_ignore = "all"
+numpydoc_xref_aliases = {
+    "TabularMDP": "sklirl.envs.TabularMDP",
+    "TabularPolicy": "sklirl.solvers.TabularPolicy",
+    "Trajectory": "sklirl.Trajectory",
+}
 numpydoc_validation_checks = set()
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    # scikit-learn generates set_{fit,score,...}_request methods from metadata routing; their
+    # docstrings point into scikit-learn's own docs and say nothing specific to sklirl.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+_FIELD = re.compile(r"^(\s*[\w*, ]+ : )(.*)$")
+
+
+def _escape_field_types(app, what, name, obj, options, lines):
+    # Types of numpydoc fields are reStructuredText: "(n_iter_,)" would be a reference and
+    # "(n, *obs_shape)" an unfinished emphasis. Escape both before numpydoc parses the fields.
+    for i, line in enumerate(lines):
+        match = _FIELD.match(line)
+        if match:
+            head, types = match.groups()
+            types = re.sub(r"(?<![\\`])\b(\w+)_\b", r"\1\\_", types)
+            types = re.sub(r"(?<![\\`])\*(\w)", r"\\*\1", types)
+            lines[i] = head + types
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_member)
+    # before numpydoc (priority 500) turns the sections into fields
+    app.connect("autodoc-process-docstring", _escape_field_types, priority=100)
 
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3", None),

@@ -13,7 +13,7 @@ Generative adversarial imitation learning (Ho & Ermon, 2016) on gymnasium's ``Ca
    against environment steps, with the expert's return and the discriminator's accuracies, which
    move toward 1/2 as the policy becomes indistinguishable from the expert.
 
-It takes about a minute on one CPU core.
+It takes about a minute of CPU time (the expert half of it).
 """
 
 # %%

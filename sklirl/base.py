@@ -17,6 +17,8 @@ runs ``sklirl.utils.estimator_checks`` on every estimator):
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import metadata_routing
@@ -61,7 +63,13 @@ def _same_tabular_env(a, b):
 
 
 def _check_sample_weight(sample_weight, n_trajectories):
-    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    try:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            "sample_weight must be an array of numbers, one weight per trajectory, got "
+            f"{type(sample_weight).__name__}."
+        ) from None
     if sample_weight.shape != (n_trajectories,):
         raise ValueError(
             f"sample_weight has shape {sample_weight.shape}; expected ({n_trajectories},), "
@@ -72,6 +80,14 @@ def _check_sample_weight(sample_weight, n_trajectories):
     if sample_weight.sum() <= 0:
         raise ValueError("sample_weight must not be all zero.")
     return sample_weight
+
+
+def _fitted_attributes(estimator):
+    """The fitted attributes (public names ending in ``_``) and their current values."""
+    return {
+        k: v for k, v in vars(estimator).items()
+        if k.endswith("_") and not k.startswith("_")
+    }
 
 
 def _observation_dim(env):
@@ -91,6 +107,35 @@ class BaseIRL(BaseEstimator):
     cross-validation splitters); the environment is given positionally in the ``y`` slot
     or as the keyword ``env=`` (the form metadata routing and ``GridSearchCV(...).fit(demos,
     env=env)`` use).
+
+    Notes
+    -----
+    **Validation.** ``fit`` validates the hyperparameters (``InvalidParameterError``, a
+    ``ValueError``), the environment (``TypeError``), the demonstrations
+    (:func:`sklirl.demos.check_demos`: ``ValueError``/``TypeError`` naming the trajectory,
+    the step and the allowed range) and ``sample_weight`` before any computation; prediction
+    methods raise ``NotFittedError`` before ``fit`` and validate their states and actions.
+    Inputs (demos, env, weights) are never modified.
+
+    **Interrupting a fit.** A ``KeyboardInterrupt`` (Ctrl-C) during ``fit`` is re-raised
+    after the estimator is put in a consistent state, with a ``UserWarning`` saying which:
+
+    - estimators whose loop records checkpoints (``MaxEntIRL``, ``GAIL``) keep the last
+      *complete* iteration: ``n_iter_``, ``history_``, ``policy_``, ``reward_`` (and
+      ``coef_``) all describe it, so the estimator predicts and scores; with
+      ``warm_start=True`` (where the estimator has it) a new ``fit`` resumes from there;
+    - otherwise, or if no iteration completed, the estimator is left as it was before
+      the call: unfitted, or its previous fit.
+
+    Subclasses opt in by calling ``self._checkpoint(n_iter, finalize)`` at the end of each
+    iteration, ``finalize`` being a callable that sets the fitted attributes of that
+    iteration; it runs only if the fit is interrupted, so checkpoints cost nothing.
+
+    **Persistence.** Fitted estimators pickle (``pickle``, ``joblib``). Torch networks are
+    stored as CPU tensors and restored with ``torch.load(..., weights_only=True)`` where the
+    estimator saves them as bytes, but unpickling any object can execute code: load pickles
+    only from sources you trust. Demonstrations have a pickle-free format
+    (:func:`sklirl.demos.save_demos`, loaded with ``allow_pickle=False``).
     """
 
     # demos is data, not metadata: keep it out of metadata routing. The env is requested by
@@ -172,17 +217,68 @@ class BaseIRL(BaseEstimator):
         trajs = self._check_demos(demos, env)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, len(trajs))
-        self.env_ = env
-        n_features = _observation_dim(env)
-        if n_features is not None:
-            self.n_features_in_ = n_features
-        elif hasattr(self, "n_features_in_"):  # refit on a tabular env after a gymnasium one
-            del self.n_features_in_
-        self._fit(trajs, env, sample_weight)
+        previous = _fitted_attributes(self)
+        self._interrupt_checkpoint = None
+        try:
+            self.env_ = env
+            n_features = _observation_dim(env)
+            if n_features is not None:
+                self.n_features_in_ = n_features
+            elif hasattr(self, "n_features_in_"):  # refit on a tabular env after a gym one
+                del self.n_features_in_
+            self._fit(trajs, env, sample_weight)
+        except KeyboardInterrupt:
+            self._recover_from_interrupt(previous, env)
+            raise
+        finally:
+            self.__dict__.pop("_interrupt_checkpoint", None)
         return self
 
     def _fit(self, demos, env, sample_weight):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # -- interruption (KeyboardInterrupt) ---------------------------------------------------
+    def _checkpoint(self, n_iter, finalize=None):
+        """Record that iteration ``n_iter`` is complete.
+
+        ``finalize()`` must set every fitted attribute as if the fit had stopped after this
+        iteration; it runs only if the fit is then interrupted (see the class Notes), so
+        it may close over the loop's current values (copies of arrays updated in place).
+        ``n_iter_`` is set to ``n_iter`` afterwards.
+        """
+        self._interrupt_checkpoint = (int(n_iter), finalize)
+
+    def _recover_from_interrupt(self, previous, env):
+        name = type(self).__name__
+        checkpoint = self.__dict__.pop("_interrupt_checkpoint", None)
+        if checkpoint is not None:
+            n_iter, finalize = checkpoint
+            try:
+                if finalize is not None:
+                    finalize()
+                self.n_iter_ = n_iter
+                self.env_ = env
+            except Exception:  # a second interrupt or an error: fall through to a rollback
+                checkpoint = None
+        if checkpoint is not None:
+            resume = (
+                " Call fit again with warm_start=True to resume from it."
+                if "warm_start" in self.get_params(deep=False) else ""
+            )
+            message = (
+                f"{name}.fit was interrupted; the estimator holds the last complete iteration "
+                f"(n_iter_={n_iter}).{resume}"
+            )
+        else:
+            for key in _fitted_attributes(self):
+                delattr(self, key)
+            self.__dict__.update(previous)
+            state = "its previous fit" if previous else "unfitted"
+            message = (
+                f"{name}.fit was interrupted with no complete iteration recorded; the "
+                f"estimator is left {state}."
+            )
+        warnings.warn(message, UserWarning, stacklevel=4)
 
     # -- tabular helpers shared by the estimators ------------------------------------------
     def _fit_feature_map(self, env):

@@ -48,6 +48,13 @@ _MODULES = {
     "MaxEntIRL": "sklirl.irl._max_ent",
     "GAIL": "sklirl.irl._gail",
 }
+# Settings that keep the whole quickstart under a minute on 2 cores (GAIL's defaults are
+# for harder problems: 200 rounds with a (64, 64) discriminator).
+QUICKSTART_PARAMS = {
+    "MaxMarginIRL": {"epsilon": 0.1},  # the demos' sampling noise is larger than 1e-3
+    "MaxEntIRL": {},
+    "GAIL": {"n_rounds": 40, "hidden_layer_sizes": (32,), "disc_learning_rate": 1e-2},
+}
 COLUMNS = ("estimator", "fit s", "EVD reward", "EVD policy", "feature gap", "held-out LL")
 
 
@@ -87,7 +94,7 @@ def quickstart_reward(size):
 
 def _make_estimator(name, seed):
     module = importlib.import_module(_MODULES[name])
-    est = getattr(module, name)()
+    est = getattr(module, name)(**QUICKSTART_PARAMS[name])
     if "random_state" in est.get_params():
         est.set_params(random_state=seed)
     return est
@@ -137,9 +144,10 @@ def run_quickstart(size=8, n_demos=64, n_test=32, horizon=25, slip=0.1, gamma=0.
     seed : int, default=0
         Seeds the demonstrations and the estimators.
     estimators : sequence of str or dict of str to estimator, default=ESTIMATORS
-        Names among ``"MaxMarginIRL"``, ``"MaxEntIRL"``, ``"GAIL"`` (built with their
-        defaults and ``random_state=seed``), or ready estimators by name. A named estimator
-        whose optional dependency is missing gets a row with the reason instead of numbers.
+        Names among ``"MaxMarginIRL"``, ``"MaxEntIRL"``, ``"GAIL"`` (built with
+        :data:`QUICKSTART_PARAMS` and ``random_state=seed``), or ready estimators by name.
+        A named estimator whose optional dependency is missing gets a row with the reason
+        instead of numbers.
     output : str or path-like or None, default="quickstart_rewards.png"
         Where to write the figure (needs matplotlib); None writes nothing.
     verbose : bool, default=True

@@ -67,6 +67,7 @@ def mdps(
     min_gamma=0.0,
     max_gamma=0.95,
     allow_gamma_one=True,
+    full_support=False,
 ):
     """Random :class:`TabularMDP` s, dense or sparse, discounted or finite-horizon.
 
@@ -76,6 +77,9 @@ def mdps(
         Force the kind; None draws it.
     allow_gamma_one : bool
         Finite-horizon MDPs may get ``gamma = 1``.
+    full_support : bool
+        Give every state positive initial probability (by default about 30% of the states
+        start with probability 0, and with ``gamma`` near 0 their occupancy is then ~0).
     """
     S = draw(st.integers(min_states, max_states))
     A = draw(st.integers(min_actions, max_actions))
@@ -88,7 +92,8 @@ def mdps(
     horizon = draw(st.integers(1, max_horizon)) if finite else None
     rng = np.random.default_rng(draw(seeds))
     P = random_transitions(rng, S, A)
-    mu0 = rng.random(S) * (rng.random(S) < 0.7)
+    mu0 = rng.random(S) * (full_support or (rng.random(S) < 0.7))
+    mu0 += 0.05 if full_support else 0.0
     mu0[rng.integers(S)] += 0.5
     mu0 /= mu0.sum()
     transitions = sp.csr_matrix(P.reshape(S * A, S)) if is_sparse else P

@@ -171,15 +171,9 @@ def _irl_estimators():
 IRL_ESTIMATORS = list(_irl_estimators())
 _CHECKS = [*irl_checks.SKLEARN_CHECKS, *irl_checks.DATA_CHECKS]
 
-# Real bugs the checks found, each to be fixed in the estimator (then the xfail turns into an
-# XPASS, which is not an error, and the entry is removed). Never a whole estimator or check.
-KNOWN_FAILURES = {
-    ("MaxMarginIRL", "check_fit_demo_order_invariance"): (
-        "the mixture weights (NNLS over the policies' feature expectations) are not unique "
-        "when two policies have equal feature expectations; rounding-level changes of rho_E "
-        "from the demo order pick another vertex, so predict_proba changes by ~0.02"
-    ),
-}
+# Checks known to fail, keyed by (estimator, check), with the reason. Keep it empty: an entry
+# here is a bug to fix, never a way to excuse an inapplicable check (see INAPPLICABLE_CHECKS).
+KNOWN_FAILURES: dict = {}
 
 
 @pytest.fixture(scope="module")

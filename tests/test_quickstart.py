@@ -49,12 +49,15 @@ def test_estimator_row(name, tmp_path):
     row = rows[2]
     assert "skipped" not in row, row.get("skipped")
     assert row["fit s"] > 0
-    for col in ("EVD policy", "feature gap", "held-out LL"):
+    for col in ("EVD policy", "feature gap"):
         assert np.isfinite(row[col]), col
     assert row["EVD policy"] >= 0
     assert row["held-out LL"] <= 0
-    # the fitted imitator explains held-out expert actions better than a coin flip
-    assert row["held-out LL"] > rows[1]["held-out LL"]
+    # the learned policy earns more true reward than the uniform one
+    assert row["EVD policy"] < rows[1]["EVD policy"]
+    if name != "MaxMarginIRL":  # a mixture of greedy policies can give expert actions p = 0
+        # the soft imitator explains held-out expert actions better than a coin flip
+        assert row["held-out LL"] > rows[1]["held-out LL"]
     assert out.stat().st_size > 1000
 
 

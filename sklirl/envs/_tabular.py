@@ -30,6 +30,17 @@ def as_state_action_reward(reward, n_states, n_actions, name="reward"):
     return r
 
 
+def _float_array(values, name):
+    """A float64 copy of ``values``, or a TypeError naming the argument."""
+    try:
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be an array of numbers, got {type(values).__name__} that does not "
+            "convert to a float array (strings, None or ragged nesting)."
+        ) from None
+
+
 class TabularMDP:
     """A finite Markov decision process with a known transition model.
 
@@ -89,7 +100,7 @@ class TabularMDP:
         if state_features is None:
             self.state_features = None
         else:
-            feats = np.array(state_features, dtype=np.float64)
+            feats = _float_array(state_features, "state_features")
             if feats.ndim == 1:
                 feats = feats[:, None]
             if feats.ndim != 2 or feats.shape[0] != n_states:
@@ -142,7 +153,13 @@ class TabularMDP:
             P.sum_duplicates()  # a no-op check when already canonical
             data = P.data
         else:
-            arr = np.asarray(transitions)
+            try:
+                arr = np.asarray(transitions)
+            except ValueError:  # ragged nesting
+                raise ValueError(
+                    "transitions are ragged: expected a dense (S, A, S) array or a sparse "
+                    "(S * A, S) matrix."
+                ) from None
             if arr.dtype == object or arr.dtype.kind not in "biuf":
                 raise TypeError(f"transitions must be numeric, got dtype {arr.dtype}.")
             if arr.ndim != 3 or arr.shape[0] != arr.shape[2] or 0 in arr.shape:
@@ -212,7 +229,7 @@ class TabularMDP:
         if mu0 is None:
             mu = np.full(S, 1.0 / S)
         else:
-            mu = np.array(mu0, dtype=np.float64)
+            mu = _float_array(mu0, "initial_state_distribution")
             if mu.shape != (S,):
                 raise ValueError(
                     f"initial_state_distribution must have shape ({S},), got {mu.shape}."

@@ -486,6 +486,7 @@ class GAIL(BaseIRL):
             "env_steps": int(env_steps),
         }
         self.history_.append(row)
+        self._checkpoint(len(self.history_))  # a complete round (KeyboardInterrupt protocol)
         progress.update(row)
         return self.callback is not None and self.callback(self, row) is True
 

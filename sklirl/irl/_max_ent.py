@@ -306,10 +306,25 @@ class MaxEntIRL(BaseIRL):
         else:
             reward, self.n_iter_ = self._train_mlp(dual, phi)
         # the learned policy: soft value iteration on the final reward
+        self._set_learned_reward(dual, reward)
+
+    def _set_learned_reward(self, dual, reward):
+        """Set ``policy_``, ``reward_`` and ``history_`` for the reward reached."""
         self.policy_ = dual.policy(reward)
-        self.reward_ = np.repeat(reward[:, None], env.n_actions, axis=1)
+        self.reward_ = np.repeat(reward[:, None], dual.env.n_actions, axis=1)
         self.history_ = {k: np.asarray(v) for k, v in self._history.items()}
         del self._history
+
+    def _finalizer(self, dual, phi, w):
+        """The fitted state at the linear weights ``w`` (a KeyboardInterrupt checkpoint)."""
+        n = len(self._history["loss"])
+
+        def finalize():
+            self.coef_ = w
+            self._history = {k: v[:n] for k, v in self._history.items()}
+            self._set_learned_reward(dual, _linear_reward(phi, w))
+
+        return finalize
 
     def _linear_dual(self, dual, phi):
         """``w -> (g(w), grad g(w), gap)``: one pass of the algorithm box's loop body."""
@@ -345,6 +360,7 @@ class MaxEntIRL(BaseIRL):
             if not np.array_equal(w, last["w"]):
                 fun(w)
             self._record(len(self._history["loss"]) + 1, last["loss"], last["gap"])
+            self._checkpoint(len(self._history["loss"]), self._finalizer(dual, phi, w.copy()))
 
         fun(w0)
         if last["grad_max"] <= self.tol:
@@ -364,7 +380,8 @@ class MaxEntIRL(BaseIRL):
             warnings.warn(
                 f"MaxEntIRL (L-BFGS) stopped after {res.nit} iterations with gradient max-norm "
                 f"{last['grad_max']:.3g} > tol={self.tol} ({res.message}). Increase max_iter, "
-                "add l2 regularisation, or raise tol.",
+                "add l2 regularisation, raise tol, or standardise the reward features "
+                "(features=make_pipeline(<your map>, StandardScaler())) if their scales differ.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -380,6 +397,7 @@ class MaxEntIRL(BaseIRL):
                 return w, it - 1
             w = w - lr * grad                  # w <- w + lr (rho_E - rho_pi) / M - lr l2 w
             self._record(it, loss, gap)
+            self._checkpoint(it, self._finalizer(dual, phi, w))
         warnings.warn(
             f"MaxEntIRL (gradient) did not reach tol={self.tol} in max_iter={self.max_iter} "
             f"iterations (last gap {gap:.3g}); increase max_iter or learning_rate.",

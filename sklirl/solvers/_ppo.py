@@ -181,6 +181,9 @@ class TorchPolicy:
         Standardise Box observations with running mean and variance.
     device : str or torch.device, default="cpu"
         Where the networks live.
+    n_threads : int or None, default=1
+        Torch intra-op threads for forward passes, set around each call and restored after it;
+        ``None`` leaves torch's setting alone. See :class:`PPO`.
     random_state : int, torch.Generator or None, default=None
         Seeds the weight initialisation (which never touches torch's global generator).
 
@@ -215,6 +218,7 @@ class TorchPolicy:
         activation="tanh",
         normalize_observations=True,
         device="cpu",
+        n_threads=1,
         random_state=None,
     ):
         _check_spaces(observation_space, action_space)
@@ -223,6 +227,7 @@ class TorchPolicy:
         self.hidden_layer_sizes = tuple(int(h) for h in hidden_layer_sizes)
         self.activation = activation
         self.device = torch.device(device)
+        self.n_threads = n_threads
         self._discrete_obs = isinstance(observation_space, spaces.Discrete)
         self._discrete_actions = isinstance(action_space, spaces.Discrete)
         self.normalize_observations = bool(normalize_observations) and not self._discrete_obs
@@ -348,8 +353,15 @@ class TorchPolicy:
 
     # ---- actions -------------------------------------------------------------------------------
 
+    def _inference(self):
+        """Context for forward passes: no autograd, ``n_threads`` torch threads."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(_torch_threads(self.n_threads))
+        stack.enter_context(torch.inference_mode())
+        return stack
+
     def _actor_output(self, x):
-        with torch.inference_mode():
+        with self._inference():
             return self.net.actor(self._tensor(x)).cpu().numpy()
 
     def _sample(self, out, rng):
@@ -432,8 +444,9 @@ class TorchPolicy:
                 f"{self.action_space}. Use log_prob(observations, actions) instead."
             )
         obs, single = self._check_observations(observations)
-        out = torch.from_numpy(self._actor_output(self._features(obs)))
-        return self._unbatch(torch.softmax(out, dim=1).numpy(), single)
+        out = self._actor_output(self._features(obs))
+        proba = np.exp(out - out.max(1, keepdims=True))
+        return self._unbatch(proba / proba.sum(1, keepdims=True), single)
 
     def log_prob(self, observations, actions):
         """Return the log-probability (density, for Box) of ``actions`` at ``observations``.
@@ -473,7 +486,7 @@ class TorchPolicy:
             actions = actions.reshape(n, dim).astype(np.float32)
             if not np.all(np.isfinite(actions)):
                 raise ValueError("actions contain NaN or infinite values.")
-        with torch.inference_mode():
+        with self._inference():
             x = self._tensor(self._features(obs))
             log_prob, _ = self.net.log_prob_entropy(x, self._tensor(actions))
             log_prob = log_prob.cpu().numpy()
@@ -482,7 +495,7 @@ class TorchPolicy:
     def predict_value(self, observations):
         """Return the critic's state values, shape (n,)."""
         obs, single = self._check_observations(observations)
-        with torch.inference_mode():
+        with self._inference():
             values = self.net.critic(self._tensor(self._features(obs)))[:, 0].cpu().numpy()
         return float(values[0]) if single else values
 
@@ -653,6 +666,7 @@ class PPOTrainer:
                 activation=params["activation"],
                 normalize_observations=params["normalize_observations"],
                 device=params["device"],
+                n_threads=params["n_threads"],
                 random_state=torch.Generator().manual_seed(torch_seed),
             )
         else:
@@ -665,6 +679,7 @@ class PPOTrainer:
                     f"{single_obs}, {single_act}."
                 )
             policy = copy.deepcopy(policy).to(params["device"])
+            policy.n_threads = params["n_threads"]
         self.policy = policy
         self.total_steps = 0
         self.optimizer = torch.optim.Adam(
@@ -677,10 +692,10 @@ class PPOTrainer:
         self._episode_returns = np.zeros(params["n_envs"])
 
     def _learning_rate(self):
+        """The step size for the next update: constant, or decayed linearly to 0."""
         learning_rate = self.params["learning_rate"]
-        if callable(learning_rate):
-            progress_remaining = max(1.0 - self.total_steps / self.params["total_timesteps"], 0.0)
-            return float(learning_rate(progress_remaining))
+        if self.params["lr_schedule"] == "linear":
+            learning_rate *= max(1.0 - self.total_steps / self.params["total_timesteps"], 0.0)
         return learning_rate
 
     def close(self):
@@ -897,10 +912,12 @@ class PPO(BaseEstimator):
         Parallel environment copies.
     n_steps : int, default=256
         Steps per environment per rollout; a rollout has ``n_envs * n_steps`` transitions.
-    learning_rate : float or callable, default=3e-4
-        Adam step size, or a schedule ``learning_rate(progress_remaining)`` of the fraction of
-        ``total_timesteps`` still to go (1 at the start, 0 at the end), evaluated before each
-        update, e.g. ``lambda p: 1e-3 * p`` for linear decay.
+    learning_rate : float, default=1e-3
+        Initial Adam step size.
+    lr_schedule : {"linear", "constant"}, default="linear"
+        ``"linear"`` decays the step size to 0 at ``total_timesteps`` (it stays 0 after, so
+        set ``"constant"`` for open-ended training with :meth:`make_trainer`). On CartPole-v1
+        a constant step size reaches a return of 500 as fast but does not stay there.
     n_epochs : int, default=10
         Passes over each rollout.
     batch_size : int, default=256
@@ -982,7 +999,8 @@ class PPO(BaseEstimator):
         "total_timesteps": [Interval(Integral, 1, None, closed="left")],
         "n_envs": [Interval(Integral, 1, None, closed="left")],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither"), callable],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"linear", "constant"})],
         "n_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "gamma": [Interval(Real, 0, 1, closed="both")],
@@ -1007,7 +1025,8 @@ class PPO(BaseEstimator):
         total_timesteps=100_000,
         n_envs=8,
         n_steps=256,
-        learning_rate=3e-4,
+        learning_rate=1e-3,
+        lr_schedule="linear",
         n_epochs=10,
         batch_size=256,
         gamma=0.99,
@@ -1030,6 +1049,7 @@ class PPO(BaseEstimator):
         self.n_envs = n_envs
         self.n_steps = n_steps
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.n_epochs = n_epochs
         self.batch_size = batch_size
         self.gamma = gamma
