@@ -264,9 +264,13 @@ def feature_expectations(demos, features, gamma, *, n_actions=None, sample_weigh
     Parameters
     ----------
     demos : list of trajectories
-        Tabular (integer state and action) demonstrations.
-    features : ndarray or sparse matrix of shape (S, k) or (S * A, k), or ndarray (S, A, k)
-        The feature matrix, one row per state (or state-action, row ``s * A + a``).
+        Tabular (integer state and action) demonstrations, or, with an observation feature
+        map, demonstrations whose states are observations ``(T + 1, *obs_shape)``.
+    features : ndarray or sparse matrix of shape (S, k) or (S * A, k), ndarray (S, A, k), \
+fitted transformer or callable
+        The feature matrix, one row per state (or state-action, row ``s * A + a``); or a
+        fitted transformer (``transform``) or callable mapping observations ``(n, obs_dim)``
+        to features ``(n, k)`` (gymnasium demonstrations).
     gamma : float
         Discount factor.
     n_actions : int, default=None
@@ -287,6 +291,15 @@ def feature_expectations(demos, features, gamma, *, n_actions=None, sample_weigh
     >>> feature_expectations([([0, 1, 1], [0, 0])], phi, gamma=0.5)
     array([1. , 0.5])
     """
+    if _is_observation_map(features):
+        trajs = check_demos(demos)
+        weights = _check_sample_weight(sample_weight, len(trajs))
+        gamma = _check_gamma(gamma)
+        rhos = [
+            _discounted_feature_sum(features, t.states[: len(t)], gamma, f"trajectory {i}")
+            for i, t in enumerate(trajs)
+        ]
+        return weights @ np.asarray(rhos)
     if not sp.issparse(features) and np.ndim(features) == 3:
         S, A = np.shape(features)[:2]
     elif n_actions is None:  # state features: the actions only need to be valid indices
@@ -302,6 +315,37 @@ def feature_expectations(demos, features, gamma, *, n_actions=None, sample_weigh
         S = features.shape[0] // A
     occ = empirical_occupancy(demos, S, A, gamma, sample_weight)
     return occupancy_feature_expectations(occ, features)
+
+
+def _is_observation_map(features):
+    """Whether ``features`` maps observations (a transformer or callable), not a matrix."""
+    return hasattr(features, "transform") or (
+        callable(features) and not sp.issparse(features) and not hasattr(features, "shape")
+    )
+
+
+def _observation_features(features, observations, where="observations"):
+    """``features`` applied to observations ``(n, *obs_shape)``, as a finite ``(n, k)`` array."""
+    obs = np.asarray(observations)
+    if obs.dtype.kind not in "biuf":
+        raise ValueError(f"{where} must be numeric, got dtype {obs.dtype}.")
+    obs = obs.reshape(len(obs), -1)
+    transform = features.transform if hasattr(features, "transform") else features
+    phi = np.asarray(transform(obs), dtype=np.float64)
+    if phi.ndim != 2 or phi.shape[0] != len(obs):
+        raise ValueError(
+            f"the feature map must return an (n, k) array for {len(obs)} {where}, got shape "
+            f"{phi.shape}."
+        )
+    if not np.all(np.isfinite(phi)):
+        raise ValueError(f"the feature map returned NaN or infinite values on {where}.")
+    return phi
+
+
+def _discounted_feature_sum(features, observations, gamma, where="observations"):
+    """``sum_t gamma^t phi(o_t)`` over the observations of one episode."""
+    phi = _observation_features(features, observations, where)
+    return _discounts(gamma, len(phi)) @ phi
 
 
 class _Expectation(BaseEstimator):
@@ -333,6 +377,81 @@ class ExactExpectation(_Expectation):
 _MC_BLOCK = 1000  # episodes per independently seeded block of Monte Carlo rollouts
 
 
+def _act(policy, observations, rng):
+    """Stochastic actions of ``policy`` for a batch of observations."""
+    if hasattr(policy, "sample"):
+        return np.asarray(policy.sample(observations, random_state=rng))
+    actions = policy.predict(observations, deterministic=False)
+    if isinstance(actions, tuple):  # stable-baselines3's predict returns (actions, state)
+        actions = actions[0]
+    return np.asarray(actions)
+
+
+def _gym_rollouts(env, policy, n_episodes, horizon, random_state):
+    """Run ``n_episodes`` episodes of at most ``horizon`` steps in copies of a gymnasium env.
+
+    Episodes end on ``terminated`` or ``truncated``; each resets with its own seed drawn from
+    ``random_state``. A policy with ``sample_component(random_state)`` (a per-episode mixture)
+    is asked for one component per episode, which then acts for the whole episode. The
+    episodes run side by side so that each step is one batched call per component. ``env``
+    itself is deep-copied, never stepped.
+
+    Returns
+    -------
+    episodes : list of (observations (T, obs_dim), rewards (T,)) pairs
+        The observations the actions were taken in, and the environment's rewards.
+    """
+    import copy
+
+    rng = check_random_state(random_state)
+    seeds = rng.randint(np.iinfo(np.int32).max, size=n_episodes)
+    action_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+    if hasattr(policy, "sample_component"):
+        actors = [policy.sample_component(action_rng) for _ in range(n_episodes)]
+    else:
+        actors = [policy] * n_episodes
+    envs = [copy.deepcopy(env) for _ in range(n_episodes)]
+    obs = [np.asarray(e.reset(seed=int(seed))[0]) for e, seed in zip(envs, seeds)]
+    observations = [[] for _ in range(n_episodes)]
+    rewards = [[] for _ in range(n_episodes)]
+    active = list(range(n_episodes))
+    try:
+        for _ in range(horizon):
+            if not active:
+                break
+            actions = {}
+            for actor in {id(actors[i]): actors[i] for i in active}.values():
+                rows = [i for i in active if actors[i] is actor]
+                batch = np.stack([obs[i] for i in rows])
+                for i, a in zip(rows, _act(actor, batch, action_rng)):
+                    actions[i] = a
+            still_active = []
+            for i in active:
+                observations[i].append(obs[i])
+                next_obs, reward, terminated, truncated, _ = envs[i].step(actions[i])
+                rewards[i].append(float(reward))
+                obs[i] = np.asarray(next_obs)
+                if not (terminated or truncated):
+                    still_active.append(i)
+            active = still_active
+    finally:
+        for e in envs:
+            e.close()
+    return [
+        (np.asarray(o).reshape(len(o), -1), np.asarray(r, dtype=np.float64))
+        for o, r in zip(observations, rewards)
+    ]
+
+
+def _mc_block_feature_expectations(env, policy, features, n_episodes, horizon, gamma, seed):
+    episodes = _gym_rollouts(env, policy, n_episodes, horizon, seed)
+    return np.mean(
+        [_discounted_feature_sum(features, obs, gamma, "rollout observations")
+         for obs, _ in episodes],
+        axis=0,
+    )
+
+
 def _mc_block_occupancy(env, policy, n_episodes, horizon, seed):
     from .datasets import sample_trajectories
 
@@ -343,13 +462,17 @@ def _mc_block_occupancy(env, policy, n_episodes, horizon, seed):
 class MonteCarloExpectation(_Expectation):
     """Monte Carlo occupancy and feature expectations from simulated rollouts.
 
+    Works on tabular MDPs (occupancy measures) and on gymnasium environments (feature
+    expectations of observation features, see :meth:`feature_expectations`).
+
     Parameters
     ----------
     n_episodes : int, default=100
         Number of rollouts.
     horizon : int, default=None
-        Rollout length. None uses the env's horizon, or for discounted MDPs the smallest H
-        with ``gamma^H < 1e-3`` (the truncation bias is then below 0.1% of the mass).
+        Rollout length. None uses the env's horizon, or for discounted MDPs (and gymnasium
+        envs) the smallest H with ``gamma^H < 1e-3`` (the truncation bias is then below 0.1%
+        of the mass). Gymnasium episodes also end when terminated or truncated.
     random_state : int, RandomState instance or None, default=None
     n_jobs : int, default=None
         Number of joblib workers for the rollouts (``-1``: all cores; None: 1 unless in a
@@ -389,14 +512,79 @@ class MonteCarloExpectation(_Expectation):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def rollout_horizon(self, env):
-        """The rollout length used for ``env``."""
+    def rollout_horizon(self, env, gamma=None):
+        """The rollout length used for ``env`` (discount ``gamma``, default ``env.gamma``)."""
         if self.horizon is not None:
             return int(self.horizon)
         if getattr(env, "horizon", None) is not None:
             return int(env.horizon)
-        gamma = env.gamma
+        gamma = env.gamma if gamma is None else gamma
         return 1 if gamma == 0 else int(np.ceil(np.log(1e-3) / np.log(gamma)))
+
+    def feature_expectations(self, env, policy, features, *, gamma=None):
+        """Feature expectations ``rho_pi`` of ``policy`` in ``env``.
+
+        Parameters
+        ----------
+        env : TabularMDP or gymnasium.Env
+            A gymnasium env is deep-copied for the rollouts, never stepped itself.
+        policy : policy
+            Tabular envs: a :class:`~sklirl.solvers.TabularPolicy` or an ``(S, A)`` array.
+            Gymnasium envs: an object with ``sample(observations, random_state)`` (such as
+            :class:`~sklirl.solvers.TorchPolicy`) or ``predict(observations,
+            deterministic=False)``; one with ``sample_component(random_state)`` (the
+            per-episode mixture ``MaxMarginIRL.policy_``) draws a component per episode.
+        features : feature matrix, fitted transformer or callable
+            Tabular envs: the ``(S, k)`` or ``(S * A, k)`` matrix. Gymnasium envs: a fitted
+            transformer or callable mapping observations ``(n, obs_dim)`` to ``(n, k)``.
+        gamma : float, default=None
+            Discount of the gymnasium rollouts; ``env.gamma`` when None (required if the env
+            has no ``gamma`` attribute, as gymnasium envs do not). Tabular envs use
+            ``env.gamma``.
+
+        Returns
+        -------
+        rho : ndarray of shape (k,)
+            Tabular envs: from the Monte Carlo occupancy. Gymnasium envs: the mean over
+            ``n_episodes`` episodes of ``sum_t gamma^t phi(o_t)``, ``t`` up to the end of the
+            episode (terminated or truncated) or ``rollout_horizon`` steps.
+        """
+        from .base import is_tabular_env
+
+        if is_tabular_env(env):
+            return super().feature_expectations(env, policy, features)
+        self._validate_params()
+        if gamma is None:
+            gamma = getattr(env, "gamma", None)
+            if gamma is None:
+                raise ValueError(
+                    "gymnasium envs have no discount: pass gamma= to feature_expectations."
+                )
+        gamma = _check_gamma(gamma)
+        if not _is_observation_map(features):
+            raise TypeError(
+                "features must be a fitted transformer or a callable on observations for "
+                f"gymnasium envs, got {type(features).__name__}."
+            )
+        if not (hasattr(policy, "sample") or hasattr(policy, "predict")):
+            raise TypeError(
+                "policy must have sample(observations, random_state) or predict(observations,"
+                f" deterministic=False), got {type(policy).__name__}."
+            )
+        rng = check_random_state(self.random_state)
+        horizon = self.rollout_horizon(env, gamma)
+        n = self.n_episodes
+        sizes = np.full(n // _MC_BLOCK, _MC_BLOCK)
+        if n % _MC_BLOCK:
+            sizes = np.r_[sizes, n % _MC_BLOCK]
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(sizes))
+        blocks = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(_mc_block_feature_expectations)(
+                env, policy, features, int(size), horizon, gamma, seed
+            )
+            for size, seed in zip(sizes, seeds)
+        )
+        return sum(size * rho for size, rho in zip(sizes, blocks)) / n
 
     def occupancy(self, env, policy):
         """Empirical discounted occupancy ``(S, A)`` from ``n_episodes`` rollouts."""

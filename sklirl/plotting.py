@@ -42,7 +42,7 @@ def _pyplot():
 
 def _new_axes(ax, figsize=(4.0, 4.0)):
     if ax is None:
-        return _pyplot().subplots(figsize=figsize)[1]
+        return _pyplot().subplots(figsize=figsize, layout="constrained")[1]
     if not hasattr(ax, "imshow") or not hasattr(ax, "figure"):
         raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}.")
     return ax

@@ -287,6 +287,17 @@ def main(argv=None):
     -------
     rows : list of dict
         The table, as returned by :func:`run_quickstart`.
+
+    Examples
+    --------
+    >>> from sklirl.quickstart import main
+    >>> rows = main(["--size", "4", "--n-demos", "8", "--n-test", "4", "--horizon", "6",
+    ...              "--estimators", "MaxEntIRL", "--no-plot"])
+    estimator ...
+    ...
+    MaxEntIRL ...
+    >>> [row["estimator"] for row in rows]
+    ['expert', 'uniform', 'MaxEntIRL']
     """
     parser = argparse.ArgumentParser(
         prog="python -m sklirl.quickstart",

@@ -97,7 +97,6 @@ def test_optimal_discriminator_identity(env, seed):
     D = 1.0 / (1.0 + np.exp(-disc.logits(X)))
     p, q = rho_pi / rho_pi.sum(), rho_E / rho_E.sum()
     visited = (p + q) > 1e-12
-    print("DBG", repr(p), repr(q), disc.logits(X))
     np.testing.assert_allclose(D[visited], p[visited] / (p + q)[visited], atol=1e-3)
 
 

@@ -38,9 +38,9 @@ def _with(env, **changes):
 
 def _estimators(random_state=0):
     return {
-        "MaxEntIRL": MaxEntIRL(max_iter=30),
+        "MaxEntIRL": MaxEntIRL(max_iter=20),
         "MaxMarginIRL": MaxMarginIRL(max_iter=10),
-        "GAIL": GAIL(n_rounds=10, hidden_layer_sizes=(16,), random_state=random_state),
+        "GAIL": GAIL(n_rounds=5, hidden_layer_sizes=(8,), random_state=random_state),
     }
 
 
@@ -65,7 +65,7 @@ def _assert_finite_fit(est, demos, env):
         assert np.all(np.isfinite(values))
 
 
-# -- stress cases --------------------------------------------------------------------------------
+# -- stress cases ------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(_estimators()))
 def test_reward_scale_1e3_and_near_deterministic_expert(name):
     # Rewards of 10^3 with a temperature-1 expert: the expert is deterministic to
@@ -101,8 +101,12 @@ def test_soft_value_iteration_gamma_0999_is_fast_and_exact():
 @pytest.mark.parametrize("name", list(_estimators()))
 def test_gamma_0999(name):
     env = _with(GRID, gamma=0.999)
-    demos, _ = make_expert_demos(env, 4, horizon=1200, random_state=0)
+    demos, _ = make_expert_demos(env, 3, horizon=1200, random_state=0)
     est = _estimators()[name]
+    if name == "MaxEntIRL":
+        est.set_params(max_iter=6)
+    if name == "GAIL":
+        est.set_params(n_rounds=3)
     if name == "MaxMarginIRL":
         # Hard value iteration has no policy-iteration path: ~23,000 sweeps per plan at
         # gamma = 0.999; a low-temperature soft planner is the fast substitute.
@@ -143,7 +147,7 @@ def test_maxent_standardised_features_beat_raw_huge_ones():
     assert scaled.score(demos) >= raw.score(demos)
 
 
-# -- convergence warnings say what to change -----------------------------------------------------
+# -- convergence warnings say what to change ---------------------------------------------------
 CONVERGENCE_CASES = [
     ("MaxEntIRL lbfgs", MaxEntIRL(max_iter=1, l2=0.0, tol=1e-12), "Increase max_iter"),
     ("MaxEntIRL gradient", MaxEntIRL(optimizer="gradient", max_iter=2),
@@ -165,7 +169,7 @@ def test_solver_convergence_warning_says_what_to_change():
         SoftValueIteration(max_iter=2, method="value_iteration").solve(GRID, GRID.reward)
 
 
-# -- determinism -----------------------------------------------------------------------------------
+# -- determinism -------------------------------------------------------------------------------
 def _fitted_arrays(est):
     out = {"reward_": est.reward_, "proba": est.predict_proba(np.arange(GRID.n_states))}
     if getattr(est, "coef_", None) is not None:
@@ -219,7 +223,7 @@ def test_gail_gymnasium_is_bit_identical_with_a_seed():
     np.testing.assert_array_equal(a.predict_reward(obs), b.predict_reward(obs))
 
 
-# -- persistence -------------------------------------------------------------------------------------
+# -- persistence -------------------------------------------------------------------------------
 @pytest.mark.parametrize("case, make", DETERMINISM_CASES, ids=[c[0] for c in DETERMINISM_CASES])
 def test_pickle_round_trip(case, make):
     demos, _ = make_expert_demos(GRID, 10, horizon=10, random_state=0)
@@ -233,7 +237,7 @@ def test_pickle_round_trip(case, make):
     np.testing.assert_array_equal(restored.predict_reward(states), est.predict_reward(states))
 
 
-# -- KeyboardInterrupt -------------------------------------------------------------------------------
+# -- KeyboardInterrupt -------------------------------------------------------------------------
 def _interrupt_maxent_after(monkeypatch, n_calls):
     original = max_ent_module.soft_value_iteration
     calls = {"n": 0}
@@ -251,7 +255,8 @@ def _interrupt_maxent_after(monkeypatch, n_calls):
 @pytest.mark.parametrize("optimizer", ["lbfgs", "gradient"])
 def test_interrupted_maxent_keeps_last_iteration_and_warm_start_resumes(monkeypatch, optimizer):
     demos, _ = make_expert_demos(GRID, 10, horizon=10, random_state=0)
-    est = MaxEntIRL(optimizer=optimizer, warm_start=True, max_iter=300)
+    max_iter = 300 if optimizer == "lbfgs" else 20
+    est = MaxEntIRL(optimizer=optimizer, warm_start=True, max_iter=max_iter)
     restore = _interrupt_maxent_after(monkeypatch, 6)
     with pytest.warns(UserWarning, match=r"interrupted; .*last complete iteration.*warm_start"):
         with pytest.raises(KeyboardInterrupt):
@@ -263,13 +268,16 @@ def test_interrupted_maxent_keeps_last_iteration_and_warm_start_resumes(monkeypa
     # A consistent fitted estimator: the policy is the soft-optimal one for coef_.
     partial = est.score(demos)
     assert np.isfinite(partial)
-    reference = MaxEntIRL(optimizer=optimizer, max_iter=300).fit(demos, GRID)
+    interrupted_loss = est.history_["loss"][-1]
     coef = est.coef_.copy()
-    est.fit(demos, GRID)  # warm_start=True: resumes from coef
-    assert est.history_["loss"][0] <= MaxEntIRL(max_iter=1).set_params(
-        optimizer=optimizer).fit(demos, GRID).history_["loss"][0] + 1e-12
+    _fit_quietly(est, demos, GRID)  # warm_start=True: resumes from coef
+    fresh = _fit_quietly(MaxEntIRL(optimizer=optimizer, max_iter=1), demos, GRID)
+    assert est.history_["loss"][0] < fresh.history_["loss"][0]
+    assert est.history_["loss"][0] <= interrupted_loss + 1e-12
     assert not np.array_equal(est.coef_, coef)
-    np.testing.assert_allclose(est.score(demos), reference.score(demos), atol=1e-4)
+    if optimizer == "lbfgs":  # converged: the same answer as an uninterrupted fit
+        reference = MaxEntIRL(max_iter=300).fit(demos, GRID)
+        np.testing.assert_allclose(est.score(demos), reference.score(demos), atol=1e-4)
 
 
 def test_interrupted_gail_keeps_last_complete_round():

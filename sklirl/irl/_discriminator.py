@@ -253,12 +253,19 @@ class Discriminator:
         return float(loss.detach()), acc_e, acc_pi
 
     def fit_full_batch(self, x_policy, x_expert, w_policy, w_expert, max_iter=500, tol=1e-12):
-        """Minimise the weighted loss to convergence with L-BFGS (for exact, small problems).
+        """Minimise the weighted loss to convergence (for exact, small problems).
+
+        A linear logit (``hidden_layer_sizes=()``) is fitted by Newton's method, which is
+        invariant to the scale of the weights (occupancies span many orders of magnitude), with
+        steps capped so that logits heading to +-infinity (state-actions only one side visits)
+        grow steadily; an MLP by L-BFGS.
 
         Used to check the optimal-discriminator identity: with one-hot state-action inputs and a
         linear logit the minimiser is ``D = rho_pi / (rho_pi + rho_E)`` wherever either
         distribution has mass.
         """
+        if not self.hidden_layer_sizes and not sp.issparse(x_policy) and not sp.issparse(x_expert):
+            return self._fit_linear_newton(x_policy, x_expert, w_policy, w_expert, max_iter, tol)
         optimizer = torch.optim.LBFGS(
             self.net.parameters(), lr=1.0, max_iter=max_iter, tolerance_grad=tol,
             tolerance_change=tol * 1e-2, history_size=50, line_search_fn="strong_wolfe",
@@ -275,4 +282,43 @@ class Discriminator:
 
         optimizer.step(closure)
         loss, acc_e, acc_pi = self.loss(xp, xe, wp, we)
+        return float(loss.detach()), acc_e, acc_pi
+
+    def _fit_linear_newton(self, x_policy, x_expert, w_policy, w_expert, max_iter, tol):
+        layer = self.net[0]
+        m = self.normalize_mask
+        xs = []
+        for x in (x_policy, x_expert):
+            x = np.asarray(x, dtype=np.float64).copy()
+            if m.any():
+                x[:, m] = np.clip((x[:, m] - self.in_mean[m]) / np.sqrt(self.in_var[m] + _EPS),
+                                  -_CLIP, _CLIP)
+            xs.append(np.hstack([x, np.ones((len(x), 1))]))
+        Z = np.vstack(xs)
+        w_pi = np.concatenate([np.asarray(w_policy, float), np.zeros(len(xs[1]))])
+        w_e = np.concatenate([np.zeros(len(xs[0])), np.asarray(w_expert, float)])
+        theta = np.concatenate([
+            layer.weight.detach().cpu().double().numpy().ravel(),
+            layer.bias.detach().cpu().double().numpy(),
+        ])
+        for _ in range(max_iter):
+            f = Z @ theta
+            sig = 1.0 / (1.0 + np.exp(-f))
+            g = Z.T @ (w_e * sig - w_pi * (1.0 - sig))
+            H = (Z * ((w_pi + w_e) * sig * (1.0 - sig))[:, None]).T @ Z
+            step = np.linalg.lstsq(H, g, rcond=1e-15)[0]
+            scale = np.abs(step).max()
+            if scale > 5.0:
+                step *= 5.0 / scale
+            theta -= step
+            if scale < tol:
+                break
+        with torch.no_grad():
+            layer.weight.copy_(torch.as_tensor(theta[:-1].reshape(layer.weight.shape)))
+            layer.bias.copy_(torch.as_tensor(theta[-1:]))
+        loss, acc_e, acc_pi = self.loss(
+            self.as_tensor(x_policy), self.as_tensor(x_expert),
+            torch.as_tensor(np.asarray(w_policy), dtype=self.dtype, device=self.device),
+            torch.as_tensor(np.asarray(w_expert), dtype=self.dtype, device=self.device),
+        )
         return float(loss.detach()), acc_e, acc_pi

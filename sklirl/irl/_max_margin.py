@@ -29,19 +29,27 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseIRL
+from ..base import BaseIRL, is_tabular_env
 from ..expectations import (
     ExactExpectation,
+    MonteCarloExpectation,
+    _gym_rollouts,
+    _observation_features,
     empirical_occupancy,
+    feature_expectations,
     occupancy_feature_expectations,
     occupancy_measure,
     policy_from_occupancy,
 )
 from ..features import OneHotStates, fit_feature_matrix
 from ..solvers._tabular import TabularPolicy, ValueIteration
+from ..utils._optional import import_torch
 
 __all__ = ["MaxMarginIRL", "min_norm_convex_combination"]
+
+_MAX_SEED = np.iinfo(np.int32).max
 
 
 def min_norm_convex_combination(points):
@@ -162,11 +170,18 @@ class MaxMarginIRL(BaseIRL):
     features : transformer, default=None
         Reward feature map (a scikit-learn transformer on the env's state descriptors, see
         :mod:`sklirl.features`); ``OneHotStates()`` (one weight per state) when None.
+        Gymnasium envs: a transformer fitted on the demos' observations ``(n, obs_dim)``;
+        when None, ``[1, tanh(z)]`` with ``z`` the observations standardised on the demos
+        (``obs_dim + 1`` features: the constant one rewards staying alive, the bounded
+        others where the agent is).
     solver : object with ``solve(env, reward)``, default=None
-        The planner for ``r = w . phi``; ``ValueIteration()`` when None.
+        The planner for ``r = w . phi``; ``ValueIteration()`` when None. Gymnasium envs
+        need a :class:`~sklirl.solvers.PPO` (its clone gets ``gamma``, and a seed from
+        ``random_state`` when it has none), trained from scratch for each ``w``.
     expectation : object with ``occupancy(env, policy)``, default=None
         Estimator of the feature expectations of the found policies: ``ExactExpectation()``
-        when None; ``MonteCarloExpectation`` generates data with the simulator instead.
+        when None; ``MonteCarloExpectation`` generates data with the simulator instead
+        (the only choice, and the default, for gymnasium envs).
     epsilon : float, default=1e-3
         Stop when the margin ``t_i`` (max-margin), ``||rho_E - rho_bar||`` (projection) or the
         loss-augmented margin violation (mmp) is at most ``epsilon``; in the units of the
@@ -176,7 +191,8 @@ class MaxMarginIRL(BaseIRL):
     initial_policy : {"uniform", "random"}, array-like of shape (S, A) or TabularPolicy, \
 default="uniform"
         ``pi_0``: the uniform random policy, a random deterministic policy (drawn with
-        ``random_state``), or a given policy.
+        ``random_state``; for gymnasium envs an untrained, stochastic network), or a given
+        policy (for gymnasium envs one with ``sample`` or ``predict``).
     loss : "unvisited", float or array-like of shape (S,) or (S, A), default="unvisited"
         mmp only: the per state-action loss ``l(s, a)`` added to the reward in
         loss-augmented planning. ``"unvisited"`` is 1 on the state-action pairs the demos
@@ -188,8 +204,12 @@ default="uniform"
         that one value suits every discount.
     l2 : float, default=0.0
         mmp only: weight of the regulariser ``l2 / 2 * ||w||^2``.
+    gamma : float, default=0.99
+        Gymnasium envs only (tabular envs use ``env.gamma``): the discount of the feature
+        expectations and of the PPO solver.
     random_state : int, RandomState instance or None, default=None
-        Seeds ``initial_policy="random"``.
+        Seeds ``initial_policy="random"``, and for gymnasium envs the solver and the Monte
+        Carlo rollouts when those have no ``random_state`` of their own.
     verbose : int, default=0
         Print one line per iteration when positive.
 
@@ -199,12 +219,15 @@ default="uniform"
         ``w`` of the last iteration (unit norm for max-margin and projection), the reward
         weights; for mmp the iterate with the smallest objective.
     reward_ : ndarray of shape (S,)
-        The learned reward ``phi @ coef_``.
-    policy_ : TabularPolicy
+        The learned reward ``phi @ coef_`` (tabular envs; gymnasium envs: use
+        :meth:`predict_reward` on observations).
+    policy_ : TabularPolicy or EpisodeMixturePolicy
         Max-margin and projection: the mixture of ``policies_`` with weights
         ``mixture_weights_``, as the (stationary, or time-indexed for finite horizons)
         policy whose occupancy measure is the mixture's. mmp: the solver's policy for
-        ``reward_``.
+        ``reward_``. Gymnasium envs: an :class:`EpisodeMixturePolicy`, which draws one
+        component per episode (``predict`` uses the highest-weight component,
+        ``predict_proba``, ``log_prob`` and ``score`` the per-state mixture).
     policies_ : list of policies
         ``pi_0, pi_1, ...`` (for mmp: the loss-augmented policies of each step).
     feature_expectations_ : ndarray of shape (n_policies, n_features)
@@ -245,6 +268,13 @@ default="uniform"
     The projection variant sets ``w_i = rho_E - rho_bar_{i-1}`` and moves ``rho_bar`` to
     the point of the segment ``[rho_bar_{i-1}, rho_i]`` closest to ``rho_E``.
 
+    On gymnasium envs ``rho`` is ``E[sum_t gamma^t phi(o_t)]`` over episodes (every
+    feature 0 after the episode ends), ``rho_E`` the demos' mean and ``rho_i`` a Monte
+    Carlo estimate; PPO maximises the reward ``w . phi(o_t)`` of the observation each
+    action is taken in. The planner is approximate, so the fit runs until the margin is at
+    most ``epsilon`` or ``max_iter`` policies, without the exact-planner early stop; the
+    margins still never increase.
+
     Maximum margin planning minimises
     ``max_pi (w . rho_pi + l . d_pi) - w . rho_E + l2 / 2 ||w||^2`` by subgradient descent:
     the subgradient ``rho_pi* - rho_E + l2 w`` needs the loss-augmented optimal policy
@@ -272,6 +302,8 @@ default="uniform"
     True
     """
 
+    _accepts_gymnasium = True
+
     _parameter_constraints: dict = {
         "method": [StrOptions({"max_margin", "projection", "mmp"})],
         "features": [None, HasMethods(["fit", "transform"])],
@@ -285,6 +317,7 @@ default="uniform"
         "loss": [StrOptions({"unvisited"}), Interval(Real, 0, None, closed="left"), "array-like"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "l2": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -302,6 +335,7 @@ default="uniform"
         loss="unvisited",
         learning_rate=1.0,
         l2=0.0,
+        gamma=0.99,
         random_state=None,
         verbose=0,
     ):
@@ -315,12 +349,15 @@ default="uniform"
         self.loss = loss
         self.learning_rate = learning_rate
         self.l2 = l2
+        self.gamma = gamma
         self.random_state = random_state
         self.verbose = verbose
 
     # -- the algorithm ---------------------------------------------------------------------
     def _fit(self, demos, env, sample_weight):
         start = time.perf_counter()
+        if not is_tabular_env(env):
+            return self._fit_gymnasium(demos, env, sample_weight, start)
         phi = self._setup(env)
 
         # Expert feature expectations rho_E = 1/m sum_i sum_t gamma^t phi(s_t^(i)).
@@ -332,9 +369,30 @@ default="uniform"
             return self._fit_mmp(env, phi, rho_E, d_E, start)
 
         # Pick pi_0 and compute rho_0.
-        policies = [self._initial_tabular_policy(env)]
-        rhos = [self._policy_feature_expectations(env, policies[0], phi)]
-        rho_bar = rhos[0]
+        pi_0 = self._initial_tabular_policy(env)
+        policies, rhos = self._apprenticeship_loop(
+            rho_E,
+            pi_0,
+            self._policy_feature_expectations(env, pi_0, phi),
+            plan=lambda w: self.solver_.solve(env, self._reward(phi, w)),
+            expect=lambda policy: self._policy_feature_expectations(env, policy, phi),
+            start=start,
+        )
+        self.policy_ = self._mixture_policy(env, policies, self.mixture_weights_)
+        self.reward_ = self._reward(phi, self.coef_)
+
+    def _apprenticeship_loop(self, rho_E, pi_0, rho_0, plan, expect, start, exact=True):
+        """Steps 3 and 4 of the algorithm box, for any planner and expectation estimator.
+
+        ``plan(w)`` returns the solver's policy for the reward ``w . phi``, ``expect(policy)``
+        its feature expectations. ``exact=False`` (approximate planner and Monte Carlo
+        expectations) runs to ``epsilon`` or ``max_iter`` without the early stop when the new
+        policy does not beat the hull, which only an exact planner proves. Sets ``coef_``,
+        ``policies_``, ``feature_expectations_``, ``mixture_weights_``, ``margins_``,
+        ``n_iter_`` and ``history_``; returns the policies and their feature expectations.
+        """
+        policies, rhos = [pi_0], [rho_0]
+        rho_bar = rho_0
         margins, gaps, times = [], [], []
         w, converged = None, False
         for i in range(1, self.max_iter + 1):
@@ -358,12 +416,12 @@ default="uniform"
                 converged = True
                 break
             # pi_i: the optimal policy for the reward r = w_i . phi.
-            policy = self.solver_.solve(env, self._reward(phi, w_i))
+            policy = plan(w_i)
             # rho_i: its feature expectations.
-            rho_i = self._policy_feature_expectations(env, policy, phi)
+            rho_i = expect(policy)
             policies.append(policy)
             rhos.append(rho_i)
-            if w_i @ (rho_E - rho_i) >= t_i - 1e-12 * max(1.0, np.abs(rho_E).max()):
+            if exact and w_i @ (rho_E - rho_i) >= t_i - 1e-12 * max(1.0, np.abs(rho_E).max()):
                 # No policy beats the hull in direction w_i: t_i is the best margin reachable.
                 converged = True
                 break
@@ -373,7 +431,7 @@ default="uniform"
                 f"{self.max_iter} iterations (last margin {margins[-1]:.4g}); increase "
                 "max_iter or epsilon.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
         # Output the mixture: lambda minimising ||rho_E - sum_j lambda_j rho_j||.
@@ -382,14 +440,13 @@ default="uniform"
         self.policies_ = policies
         self.feature_expectations_ = rhos
         self.mixture_weights_ = weights
-        self.policy_ = self._mixture_policy(env, policies, weights)
-        self.coef_ = w if w is not None else np.zeros(phi.shape[1])
-        self.reward_ = self._reward(phi, self.coef_)
+        self.coef_ = w if w is not None else np.zeros(len(rho_E))
         self.margins_ = np.asarray(margins)
         self.n_iter_ = len(margins)
         self.history_ = {
             "margin": self.margins_, "gap": np.asarray(gaps), "time": np.asarray(times),
         }
+        return policies, rhos
 
     def _fit_mmp(self, env, phi, rho_E, d_E, start):
         """Maximum margin planning: subgradient descent with loss-augmented planning."""
@@ -434,6 +491,130 @@ default="uniform"
             "margin": self.margins_, "objective": np.asarray(objectives),
             "step_size": np.asarray(steps), "gap": np.asarray(gaps), "time": np.asarray(times),
         }
+
+    def _fit_gymnasium(self, demos, env, sample_weight, start):
+        """Apprenticeship learning in a gymnasium env: PPO plans, Monte Carlo rollouts expect."""
+        from ..irl._gail import _SpaceEncoder
+
+        torch = import_torch("MaxMarginIRL on gymnasium environments")
+        if self.method == "mmp":
+            raise ValueError(
+                "method='mmp' needs a TabularMDP; use 'max_margin' or 'projection' with "
+                "gymnasium environments."
+            )
+        from ..solvers._ppo import PPO, TorchPolicy
+
+        if not isinstance(self.solver, PPO):
+            raise TypeError(
+                "MaxMarginIRL on a gymnasium env needs solver=sklirl.solvers.PPO(...), got "
+                f"{type(self.solver).__name__ if self.solver is not None else None}."
+            )
+        if self.expectation is not None and not isinstance(
+            self.expectation, MonteCarloExpectation
+        ):
+            raise TypeError(
+                "MaxMarginIRL on a gymnasium env estimates feature expectations by simulation: "
+                "expectation must be None or a MonteCarloExpectation, got "
+                f"{type(self.expectation).__name__}."
+            )
+        rng = check_random_state(self.random_state)
+        encoder = _SpaceEncoder(env.observation_space, env.action_space)
+        self._encoder = encoder
+        obs_E, _, _ = encoder.demo_arrays(demos, None)  # validates the demos' observations
+        gamma = float(self.gamma)
+
+        # The reward features, fitted on the demos' observations.
+        features = _default_observation_features() if self.features is None else self.features
+        self.features_ = clone(features).fit(obs_E.reshape(len(obs_E), -1))
+        self.solver_ = clone(self.solver).set_params(gamma=gamma)
+        if self.solver_.random_state is None:
+            self.solver_.set_params(random_state=int(rng.randint(_MAX_SEED)))
+        self.expectation_ = (
+            MonteCarloExpectation() if self.expectation is None else clone(self.expectation)
+        )
+        if self.expectation_.random_state is None:
+            self.expectation_.set_params(random_state=int(rng.randint(_MAX_SEED)))
+
+        # Expert feature expectations rho_E = 1/m sum_i sum_t gamma^t phi(o_t^(i)).
+        rho_E = feature_expectations(demos, self.features_, gamma, sample_weight=sample_weight)
+        self.expert_feature_expectations_ = rho_E
+
+        def expect(policy):
+            return self.expectation_.feature_expectations(env, policy, self.features_,
+                                                          gamma=gamma)
+
+        def plan(w):
+            def reward(observations, actions, next_observations):
+                return _observation_features(self.features_, observations) @ w
+
+            return self.solver_.solve(env, reward)
+
+        # Pick pi_0 and compute rho_0.
+        init = self.initial_policy
+        if isinstance(init, str) and init == "uniform":
+            pi_0 = _UniformPolicy(env.observation_space, env.action_space)
+        elif isinstance(init, str):  # "random": an untrained network
+            pi_0 = TorchPolicy(env.observation_space, env.action_space,
+                               random_state=int(rng.randint(_MAX_SEED)))
+        elif hasattr(init, "sample") or hasattr(init, "predict"):
+            pi_0 = init
+        else:
+            raise ValueError(
+                "initial_policy for a gymnasium env must be 'uniform', 'random' or a policy "
+                f"with sample(observations, random_state), got {type(init).__name__}."
+            )
+        n_threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # small networks: intra-op threads only add overhead
+        try:
+            policies, _ = self._apprenticeship_loop(
+                rho_E, pi_0, expect(pi_0), plan=plan, expect=expect, start=start, exact=False
+            )
+        finally:
+            torch.set_num_threads(n_threads)
+        self.policy_ = EpisodeMixturePolicy(policies, self.mixture_weights_)
+        return self
+
+    # -- gymnasium prediction ---------------------------------------------------------------
+    def _is_tabular_fit(self):
+        return is_tabular_env(self.env_)
+
+    def predict_reward(self, states, actions=None):
+        """The learned reward: per state (tabular envs), or ``coef_ . phi(o)`` (gymnasium).
+
+        Parameters
+        ----------
+        states : array-like
+            State indices (tabular envs) or observations ``(n, *obs_shape)``.
+        actions : array-like of shape (n,), default=None
+            Tabular envs only; the gymnasium reward depends on the observation only.
+
+        Returns
+        -------
+        rewards : ndarray of shape (n, A) (tabular, without actions) or (n,)
+        """
+        check_is_fitted(self)
+        if self._is_tabular_fit():
+            return super().predict_reward(states, actions)
+        obs = self._encoder.check_observations(states)
+        return _observation_features(self.features_, obs) @ self.coef_
+
+    def predict_proba(self, states):
+        """Action probabilities ``(n, A)``; gymnasium envs: the mixture's per-state mean."""
+        check_is_fitted(self)
+        if self._is_tabular_fit():
+            return super().predict_proba(states)
+        return self.policy_.predict_proba(self._encoder.check_observations(states))
+
+    def predict(self, states):
+        """The learned policy's action; gymnasium envs: see :class:`EpisodeMixturePolicy`."""
+        check_is_fitted(self)
+        if self._is_tabular_fit():
+            return super().predict(states)
+        return self.policy_.predict(self._encoder.check_observations(states))
+
+    def _score_samples_mean(self, policy, demos):
+        obs, acts, _ = self._encoder.demo_arrays(demos, None)
+        return float(np.mean(policy.log_prob(obs, acts)))
 
     # -- pieces ------------------------------------------------------------------------------
     def _setup(self, env):
@@ -518,5 +699,173 @@ default="uniform"
 
     def _transfer_policy(self, env):
         """Re-plan the learned reward ``coef_ . phi`` in another tabular env."""
+        if not self._is_tabular_fit():
+            if not is_tabular_env(env) and (env.observation_space, env.action_space) == (
+                self.env_.observation_space, self.env_.action_space
+            ):
+                return self.policy_  # another instance of the fit env's gymnasium task
+            raise ValueError(
+                "MaxMarginIRL fitted on a gymnasium env scores only on envs with its "
+                "observation and action spaces."
+            )
+        if not is_tabular_env(env):
+            raise ValueError(
+                "MaxMarginIRL fitted on a TabularMDP scores only on TabularMDPs; re-planning "
+                "in a gymnasium env is not supported."
+            )
         phi = self._feature_matrix(env)
         return self.solver_.solve(env, self._reward(phi, self.coef_))
+
+
+def _default_observation_features():
+    """``[1, tanh(z)]``, ``z`` the observation standardised on the demos: the default
+    reward features for gymnasium envs (``obs_dim + 1`` of them).
+
+    The constant feature lets the reward value being alive (after ``terminated`` every
+    feature is 0), which is what separates a balancing expert from an early-failing policy
+    in episodic tasks such as CartPole. The ``tanh`` bounds the others: standardised on an
+    expert that stays near its set point, raw coordinates reach tens of standard deviations
+    in the states other policies visit, and a linear reward in them would pay for leaving
+    the expert's region instead of for staying alive.
+    """
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
+
+    return make_pipeline(
+        StandardScaler(), FunctionTransformer(np.tanh), PolynomialFeatures(1, include_bias=True)
+    )
+
+
+class _UniformPolicy:
+    """The uniformly random policy of a gymnasium action space (Discrete or Box)."""
+
+    def __init__(self, observation_space, action_space):
+        self.observation_space, self.action_space = observation_space, action_space
+        self._n = getattr(action_space, "n", None)
+
+    def sample(self, observations, random_state=None):
+        rng = np.random.default_rng(random_state) if not isinstance(
+            random_state, np.random.Generator) else random_state
+        n = len(observations)
+        space = self.action_space
+        if self._n is not None:
+            return rng.integers(int(self._n), size=n) + int(getattr(space, "start", 0))
+        low, high = space.low.reshape(-1), space.high.reshape(-1)
+        actions = rng.uniform(low, high, size=(n, len(low)))
+        return actions.reshape((n, *space.shape)).astype(space.dtype)
+
+    def predict(self, observations, deterministic=True):
+        return self.sample(observations, random_state=0)
+
+    def predict_proba(self, observations):
+        if self._n is None:
+            raise TypeError("predict_proba needs a Discrete action space.")
+        return np.full((len(observations), int(self._n)), 1.0 / int(self._n))
+
+    def log_prob(self, observations, actions):
+        if self._n is not None:
+            return np.full(len(observations), -np.log(int(self._n)))
+        volume = np.sum(np.log(self.action_space.high - self.action_space.low))
+        return np.full(len(observations), -float(volume))
+
+
+class EpisodeMixturePolicy:
+    """A mixture of policies that draws one component per episode.
+
+    The output policy of :class:`MaxMarginIRL` on gymnasium environments: Abbeel & Ng's
+    mixture ``sum_j lambda_j pi_j`` acts by picking ``pi_j`` with probability ``lambda_j``
+    at the start of each episode and following it to the end, so its feature expectations
+    are ``sum_j lambda_j rho_j``.
+
+    Parameters
+    ----------
+    policies : list of policies
+        Components with ``sample(observations, random_state)`` (or ``predict``) and, for
+        :meth:`predict_proba` and :meth:`log_prob`, those methods.
+    weights : array-like of shape (n_policies,)
+        Mixture weights on the simplex; components with zero weight are dropped.
+
+    Attributes
+    ----------
+    policies, weights : list, ndarray
+        The components with positive weight, and their weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gymnasium import spaces
+    >>> from sklirl.irl._max_margin import EpisodeMixturePolicy, _UniformPolicy
+    >>> uniform = _UniformPolicy(spaces.Box(-1, 1, (2,)), spaces.Discrete(2))
+    >>> mix = EpisodeMixturePolicy([uniform, uniform], [0.25, 0.75])
+    >>> mix.predict_proba(np.zeros((1, 2))).tolist()
+    [[0.5, 0.5]]
+    """
+
+    def __init__(self, policies, weights):
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (len(policies),) or (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError("weights must be non-negative, one per policy, and not all 0.")
+        keep = np.flatnonzero(weights > 0)
+        self.policies = [policies[j] for j in keep]
+        self.weights = weights[keep] / weights[keep].sum()
+        self.observation_space = getattr(self.policies[0], "observation_space", None)
+        self.action_space = getattr(self.policies[0], "action_space", None)
+
+    def sample_component(self, random_state=None):
+        """Draw the component that acts for a whole episode."""
+        rng = random_state if isinstance(random_state, np.random.Generator) else (
+            np.random.default_rng(check_random_state(random_state).randint(_MAX_SEED))
+        )
+        return self.policies[int(rng.choice(len(self.policies), p=self.weights))]
+
+    def predict(self, observations, deterministic=True):
+        """Actions of the highest-weight component (its most probable action or mean).
+
+        With ``deterministic=False``, actions sampled from the per-state mixture, as
+        :meth:`sample`.
+        """
+        if not deterministic:
+            return self.sample(observations)
+        best = self.policies[int(np.argmax(self.weights))]
+        return best.predict(observations, deterministic=True)
+
+    def sample(self, observations, random_state=None):
+        """Actions from the per-state mixture: a component drawn for each row.
+
+        Use :meth:`sample_component` to act out whole episodes (the mixture's semantics).
+        """
+        from ..expectations import _act
+
+        rng = random_state if isinstance(random_state, np.random.Generator) else (
+            np.random.default_rng(check_random_state(random_state).randint(_MAX_SEED))
+        )
+        obs = np.asarray(observations)
+        rows = rng.choice(len(self.policies), size=len(obs), p=self.weights)
+        actions = None
+        for j in np.unique(rows):
+            idx = np.flatnonzero(rows == j)
+            a = _act(self.policies[j], obs[idx], rng)
+            if actions is None:
+                actions = np.empty((len(obs), *a.shape[1:]), dtype=a.dtype)
+            actions[idx] = a
+        return actions
+
+    def predict_proba(self, observations):
+        """``sum_j lambda_j pi_j(a | o)``, shape (n, n_actions)."""
+        return sum(w * np.asarray(p.predict_proba(observations), dtype=np.float64)
+                   for w, p in zip(self.weights, self.policies))
+
+    def log_prob(self, observations, actions):
+        """``log sum_j lambda_j pi_j(a | o)`` of each observation-action pair."""
+        from scipy.special import logsumexp
+
+        logs = np.stack([
+            np.log(w) + np.asarray(p.log_prob(observations, actions), dtype=np.float64)
+            for w, p in zip(self.weights, self.policies)
+        ])
+        return logsumexp(logs, axis=0)
+
+    def evaluate(self, env, n_episodes=20, random_state=None, max_steps=100_000):
+        """Undiscounted returns of ``n_episodes`` episodes, a component drawn per episode."""
+        episodes = _gym_rollouts(env, self, n_episodes, max_steps, random_state)
+        return np.array([rewards.sum() for _, rewards in episodes])

@@ -394,6 +394,8 @@ _AUTO_POLICY_ITERATION_GAMMA = 0.995
 
 # Above this many states the policy evaluation uses BiCGSTAB instead of a sparse LU.
 _DIRECT_SOLVE_MAX_STATES = 200_000
+# Above this many states it tries BiCGSTAB (warm started) first, the LU being the fallback.
+_KRYLOV_MIN_STATES = 2_000
 
 
 def _policy_state_matrix(env, probs):
@@ -445,12 +447,16 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
         pi = np.exp(log_pi)
         b = np.einsum("sa,sa->s", pi, reward - temperature * log_pi)
         M = eye - gamma * _policy_state_matrix(env, pi)
-        if S <= _DIRECT_SOLVE_MAX_STATES:
-            V_pi = spla.spsolve(M.tocsc(), b)
-        else:
+        V_pi = None
+        if S > _KRYLOV_MIN_STATES or S > _DIRECT_SOLVE_MAX_STATES:
+            # BiCGSTAB started from the backed-up values: a few dozen sparse products, several
+            # times cheaper than a sparse LU from a few thousand states on.
             V_pi, info = spla.bicgstab(M, b, x0=V, rtol=1e-12, maxiter=1000)
-            if info != 0:
-                continue  # keep the backed-up values: a plain value-iteration step
+            V_pi = V_pi if info == 0 else None
+        if V_pi is None and S <= _DIRECT_SOLVE_MAX_STATES:
+            V_pi = spla.spsolve(M.tocsc(), b)
+        if V_pi is None:
+            continue  # keep the backed-up values: a plain value-iteration step
         if np.all(np.isfinite(V_pi)):
             V = V_pi
     else:
