@@ -38,7 +38,7 @@ root_doc = "index"
 
 # -- autodoc / autosummary / numpydoc ---------------------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -61,9 +61,12 @@ numpydoc_validation_checks = set()
 
 
 def _skip_member(app, what, name, obj, skip, options):
-    # scikit-learn generates set_{fit,score,...}_request methods from metadata routing; their
-    # docstrings point into scikit-learn's own docs and say nothing specific to sklirl.
+    # scikit-learn's metadata-routing and output plumbing (set_{fit,score,...}_request,
+    # get_metadata_routing, set_output): their docstrings point into scikit-learn's own docs
+    # and say nothing specific to sklirl.
     if name.startswith("set_") and name.endswith("_request"):
+        return True
+    if name in ("get_metadata_routing", "set_output"):
         return True
     return None
 

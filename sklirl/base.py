@@ -131,10 +131,11 @@ class BaseIRL(BaseEstimator):
     iteration, ``finalize`` being a callable that sets the fitted attributes of that
     iteration; it runs only if the fit is interrupted, so checkpoints cost nothing.
 
-    **Persistence.** Fitted estimators pickle (``pickle``, ``joblib``). Torch networks are
-    stored as CPU tensors and restored with ``torch.load(..., weights_only=True)`` where the
-    estimator saves them as bytes, but unpickling any object can execute code: load pickles
-    only from sources you trust. Demonstrations have a pickle-free format
+    **Persistence.** Fitted estimators pickle (``pickle``, ``joblib``). Their torch networks
+    (GAIL's discriminator and PPO policy, MaxEntIRL's MLP reward) store their weights as
+    ``torch.save`` bytes of CPU tensors, restored with ``torch.load(..., weights_only=True)``
+    (:mod:`sklirl.utils._persistence`), but unpickling the estimator itself can execute code:
+    load pickles only from sources you trust. Demonstrations have a pickle-free format
     (:func:`sklirl.demos.save_demos`, loaded with ``allow_pickle=False``).
     """
 

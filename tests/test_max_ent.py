@@ -167,7 +167,7 @@ def test_warm_start_resumes():
     env = GridWorld(4, gamma=0.9)
     demos, _ = make_expert_demos(env, 30, horizon=10, random_state=0)
     full = MaxEntIRL(tol=1e-8).fit(demos, env)
-    est = MaxEntIRL(tol=1e-8, max_iter=3, warm_start=True)
+    est = MaxEntIRL(tol=1e-8, max_iter=10, warm_start=True)
     with pytest.warns(ConvergenceWarning):
         est.fit(demos, env)
     first = est.coef_.copy()

@@ -63,12 +63,12 @@ def test_monte_carlo_gym_feature_expectations_match_hand_computation():
         _CounterEnv(), _ConstantPolicy(0), lambda o: o, gamma=gamma
     )
     np.testing.assert_allclose(rho2, [gamma, 1 + gamma])
-    # n_jobs does not change the estimate (blocks seeded up front).
+    # n_jobs does not change the estimate (blocks of 1000 episodes seeded up front).
     env = gymnasium.make("CartPole-v1")
     uniform = _UniformPolicy(env.observation_space, env.action_space)
-    one = MonteCarloExpectation(n_episodes=5, random_state=3).feature_expectations(
+    one = MonteCarloExpectation(n_episodes=1100, random_state=3).feature_expectations(
         env, uniform, lambda o: o, gamma=0.9)
-    two = MonteCarloExpectation(n_episodes=5, random_state=3, n_jobs=2).feature_expectations(
+    two = MonteCarloExpectation(n_episodes=1100, random_state=3, n_jobs=2).feature_expectations(
         env, uniform, lambda o: o, gamma=0.9)
     np.testing.assert_array_equal(one, two)
 
@@ -129,10 +129,12 @@ def test_gymnasium_env_requires_ppo_solver():
         MaxMarginIRL(solver=PPO(), expectation=ExactExpectation()).fit(demos, env)
 
 
-def test_cartpole_apprenticeship_beats_random_policy():
+@pytest.mark.parametrize("method", ["max_margin", "projection"])
+def test_cartpole_apprenticeship_beats_random_policy(method):
     env = gymnasium.make("CartPole-v1")
     demos = _cartpole_demos()
     irl = MaxMarginIRL(
+        method,
         solver=PPO(total_timesteps=8192, n_envs=4, n_steps=256, batch_size=256, n_epochs=5),
         expectation=MonteCarloExpectation(n_episodes=8),
         max_iter=3,
@@ -144,7 +146,7 @@ def test_cartpole_apprenticeship_beats_random_policy():
         irl.fit(demos, env)
     margins = irl.margins_
     assert np.all(np.diff(margins) <= 1e-9)  # distances to a growing hull
-    assert margins[-1] < 0.5 * margins[0]
+    assert margins[-1] < 0.6 * margins[0]
     assert isinstance(irl.policy_, EpisodeMixturePolicy)
     np.testing.assert_allclose(irl.mixture_weights_.sum(), 1.0)
     assert irl.coef_.shape == (5,) and irl.coef_[0] > 0  # staying alive is rewarded
@@ -158,3 +160,23 @@ def test_cartpole_apprenticeship_beats_random_policy():
     np.testing.assert_allclose(irl.predict_proba(obs).sum(axis=1), 1.0, rtol=1e-5)
     assert irl.predict_reward(obs).shape == (5,)
     assert irl.score(demos) > np.log(0.5)  # better than the uniform policy's likelihood
+    # Another instance of the same task scores with the same policy.
+    assert irl.score(demos, env=gymnasium.make("CartPole-v1")) == irl.score(demos)
+
+
+def test_gymnasium_demo_observations_are_validated():
+    env = gymnasium.make("CartPole-v1")
+    bad = [Trajectory(np.zeros((4, 3)), [0, 1, 0])]  # CartPole observations have 4 entries
+    with pytest.raises(ValueError, match="trajectory 0"):
+        MaxMarginIRL(solver=PPO()).fit(bad, env)
+    demos = _cartpole_demos(n=1)
+    irl = MaxMarginIRL(solver=PPO(total_timesteps=256, n_envs=1, n_steps=128, batch_size=64),
+                       expectation=MonteCarloExpectation(n_episodes=2), max_iter=1,
+                       random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        irl.fit(demos, env)
+    with pytest.raises(ValueError, match="states"):
+        irl.predict(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="spaces"):
+        irl.score(demos, env=gymnasium.make("MountainCar-v0"))

@@ -322,3 +322,31 @@ def test_interrupt_without_checkpoint_restores_the_previous_state(monkeypatch):
                 est.fit(demos, GRID)
     np.testing.assert_array_equal(est.reward_, reward)
     assert np.isfinite(est.score(demos)) or est.score(demos) == -np.inf
+
+
+def test_torch_weights_are_pickled_as_weights_only_bytes():
+    torch = pytest.importorskip("torch")
+    from sklirl.utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+
+    demos, _ = make_expert_demos(GRID, 10, horizon=10, random_state=0)
+    gail = GAIL(n_rounds=2, hidden_layer_sizes=(4,), random_state=0).fit(demos, GRID)
+    state = gail.discriminator_.__getstate__()
+    assert isinstance(state["net"], bytes) and isinstance(state["optimizer"], bytes)
+    weights = state_dict_from_bytes(state["net"])
+    assert all(torch.is_tensor(v) for v in weights.values())
+    mlp = _fit_quietly(MaxEntIRL(reward_model="mlp", hidden_layer_sizes=(4,), max_iter=3,
+                                 random_state=0), demos, GRID)
+    assert isinstance(mlp.reward_net_.__getstate__()["module"][1], bytes)
+    # weights_only loading refuses anything but tensors and plain containers.
+    import io
+
+    class Payload:
+        pass
+
+    buffer = io.BytesIO()
+    torch.save({"w": torch.ones(1), "code": Payload()}, buffer)
+    with pytest.raises(Exception, match="[Ww]eights only load failed|weights_only"):
+        state_dict_from_bytes(buffer.getvalue())
+    with pytest.raises(TypeError, match="data must be bytes"):
+        state_dict_from_bytes("not bytes")
+    assert state_dict_from_bytes(state_dict_to_bytes({"lr": 0.5})) == {"lr": 0.5}

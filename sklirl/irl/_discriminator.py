@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+
 __all__ = ["Discriminator", "reward_from_logits", "REWARD_FORMS"]
 
 _EPS = 1e-8
@@ -134,22 +136,17 @@ class Discriminator:
         return net
 
     def __getstate__(self):
+        # Tensors travel as torch.save bytes, restored with weights_only=True.
         state = self.__dict__.copy()
-        state["net"] = {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
-        opt = self.optimizer.state_dict()
-        state["optimizer"] = {
-            "state": {
-                k: {n: t.detach().cpu().clone() if torch.is_tensor(t) else t
-                    for n, t in v.items()}
-                for k, v in opt["state"].items()
-            },
-            "param_groups": opt["param_groups"],
-        }
+        state["net"] = state_dict_to_bytes(self.net.state_dict())
+        state["optimizer"] = state_dict_to_bytes(self.optimizer.state_dict())
         state["device"] = "cpu"
         return state
 
     def __setstate__(self, state):
         weights, opt = state.pop("net"), state.pop("optimizer")
+        if isinstance(weights, bytes):
+            weights, opt = state_dict_from_bytes(weights), state_dict_from_bytes(opt)
         self.__dict__.update(state)
         self.device = torch.device("cpu")
         self.net = self._build_net().to(dtype=self.dtype)

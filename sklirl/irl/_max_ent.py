@@ -41,8 +41,10 @@ class _MaxEntDual:
 
     ``g(r) = (E_{s0 ~ mu0}[V_soft_r(s0)] - sum_s d_E(s) r(s)) / M``, with ``M`` the visitation
     mass; its gradient in ``r`` is ``(d_pi(s) - d_E(s)) / M``, the normalised difference between
-    the soft-optimal policy's state visitation and the expert's. Soft value iteration is warm
-    started from the previous evaluation's values (discounted envs).
+    the soft-optimal policy's state visitation and the expert's. Discounted envs: the inner
+    problem is solved by soft policy iteration (a few Newton steps with warm-started Krylov
+    solves, exact to the same tolerance as value iteration) from the previous evaluation's
+    values, and the flow equations by BiCGSTAB from the previous evaluation's visitation.
     """
 
     def __init__(self, env, expert_visitation, initial_distribution, tol):
@@ -52,26 +54,32 @@ class _MaxEntDual:
         self.initial_distribution = initial_distribution
         self.tol = tol
         self._values = None
+        self._visitation = None
+        self.method = "value_iteration" if env.finite_horizon else "policy_iteration"
 
     def __call__(self, reward):
         env = self.env
         # Inner problem: maximum-entropy RL for the current reward; the soft-optimal policy
         # is pi = exp(Q - V) (time-indexed for finite horizons).
         warm = None if env.finite_horizon else self._values
-        Q, V, _ = soft_value_iteration(env, reward, tol=self.tol, init_values=warm)
+        Q, V, _ = soft_value_iteration(env, reward, tol=self.tol, init_values=warm,
+                                       method=self.method)
         self._values = V
         probs = np.exp(Q - (V[: Q.shape[0], :, None] if Q.ndim == 3 else V[:, None]))
         # Exact state-action occupancy of that policy from the same start distribution.
-        occupancy = occupancy_measure(env, probs, initial_distribution=self.initial_distribution)
+        occupancy = occupancy_measure(env, probs, initial_distribution=self.initial_distribution,
+                                      init_visitation=self._visitation)
+        visitation = occupancy.sum(axis=1)
+        self._visitation = None if env.finite_horizon else visitation
         v0 = V[0] if env.finite_horizon else V
         loss = (self.initial_distribution @ v0 - self.expert_visitation @ reward) / self.mass
-        visitation_diff = occupancy.sum(axis=1) - self.expert_visitation
-        return loss, visitation_diff / self.mass
+        return loss, (visitation - self.expert_visitation) / self.mass
 
     def policy(self, reward):
         """The soft-optimal :class:`TabularPolicy` of ``reward`` (warm started)."""
         warm = None if self.env.finite_horizon else self._values
-        return SoftValueIteration(tol=self.tol).solve(self.env, reward, init_values=warm)
+        return SoftValueIteration(tol=self.tol, method=self.method).solve(
+            self.env, reward, init_values=warm)
 
 
 class MaxEntIRL(BaseIRL):

@@ -755,7 +755,15 @@ class _UniformPolicy:
         return actions.reshape((n, *space.shape)).astype(space.dtype)
 
     def predict(self, observations, deterministic=True):
-        return self.sample(observations, random_state=0)
+        """The first action (Discrete; all are equally likely) or the box centre; sampled
+        when ``deterministic=False``."""
+        if not deterministic:
+            return self.sample(observations)
+        n, space = len(observations), self.action_space
+        if self._n is not None:
+            return np.full(n, int(getattr(space, "start", 0)))
+        centre = (space.low + space.high) / 2
+        return np.broadcast_to(centre, (n, *space.shape)).astype(space.dtype)
 
     def predict_proba(self, observations):
         if self._n is None:

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..utils._optional import import_torch
+from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
 
 __all__ = ["MLPReward"]
 
@@ -64,6 +65,38 @@ class MLPReward:
             self.module = torch.nn.Sequential(*layers).double()
         self.l2 = 0.0
         self.optimizer = None
+
+    def __getstate__(self):
+        # The weights and Adam's moments travel as torch.save bytes (weights_only on load);
+        # the architecture is rebuilt from the layer widths.
+        state = self.__dict__.copy()
+        linear = [m for m in self.module if hasattr(m, "out_features")]
+        state["module"] = ([m.out_features for m in linear[:-1]],
+                           state_dict_to_bytes(self.module.state_dict()))
+        if self.optimizer is not None:
+            state["optimizer"] = (self.optimizer.param_groups[0]["lr"],
+                                  state_dict_to_bytes(self.optimizer.state_dict()))
+        return state
+
+    def __setstate__(self, state):
+        torch = import_torch("MaxEntIRL(reward_model='mlp')")
+        module, optimizer = state.pop("module"), state.pop("optimizer")
+        self.__dict__.update(state)
+        if not isinstance(module, tuple):  # a pickle from before weights-only persistence
+            self.module, self.optimizer = module, optimizer
+            return
+        sizes, weights = module
+        layers, width = [], self.n_features
+        for h in sizes:
+            layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+            width = h
+        layers.append(torch.nn.Linear(width, 1))
+        self.module = torch.nn.Sequential(*layers).double()
+        self.module.load_state_dict(state_dict_from_bytes(weights))
+        self.optimizer = None
+        if optimizer is not None:
+            self.optimizer = torch.optim.Adam(self.module.parameters(), lr=optimizer[0])
+            self.optimizer.load_state_dict(state_dict_from_bytes(optimizer[1]))
 
     def set_optimizer(self, learning_rate, l2):
         """(Re)create the Adam optimizer with step ``learning_rate``; ``l2`` penalises rewards."""

@@ -1,0 +1,66 @@
+"""Safe persistence of torch tensors: serialised with ``torch.save``, restored with
+``torch.load(..., weights_only=True)``, which rebuilds tensors and plain containers only and
+never runs code from the file.
+
+The torch-backed parts (the GAIL discriminator, the PPO policy) store their ``state_dict`` as
+these bytes when pickled. Unpickling the estimator around them still uses :mod:`pickle`, which
+can execute code: load pickled estimators only from trusted sources.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+from ._optional import import_torch
+
+__all__ = ["state_dict_to_bytes", "state_dict_from_bytes", "save_state_dict",
+           "load_state_dict"]
+
+
+def _to_cpu(obj, torch):
+    if torch.is_tensor(obj):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v, torch) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v, torch) for v in obj)
+    return obj
+
+
+def state_dict_to_bytes(state_dict):
+    """Serialise a (possibly nested) dict of tensors and plain values as CPU tensors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklirl.utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+    >>> data = state_dict_to_bytes({"w": torch.ones(2), "lr": 0.1})
+    >>> state_dict_from_bytes(data)
+    {'w': tensor([1., 1.]), 'lr': 0.1}
+    """
+    torch = import_torch("saving torch weights")
+    buffer = io.BytesIO()
+    torch.save(_to_cpu(state_dict, torch), buffer)
+    return buffer.getvalue()
+
+
+def state_dict_from_bytes(data):
+    """Load what :func:`state_dict_to_bytes` wrote, on the CPU, with ``weights_only=True``."""
+    torch = import_torch("loading torch weights")
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}.")
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def save_state_dict(path, module):
+    """Save ``module.state_dict()`` (CPU copies) to ``path``."""
+    with open(os.fspath(path), "wb") as f:
+        f.write(state_dict_to_bytes(module.state_dict()))
+
+
+def load_state_dict(path, module):
+    """Load weights saved by :func:`save_state_dict` into ``module`` (``weights_only``)."""
+    with open(os.fspath(path), "rb") as f:
+        module.load_state_dict(state_dict_from_bytes(f.read()))
+    return module
