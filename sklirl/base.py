@@ -361,8 +361,21 @@ class BaseIRL(BaseEstimator):
         a = np.asarray(actions)
         if a.shape != s.shape:
             raise ValueError(f"actions has shape {a.shape}; expected {s.shape} like states.")
-        if a.dtype.kind not in "iu" or ((a < 0) | (a >= self.env_.n_actions)).any():
-            raise ValueError(f"actions must be integer indices in [0, {self.env_.n_actions}).")
+        n = self.env_.n_actions
+        if a.dtype.kind == "f":
+            if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+                raise ValueError(
+                    f"actions must be integer indices in [0, {n}) (got NaN or fractions)."
+                )
+            a = a.astype(np.intp)
+        elif a.dtype.kind not in "iu":
+            raise TypeError(
+                f"actions must be integer indices in [0, {n}), got dtype {a.dtype}."
+            )
+        bad = (a < 0) | (a >= n)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"actions[{i}] = {a[i]} is outside [0, {n}).")
         return table[s, a]
 
     def predict_proba(self, states):

@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import FunctionTransformer
 
 from sklirl import MaxEntIRL
 from sklirl.datasets import make_expert_demos, sample_trajectories
 from sklirl.envs import GridWorld, TabularMDP
 from sklirl.expectations import empirical_occupancy, occupancy_measure
 from sklirl.features import OneHotStates
+from sklirl.irl import _max_ent as max_ent_module
 from sklirl.irl._max_ent import _MaxEntDual
 from sklirl.solvers import SoftValueIteration
 
@@ -279,3 +281,36 @@ def test_bad_inputs_raise():
     demos, _ = make_expert_demos(env, 2, horizon=3, random_state=0)
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         MaxEntIRL(reward_model="mlp", hidden_layer_sizes=(0,)).fit(demos, env)
+
+
+# -- large-env machinery: warm-started Krylov solves, policy iteration, preconditioning --------
+def test_occupancy_warm_start_matches_direct_solve():
+    env = random_stochastic_mdp(2)
+    rng = np.random.RandomState(0)
+    probs = rng.dirichlet(np.ones(env.n_actions), size=env.n_states)
+    direct = occupancy_measure(env, probs)
+    guess = direct.sum(axis=1) * (1 + 0.1 * rng.rand(env.n_states))
+    warm = occupancy_measure(env, probs, init_visitation=guess)
+    np.testing.assert_allclose(warm, direct, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="init_visitation"):
+        occupancy_measure(env, probs, init_visitation=np.ones(env.n_states + 1))
+
+
+def test_policy_iteration_inner_solver_gives_the_same_fit(monkeypatch):
+    env = GridWorld(6, slip=0.1, gamma=0.95)
+    demos, _ = make_expert_demos(env, 40, horizon=60, random_state=0)
+    features = FunctionTransformer(lambda X: np.column_stack([X, X ** 2]) / 10.0)
+    by_sweeps = MaxEntIRL(features, tol=1e-6).fit(demos, env)
+    monkeypatch.setattr(max_ent_module, "_POLICY_ITERATION_MIN_STATES", 0)
+    by_newton = MaxEntIRL(features, tol=1e-6).fit(demos, env)
+    assert by_newton.n_iter_ > 0
+    np.testing.assert_allclose(by_newton.coef_, by_sweeps.coef_, atol=1e-5)
+
+
+def test_preconditioner_scales_by_inverse_root_visitation():
+    env = GridWorld(3, gamma=0.9)
+    visitation = np.arange(1.0, 10.0)
+    dual = max_ent_module._MaxEntDual(env, visitation * 10.0 / visitation.sum(),
+                                      env.initial_state_distribution, tol=1e-10)
+    scale = max_ent_module._preconditioner(np.eye(9), dual, np.zeros(9), 0.0)
+    np.testing.assert_allclose(scale, np.sqrt(1.0 / visitation))

@@ -340,13 +340,14 @@ def test_torch_weights_are_pickled_as_weights_only_bytes():
     # weights_only loading refuses anything but tensors and plain containers.
     import io
 
-    class Payload:
-        pass
-
     buffer = io.BytesIO()
-    torch.save({"w": torch.ones(1), "code": Payload()}, buffer)
+    torch.save({"w": torch.ones(1), "code": _Payload()}, buffer)
     with pytest.raises(Exception, match="[Ww]eights only load failed|weights_only"):
         state_dict_from_bytes(buffer.getvalue())
     with pytest.raises(TypeError, match="data must be bytes"):
         state_dict_from_bytes("not bytes")
     assert state_dict_from_bytes(state_dict_to_bytes({"lr": 0.5})) == {"lr": 0.5}
+
+
+class _Payload:
+    """An arbitrary object: unpickling it would run its class's code."""

@@ -222,9 +222,11 @@ def test_fit_rejects_non_envs(case, env, exc, fragment, name):
 def test_tabular_estimators_reject_gymnasium_envs_with_a_hint():
     gymnasium = pytest.importorskip("gymnasium")
     env = gymnasium.make("CartPole-v1")
-    for est in (MaxEntIRL(), MaxMarginIRL()):
-        with pytest.raises(TypeError, match="env must be a TabularMDP.*from_gymnasium"):
-            est.fit(_demos(), env)
+    with pytest.raises(TypeError, match="env must be a TabularMDP.*from_gymnasium"):
+        MaxEntIRL().fit(_demos(), env)
+    # MaxMarginIRL samples gymnasium envs with PPO, which it needs to be given.
+    with pytest.raises(TypeError, match=re.escape("needs solver=sklirl.solvers.PPO(...)")):
+        MaxMarginIRL().fit(_demos(), env)
 
 
 # -- bad hyperparameters (InvalidParameterError is a ValueError) and sample weights ----------
@@ -328,8 +330,10 @@ BAD_PREDICT = [
      "states must be a 1-D array of state indices, got shape (2, 2)"),
     ("scalar state", lambda e: e.predict_proba(0), ValueError,
      "states must be a 1-D array of state indices, got shape ()"),
-    ("reward action out of range", lambda e: e.predict_reward([0], [4]), ValueError,
-     "actions must be integer indices in [0, 4)"),
+    ("reward action out of range", lambda e: e.predict_reward([0, 1], [0, 4]), ValueError,
+     "actions[1] = 4 is outside [0, 4)"),
+    ("reward string actions", lambda e: e.predict_reward([0], ["up"]), TypeError,
+     "actions must be integer indices in [0, 4), got dtype <U2"),
     ("reward fractional action", lambda e: e.predict_reward([0], [0.5]), ValueError,
      "actions must be integer indices in [0, 4)"),
     ("reward actions length", lambda e: e.predict_reward([0, 1], [0]), ValueError,
@@ -369,6 +373,8 @@ BAD_FUNCTION_CALLS = [
      "'temperature' parameter of SoftValueIteration must be a float in the range (0.0, inf)"),
     ("TabularPolicy negative", lambda: TabularPolicy(-np.ones((2, 2))), ValueError,
      "policy probabilities must be finite and non-negative"),
+    ("TabularPolicy rows do not sum to 1", lambda: TabularPolicy(np.ones((2, 2))), ValueError,
+     "policy probabilities at s=0 sum to 2, not 1"),
     ("occupancy_measure policy shape", lambda: occupancy_measure(ENV, np.full((2, 2), 0.5)),
      ValueError, "policy has shape (2, 2); expected (S, A) = (9, 4)"),
     ("empirical_occupancy gamma", lambda: empirical_occupancy(_demos(), S, A, -1.0),

@@ -36,15 +36,20 @@ def _visitation_mass(env):
     return 1.0 / (1.0 - env.gamma)
 
 
+# Discounted envs from this many states solve the inner problem by soft policy iteration.
+_POLICY_ITERATION_MIN_STATES = 20_000
+
+
 class _MaxEntDual:
     """The MCE IRL dual of one fit as a function of the state reward table.
 
     ``g(r) = (E_{s0 ~ mu0}[V_soft_r(s0)] - sum_s d_E(s) r(s)) / M``, with ``M`` the visitation
     mass; its gradient in ``r`` is ``(d_pi(s) - d_E(s)) / M``, the normalised difference between
     the soft-optimal policy's state visitation and the expert's. Discounted envs: the inner
-    problem is solved by soft policy iteration (a few Newton steps with warm-started Krylov
-    solves, exact to the same tolerance as value iteration) from the previous evaluation's
-    values, and the flow equations by BiCGSTAB from the previous evaluation's visitation.
+    problem is warm started from the previous evaluation's values (soft policy iteration from
+    20,000 states on: a few Newton steps with warm-started Krylov solves, exact to the same
+    tolerance as value iteration), and the flow equations are solved by BiCGSTAB from the
+    previous evaluation's visitation.
     """
 
     def __init__(self, env, expert_visitation, initial_distribution, tol):
@@ -55,7 +60,11 @@ class _MaxEntDual:
         self.tol = tol
         self._values = None
         self._visitation = None
-        self.method = "value_iteration" if env.finite_horizon else "policy_iteration"
+        self.last_visitation = None
+        # Newton steps beat the sweeps' gamma-contraction on large discounted envs; on small ones
+        # sweeps are cheap and their values smoother in r (what very tight outer tols need).
+        large = not env.finite_horizon and env.n_states >= _POLICY_ITERATION_MIN_STATES
+        self.method = "policy_iteration" if large else "value_iteration"
 
     def __call__(self, reward):
         env = self.env
@@ -71,6 +80,7 @@ class _MaxEntDual:
                                       init_visitation=self._visitation)
         visitation = occupancy.sum(axis=1)
         self._visitation = None if env.finite_horizon else visitation
+        self.last_visitation = visitation
         v0 = V[0] if env.finite_horizon else V
         loss = (self.initial_distribution @ v0 - self.expert_visitation @ reward) / self.mass
         return loss, (visitation - self.expert_visitation) / self.mass
@@ -363,23 +373,34 @@ class MaxEntIRL(BaseIRL):
             last.update(w=w.copy(), loss=loss, gap=gap, grad_max=np.abs(grad).max(initial=0.0))
             return loss, grad
 
-        def callback(intermediate_result):
-            w = intermediate_result.x
-            if not np.array_equal(w, last["w"]):
-                fun(w)
-            self._record(len(self._history["loss"]) + 1, last["loss"], last["gap"])
-            self._checkpoint(len(self._history["loss"]), self._finalizer(dual, phi, w.copy()))
-
         fun(w0)
         if last["grad_max"] <= self.tol:
             self._record(0, last["loss"], last["gap"])
             return w0, 0
+        # L-BFGS runs on u = w / scale (Jacobi preconditioning): the curvature of g along w_j
+        # is about the visitation-weighted mean of phi_j^2, which spans orders of magnitude with
+        # one-hot features (rarely visited states); unscaled, those coordinates crawl.
+        scale = _preconditioner(phi, dual, self.expert_feature_expectations_, self.l2)
+
+        def fun_scaled(u):
+            loss, grad = fun(u * scale)
+            return loss, grad * scale
+
+        def callback(intermediate_result):
+            w = intermediate_result.x * scale
+            if not np.array_equal(w, last["w"]):
+                fun(w)
+            self._record(len(self._history["loss"]) + 1, last["loss"], last["gap"])
+            self._checkpoint(len(self._history["loss"]), self._finalizer(dual, phi, w.copy()))
+            if last["grad_max"] <= self.tol:  # the stopping rule, on the unscaled gradient
+                raise StopIteration
+
         res = scipy.optimize.minimize(
-            fun, w0, jac=True, method="L-BFGS-B", callback=callback,
-            options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 0.0, "maxfun":
+            fun_scaled, w0 / scale, jac=True, method="L-BFGS-B", callback=callback,
+            options={"maxiter": self.max_iter, "gtol": 0.0, "ftol": 0.0, "maxfun":
                      10 * self.max_iter + 20, "maxls": 40},
         )
-        w = res.x
+        w = res.x * scale
         if not np.array_equal(w, last["w"]):
             fun(w)
         # Stopping short of tol at the precision floor (f cannot decrease further) is fine.
@@ -506,6 +527,24 @@ class MaxEntIRL(BaseIRL):
         """
         check_is_fitted(self)
         return self._reward_on(check_tabular_env(env))
+
+
+def _preconditioner(phi, dual, expert_features, l2):
+    """Per-feature scale ``1 / sqrt(curvature)`` (max 1) for L-BFGS on the linear dual.
+
+    The curvature proxy of feature j is ``sum_s phi_j(s)^2 (d_E(s) + d_pi(s)) / (2 M)`` with
+    ``d_pi`` the visitation of the first evaluation, floored at 1e-3 of its maximum, plus ``l2``.
+    """
+    visitation = dual.expert_visitation
+    if dual.last_visitation is not None:
+        visitation = 0.5 * (visitation + dual.last_visitation)
+    squared = phi.multiply(phi) if sp.issparse(phi) else np.square(phi)
+    curvature = _feature_expectations(visitation, squared) / dual.mass
+    curvature = np.maximum(curvature, 1e-3 * curvature.max(initial=0.0)) + l2
+    if not np.all(np.isfinite(curvature)) or curvature.max(initial=0.0) <= 0:
+        return np.ones(len(expert_features))
+    scale = 1.0 / np.sqrt(np.maximum(curvature, 1e-300))
+    return scale / scale.max()
 
 
 def _linear_reward(phi, w):

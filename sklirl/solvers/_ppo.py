@@ -652,6 +652,11 @@ class PPOTrainer:
         The policy being trained (its weights and observation statistics change in place).
     total_steps : int
         Environment steps collected so far.
+    lr_schedule : {"linear", "constant"}
+        The step-size schedule in force (``"auto"`` resolved). A linear schedule decays with
+        the steps collected before each update's rollout, relative to ``total_timesteps``.
+    optimizer : torch.optim.Adam
+        Fresh for each trainer (a warm start copies the weights, not the Adam moments).
     history : list of dict
         One entry per :meth:`update`: steps, mean episode return and the update's statistics.
     """
@@ -691,7 +696,7 @@ class PPOTrainer:
         # The fused kernel is ~15% faster per update on the CPU for these small networks.
         fused = policy.device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam(
-            policy.net.parameters(), lr=self._learning_rate(), eps=1e-5, fused=fused
+            policy.net.parameters(), lr=self._learning_rate(0), eps=1e-5, fused=fused
         )
         self.rng = np.random.default_rng(numpy_seed)
         self.history = []
@@ -699,11 +704,12 @@ class PPOTrainer:
         self._obs = obs
         self._episode_returns = np.zeros(params["n_envs"])
 
-    def _learning_rate(self):
-        """The step size for the next update: constant, or decayed linearly to 0."""
+    def _learning_rate(self, steps_before_rollout):
+        """The step size for an update: constant, or decayed linearly to 0."""
         learning_rate = self.params["learning_rate"]
         if self.lr_schedule == "linear":
-            learning_rate *= max(1.0 - self.total_steps / self.params["total_timesteps"], 0.0)
+            progress = steps_before_rollout / self.params["total_timesteps"]
+            learning_rate *= max(1.0 - progress, 0.0)
         return learning_rate
 
     def close(self):
@@ -840,7 +846,7 @@ class PPOTrainer:
         adv_all = torch.from_numpy(advantages).to(device)
         ret_all = torch.from_numpy(returns).to(device)
         for group in self.optimizer.param_groups:
-            group["lr"] = self._learning_rate()
+            group["lr"] = self._learning_rate(max(self.total_steps - N, 0))
 
         batch_size, clip = min(p["batch_size"], N), p["clip_range"]
         sums = dict.fromkeys(
@@ -921,8 +927,8 @@ class PPO(BaseEstimator):
         Parallel environment copies.
     n_steps : int, default=256
         Steps per environment per rollout; a rollout has ``n_envs * n_steps`` transitions.
-    learning_rate : float, default=3e-4
-        Adam step size (initial one, with a decaying schedule).
+    learning_rate : float, default=1e-3
+        Adam step size (the initial one, with a decaying schedule).
     lr_schedule : {"auto", "linear", "constant"}, default="auto"
         ``"linear"`` decays the step size to 0 at ``total_timesteps`` (and keeps it at 0 after).
         ``"auto"`` is linear in :meth:`solve`, whose horizon is ``total_timesteps``, and constant
@@ -1035,7 +1041,7 @@ class PPO(BaseEstimator):
         total_timesteps=100_000,
         n_envs=8,
         n_steps=256,
-        learning_rate=3e-4,
+        learning_rate=1e-3,
         lr_schedule="auto",
         n_epochs=10,
         batch_size=256,
@@ -1105,6 +1111,8 @@ class PPO(BaseEstimator):
         Returns
         -------
         trainer : PPOTrainer
+            With ``lr_schedule="auto"`` its step size is constant: the caller decides how long
+            to train.
         """
         return self._make_trainer(env, policy, auto_schedule="constant")
 

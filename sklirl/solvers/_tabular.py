@@ -88,7 +88,10 @@ class TabularPolicy:
         sums = p.sum(axis=-1)
         if np.abs(sums - 1).max() > 1e-6:
             idx = np.unravel_index(np.abs(sums - 1).argmax(), sums.shape)
-            raise ValueError(f"policy probabilities at {idx} sum to {sums[idx]:.6g}, not 1.")
+            where = ", ".join(f"{k}={int(i)}" for k, i in zip(("t", "s")[-len(idx):], idx))
+            raise ValueError(
+                f"policy probabilities at {where} sum to {sums[idx]:.6g}, not 1."
+            )
         p.setflags(write=False)
         lp.setflags(write=False)
         self.probs = p
