@@ -314,6 +314,8 @@ def test_bad_inputs_raise(cartpole_policy):
         PPO().make_trainer(42)
     with pytest.raises(TypeError, match="TorchPolicy"):
         PPO().make_trainer(CARTPOLE, policy="not a policy")
+    with pytest.raises(ValueError, match="different spaces"):
+        PPO().make_trainer("MountainCar-v0", policy=cartpole_policy)
 
 
 def test_threads_restored_and_verbose_output(capsys):

@@ -461,7 +461,7 @@ class GAIL(BaseIRL):
         from ..solvers._ppo import PPO
 
         if self.solver is None:
-            solver = PPO(n_envs=8, n_steps=256, n_epochs=10, batch_size=256)
+            solver = PPO(n_envs=8, n_steps=256, n_epochs=10, batch_size=256, learning_rate=3e-4)
         elif isinstance(self.solver, PPO):
             solver = clone(self.solver)
         else:

@@ -664,6 +664,8 @@ class PPOTrainer:
     def __init__(self, params, env, policy, seeds, lr_schedule):
         self.params = params
         self.lr_schedule = lr_schedule
+        if policy is not None and not isinstance(policy, TorchPolicy):
+            raise TypeError(f"policy must be a TorchPolicy, got {type(policy).__name__}.")
         make_env = _env_factory(env)
         self.env = gymnasium.vector.SyncVectorEnv(
             [make_env] * params["n_envs"], autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP
@@ -681,9 +683,8 @@ class PPOTrainer:
                 random_state=torch.Generator().manual_seed(torch_seed),
             )
         else:
-            if not isinstance(policy, TorchPolicy):
-                raise TypeError(f"policy must be a TorchPolicy, got {type(policy).__name__}.")
             if policy.observation_space != single_obs or policy.action_space != single_act:
+                self.env.close()
                 raise ValueError(
                     "the warm-start policy was trained on different spaces: "
                     f"{policy.observation_space}, {policy.action_space} vs the environment's "
