@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .demos import check_demos
 from .envs._gym import is_gymnasium_env
-from .envs._tabular import TabularMDP
+from .envs._tabular import TabularMDP, check_indices
 from .features import OneHotStates, fit_feature_matrix, transform_feature_matrix
 from .metrics import log_likelihood
 from .solvers._tabular import TabularPolicy
@@ -321,23 +321,7 @@ class BaseIRL(BaseEstimator):
         )
 
     def _check_tabular_states(self, states):
-        env = self.env_
-        s = np.asarray(states)
-        if s.ndim == 2 and s.shape[1] == 1:
-            s = s[:, 0]
-        if s.ndim != 1:
-            raise ValueError(f"states must be a 1-D array of state indices, got shape {s.shape}.")
-        if s.dtype.kind == "f":
-            if not np.all(np.isfinite(s)) or np.any(s != np.round(s)):
-                raise ValueError("states must be integer state indices (got NaN or fractions).")
-            s = s.astype(np.intp)
-        elif s.dtype.kind not in "iu":
-            raise TypeError(f"states must be integer state indices, got dtype {s.dtype}.")
-        bad = (s < 0) | (s >= env.n_states)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"states[{i}] = {s[i]} is outside [0, {env.n_states}).")
-        return s
+        return check_indices(states, self.env_.n_states, "states")
 
     def predict_reward(self, states, actions=None):
         """The learned reward of states (``(n, A)``) or of state-action pairs (``(n,)``).
@@ -361,21 +345,7 @@ class BaseIRL(BaseEstimator):
         a = np.asarray(actions)
         if a.shape != s.shape:
             raise ValueError(f"actions has shape {a.shape}; expected {s.shape} like states.")
-        n = self.env_.n_actions
-        if a.dtype.kind == "f":
-            if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
-                raise ValueError(
-                    f"actions must be integer indices in [0, {n}) (got NaN or fractions)."
-                )
-            a = a.astype(np.intp)
-        elif a.dtype.kind not in "iu":
-            raise TypeError(
-                f"actions must be integer indices in [0, {n}), got dtype {a.dtype}."
-            )
-        bad = (a < 0) | (a >= n)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"actions[{i}] = {a[i]} is outside [0, {n}).")
+        a = check_indices(a, self.env_.n_actions, "actions")
         return table[s, a]
 
     def predict_proba(self, states):

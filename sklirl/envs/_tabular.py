@@ -41,6 +41,31 @@ def _float_array(values, name):
         ) from None
 
 
+def check_indices(values, n, name="states"):
+    """Validate 1-D integer indices in ``[0, n)`` (states or actions) and return them as intp.
+
+    Whole-number floats are accepted; an ``(n, 1)`` column is flattened. Errors name the
+    argument, the first offending position and the allowed range.
+    """
+    kind = "state indices" if name == "states" else f"indices in [0, {n})"
+    idx = np.asarray(values)
+    if idx.ndim == 2 and idx.shape[1] == 1:
+        idx = idx[:, 0]
+    if idx.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of {kind}, got shape {idx.shape}.")
+    if idx.dtype.kind == "f":
+        if not np.all(np.isfinite(idx)) or np.any(idx != np.round(idx)):
+            raise ValueError(f"{name} must be integer {kind} (got NaN or fractions).")
+        idx = idx.astype(np.intp)
+    elif idx.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integer {kind}, got dtype {idx.dtype}.")
+    bad = (idx < 0) | (idx >= n)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}[{i}] = {int(idx[i])} is outside [0, {n}).")
+    return idx.astype(np.intp, copy=False)
+
+
 class TabularMDP:
     """A finite Markov decision process with a known transition model.
 

@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+from ..utils._running_stats import update_running_moments
 
 __all__ = ["Discriminator", "reward_from_logits", "REWARD_FORMS"]
 
@@ -169,13 +170,9 @@ class Discriminator:
         """Fold a batch of inputs into the running mean and variance of the normalised columns."""
         if not self.normalize_mask.any() or sp.issparse(x):
             return
-        x = np.asarray(x, dtype=np.float64)
-        batch_mean, batch_var, n = x.mean(0), x.var(0), len(x)
-        delta, total = batch_mean - self.in_mean, self.in_count + n
-        m2 = self.in_var * self.in_count + batch_var * n + delta**2 * self.in_count * n / total
-        self.in_mean = self.in_mean + delta * n / total
-        self.in_var = m2 / total
-        self.in_count = total
+        self.in_mean, self.in_var, self.in_count = update_running_moments(
+            self.in_mean, self.in_var, self.in_count, x
+        )
 
     def as_tensor(self, x):
         """Inputs (ndarray or scipy sparse) -> a tensor (``dtype``) on the device, standardised."""

@@ -36,6 +36,8 @@ def _visitation_mass(env):
     return 1.0 / (1.0 - env.gamma)
 
 
+# L-BFGS restarts with a fresh diagonal preconditioner after this many iterations.
+_RESCALE_EVERY = 50
 # Discounted envs from this many states solve the inner problem by soft policy iteration.
 _POLICY_ITERATION_MIN_STATES = 20_000
 
@@ -379,42 +381,49 @@ class MaxEntIRL(BaseIRL):
             return w0, 0
         # L-BFGS runs on u = w / scale (Jacobi preconditioning): the curvature of g along w_j
         # is about the visitation-weighted mean of phi_j^2, which spans orders of magnitude with
-        # one-hot features (rarely visited states); unscaled, those coordinates crawl.
-        scale = _preconditioner(phi, dual, self.expert_feature_expectations_, self.l2)
+        # one-hot features (rarely visited states); unscaled, those coordinates crawl. The
+        # curvature moves with w, so the scale is refreshed every _RESCALE_EVERY iterations.
+        w, n_iter = w0, 0
+        while True:
+            scale = _preconditioner(phi, dual, self.expert_feature_expectations_, self.l2)
 
-        def fun_scaled(u):
-            loss, grad = fun(u * scale)
-            return loss, grad * scale
+            def fun_scaled(u, scale=scale):
+                loss, grad = fun(u * scale)
+                return loss, grad * scale
 
-        def callback(intermediate_result):
-            w = intermediate_result.x * scale
+            def callback(intermediate_result):
+                w = intermediate_result.x * scale  # noqa: B023 (used within this pass only)
+                if not np.array_equal(w, last["w"]):
+                    fun(w)
+                self._record(len(self._history["loss"]) + 1, last["loss"], last["gap"])
+                self._checkpoint(len(self._history["loss"]), self._finalizer(dual, phi, w.copy()))
+                if last["grad_max"] <= self.tol:  # the stopping rule, on the unscaled gradient
+                    raise StopIteration
+
+            chunk = min(_RESCALE_EVERY, self.max_iter - n_iter)
+            res = scipy.optimize.minimize(
+                fun_scaled, w / scale, jac=True, method="L-BFGS-B", callback=callback,
+                options={"maxiter": chunk, "gtol": 0.0, "ftol": 0.0, "maxfun": 10 * chunk + 20,
+                         "maxls": 40},
+            )
+            n_iter += int(res.nit)
+            w = res.x * scale
             if not np.array_equal(w, last["w"]):
                 fun(w)
-            self._record(len(self._history["loss"]) + 1, last["loss"], last["gap"])
-            self._checkpoint(len(self._history["loss"]), self._finalizer(dual, phi, w.copy()))
-            if last["grad_max"] <= self.tol:  # the stopping rule, on the unscaled gradient
-                raise StopIteration
-
-        res = scipy.optimize.minimize(
-            fun_scaled, w0 / scale, jac=True, method="L-BFGS-B", callback=callback,
-            options={"maxiter": self.max_iter, "gtol": 0.0, "ftol": 0.0, "maxfun":
-                     10 * self.max_iter + 20, "maxls": 40},
-        )
-        w = res.x * scale
-        if not np.array_equal(w, last["w"]):
-            fun(w)
+            if last["grad_max"] <= self.tol or res.nit < chunk or n_iter >= self.max_iter:
+                break
         # Stopping short of tol at the precision floor (f cannot decrease further) is fine.
-        if last["grad_max"] > self.tol and (res.nit >= self.max_iter
+        if last["grad_max"] > self.tol and (n_iter >= self.max_iter
                                             or last["grad_max"] > 100 * self.tol):
             warnings.warn(
-                f"MaxEntIRL (L-BFGS) stopped after {res.nit} iterations with gradient max-norm "
+                f"MaxEntIRL (L-BFGS) stopped after {n_iter} iterations with gradient max-norm "
                 f"{last['grad_max']:.3g} > tol={self.tol} ({res.message}). Increase max_iter, "
                 "add l2 regularisation, raise tol, or standardise the reward features "
                 "(features=make_pipeline(<your map>, StandardScaler())) if their scales differ.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        return w, int(res.nit)
+        return w, n_iter
 
     def _gradient_steps(self, dual, phi, w):
         evaluate = self._linear_dual(dual, phi)
@@ -533,14 +542,14 @@ def _preconditioner(phi, dual, expert_features, l2):
     """Per-feature scale ``1 / sqrt(curvature)`` (max 1) for L-BFGS on the linear dual.
 
     The curvature proxy of feature j is ``sum_s phi_j(s)^2 (d_E(s) + d_pi(s)) / (2 M)`` with
-    ``d_pi`` the visitation of the first evaluation, floored at 1e-3 of its maximum, plus ``l2``.
+    ``d_pi`` the visitation of the latest evaluation, floored at 1e-6 of its maximum, plus ``l2``.
     """
     visitation = dual.expert_visitation
     if dual.last_visitation is not None:
         visitation = 0.5 * (visitation + dual.last_visitation)
     squared = phi.multiply(phi) if sp.issparse(phi) else np.square(phi)
     curvature = _feature_expectations(visitation, squared) / dual.mass
-    curvature = np.maximum(curvature, 1e-3 * curvature.max(initial=0.0)) + l2
+    curvature = np.maximum(curvature, 1e-6 * curvature.max(initial=0.0)) + l2
     if not np.all(np.isfinite(curvature)) or curvature.max(initial=0.0) <= 0:
         return np.ones(len(expert_features))
     scale = 1.0 / np.sqrt(np.maximum(curvature, 1e-300))

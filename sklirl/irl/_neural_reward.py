@@ -31,6 +31,16 @@ class _single_thread:
         self.torch.set_num_threads(self.saved)
 
 
+def _mlp(torch, n_features, sizes):
+    """A ReLU MLP from ``n_features`` inputs through ``sizes`` hidden units to one output."""
+    layers, width = [], n_features
+    for h in sizes:
+        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    layers.append(torch.nn.Linear(width, 1))
+    return torch.nn.Sequential(*layers).double()
+
+
 class MLPReward:
     """``r_theta(x)``: an MLP from feature rows to a scalar reward, with its Adam optimizer.
 
@@ -57,12 +67,7 @@ class MLPReward:
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            layers, width = [], self.n_features
-            for h in sizes:
-                layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
-                width = h
-            layers.append(torch.nn.Linear(width, 1))
-            self.module = torch.nn.Sequential(*layers).double()
+            self.module = _mlp(torch, self.n_features, sizes)
         self.l2 = 0.0
         self.optimizer = None
 
@@ -86,12 +91,7 @@ class MLPReward:
             self.module, self.optimizer = module, optimizer
             return
         sizes, weights = module
-        layers, width = [], self.n_features
-        for h in sizes:
-            layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
-            width = h
-        layers.append(torch.nn.Linear(width, 1))
-        self.module = torch.nn.Sequential(*layers).double()
+        self.module = _mlp(torch, self.n_features, sizes)
         self.module.load_state_dict(state_dict_from_bytes(weights))
         self.optimizer = None
         if optimizer is not None:

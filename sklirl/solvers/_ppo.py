@@ -32,6 +32,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+from ..utils._running_stats import update_running_moments
 
 __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
 
@@ -345,13 +346,9 @@ class TorchPolicy:
         """Fold a batch of raw observations into the running mean and variance (Chan et al.)."""
         if not self.normalize_observations:
             return
-        x = obs.reshape(len(obs), self._obs_dim).astype(np.float64)
-        batch_mean, batch_var, n = x.mean(0), x.var(0), len(x)
-        delta, total = batch_mean - self.obs_mean, self.obs_count + n
-        m2 = self.obs_var * self.obs_count + batch_var * n + delta**2 * self.obs_count * n / total
-        self.obs_mean = self.obs_mean + delta * n / total
-        self.obs_var = m2 / total
-        self.obs_count = total
+        self.obs_mean, self.obs_var, self.obs_count = update_running_moments(
+            self.obs_mean, self.obs_var, self.obs_count, obs.reshape(len(obs), self._obs_dim)
+        )
 
     def _tensor(self, x):
         return torch.from_numpy(x).to(self.device)

@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..envs._tabular import as_state_action_reward, check_tabular_env
+from ..envs._tabular import as_state_action_reward, check_indices, check_tabular_env
 
 __all__ = [
     "TabularPolicy",
@@ -113,24 +113,7 @@ class TabularPolicy:
         return self.probs.shape[0] if self.probs.ndim == 3 else None
 
     def _check_states(self, states):
-        s = np.asarray(states)
-        if s.dtype.kind == "f":
-            if not np.all(np.isfinite(s)) or np.any(s != np.round(s)):
-                raise ValueError("states must be integer state indices.")
-            s = s.astype(np.intp)
-        elif s.dtype.kind not in "iu":
-            raise TypeError(f"states must be integer state indices, got dtype {s.dtype}.")
-        if s.ndim == 2 and s.shape[1] == 1:
-            s = s[:, 0]
-        if s.ndim != 1:
-            raise ValueError(f"states must be a 1-D array of state indices, got shape {s.shape}.")
-        bad = (s < 0) | (s >= self.n_states)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"states[{i}] = {s[i]} is outside [0, {self.n_states})."
-            )
-        return s
+        return check_indices(states, self.n_states, "states")
 
     def _table(self, table, states, t):
         s = self._check_states(states)
@@ -155,11 +138,9 @@ class TabularPolicy:
     def log_prob(self, states, actions, t=None):
         """Log-probability ``(n,)`` of taking ``actions`` in ``states``."""
         lp = self.predict_log_proba(states, t)
-        a = np.asarray(actions)
-        if a.shape != (lp.shape[0],) or a.dtype.kind not in "iu":
-            raise ValueError(f"actions must be {lp.shape[0]} integer indices, got {a.shape}.")
-        if ((a < 0) | (a >= self.n_actions)).any():
-            raise ValueError(f"actions must be in [0, {self.n_actions}).")
+        a = check_indices(actions, self.n_actions, "actions")
+        if a.shape != (lp.shape[0],):
+            raise ValueError(f"actions has shape {a.shape}; expected ({lp.shape[0]},) like states.")
         return lp[np.arange(len(a)), a]
 
     def sample(self, states, t=None, random_state=None):
