@@ -365,3 +365,38 @@ def test_soft_policy_iteration_iterative_solver_path(monkeypatch):
     krylov = soft_value_iteration(env, env.reward, tol=1e-10, method="policy_iteration")
     np.testing.assert_allclose(krylov[1], direct[1], atol=2e-10)
     assert krylov[2] <= 30
+
+
+# --- Howard's policy iteration for the hard max, and the rounding floor ----------------------
+@PROPS
+@given(st.data())
+def test_greedy_policy_iteration_matches_value_iteration(data):
+    env = data.draw(mdps(finite_horizon=False, max_gamma=0.95))
+    reward = data.draw(rewards(env.n_states, env.n_actions))
+    _, V_vi, _ = value_iteration(env, reward, tol=1e-11, method="value_iteration")
+    _, V_pi, _ = value_iteration(env, reward, tol=1e-11, method="policy_iteration")
+    np.testing.assert_allclose(V_pi, V_vi, atol=1e-8)
+
+
+def test_greedy_policy_iteration_is_fast_and_optimal_for_gamma_near_one():
+    env = GridWorld(12, slip=0.3, gamma=0.999)
+    vi = ValueIteration(method="value_iteration").solve(env, env.reward)
+    pi = ValueIteration().solve(env, env.reward)  # "auto": policy iteration at gamma 0.999
+    assert pi.n_iter < 100 < vi.n_iter
+    # Same (optimal) value; the greedy policies may differ only between tied actions.
+    np.testing.assert_allclose(pi.values, vi.values, rtol=1e-9)
+    assert policy_value(env, pi, env.reward) == pytest.approx(
+        policy_value(env, vi, env.reward), rel=1e-9
+    )
+    with pytest.raises(ValueError, match="method"):
+        ValueIteration(method="howard").solve(env, env.reward)
+
+
+def test_sweeps_stop_at_the_rounding_floor_instead_of_max_iter():
+    # |V| ~ 1e4 at gamma 0.999: tol=1e-12 asks for changes below 1e-15, under one ulp of V.
+    env = GridWorld(4, slip=0.1, gamma=0.999, reward=np.full(16, 10.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        _, V, n_iter = value_iteration(env, env.reward, tol=1e-12, method="value_iteration")
+    assert n_iter < 100_000
+    np.testing.assert_allclose(V, 10.0 / (1 - 0.999), rtol=1e-9)

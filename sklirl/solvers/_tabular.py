@@ -278,6 +278,18 @@ def _bellman_sweep(env, reward_sa, values, temperature=None, out=None):
     return _reduce_actions(env.expected_next(values), reward_sa, env.gamma, temperature, out)
 
 
+def _rounding_floor(values):
+    """The smallest sweep-to-sweep change floating point can resolve at these values.
+
+    A sweep sums a row of transitions and takes a log-sum-exp, so successive iterates can keep
+    differing by a few ulps of ``max |V|`` forever. The loops stop once the change is below
+    this floor and no longer shrinking: the iterate is then the floating-point fixed point,
+    and a smaller ``tol`` cannot be met (with large ``|V|`` and gamma near 1 the loop would
+    otherwise run to ``max_iter``).
+    """
+    return 128 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(values))))
+
+
 def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
     """Iterate the (soft, unless ``temperature`` is None) Bellman backup to its fixed point
     (discounted) or backwards over the horizon (finite)."""
@@ -298,7 +310,7 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
     threshold = tol * (1 - gamma) / max(gamma, 1e-12)
     V_new = np.empty(S)
     diff = np.empty(S)
-    n_iter = 0
+    n_iter, previous = 0, np.inf
     for _ in range(max_iter):
         n_iter += 1
         _bellman_sweep(env, reward, V, temperature, out=V_new)
@@ -310,8 +322,9 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
             raise FloatingPointError(
                 f"{name} diverged (non-finite values); check the reward scale."
             )
-        if delta <= threshold:
+        if delta <= threshold or (delta >= previous and delta <= _rounding_floor(V)):
             break
+        previous = delta
     else:
         warnings.warn(
             f"{name} did not converge in max_iter={max_iter} sweeps (last change {delta:.3g} > "
@@ -391,6 +404,59 @@ def _policy_state_matrix(env, probs):
     return (pi @ env.transition_matrix).tocsr()
 
 
+def _evaluate_policy(env, probs, reward_pi, x0, eye=None):
+    """Solve ``(I - gamma P_pi) V = reward_pi`` for a stationary policy; None if it fails.
+
+    BiCGSTAB started from ``x0`` above a few thousand states (a few dozen sparse products,
+    several times cheaper than a sparse LU), the sparse LU otherwise or as the fallback.
+    """
+    S = env.n_states
+    eye = sp.identity(S, format="csr") if eye is None else eye
+    M = eye - env.gamma * _policy_state_matrix(env, probs)
+    V = None
+    if S > _KRYLOV_MIN_STATES or S > _DIRECT_SOLVE_MAX_STATES:
+        V, info = spla.bicgstab(M, reward_pi, x0=x0, rtol=1e-12, maxiter=1000)
+        V = V if info == 0 else None
+    if V is None and S <= _DIRECT_SOLVE_MAX_STATES:
+        V = spla.spsolve(M.tocsc(), reward_pi)
+    return V if V is not None and np.all(np.isfinite(V)) else None
+
+
+def _greedy_policy_iteration(env, reward, tol, max_iter, init_values):
+    """Howard's policy iteration: greedy policy, exact evaluation, until the policy is stable.
+
+    It ends with value-iteration sweeps from the evaluated values, which take the values to
+    the floating-point fixed point and so keep the ``tol`` guarantee of value iteration.
+    """
+    S, A = env.n_states, env.n_actions
+    V = np.zeros(S) if init_values is None else np.array(init_values, dtype=np.float64)
+    if V.shape != (S,) or not np.all(np.isfinite(V)):
+        raise ValueError(f"init_values must be a finite array of shape ({S},).")
+    eye = sp.identity(S, format="csr")
+    greedy, steps = None, 0
+    for _ in range(min(max_iter, 10 * S + 10)):
+        steps += 1
+        Q = _q_values(env, reward, V, env.gamma)
+        new = Q.argmax(axis=1)
+        if greedy is not None:
+            # Keep the current action where it is optimal up to rounding: ties flipping on
+            # the last bit would otherwise keep the policy "changing" forever.
+            best = Q[np.arange(S), new]
+            keep = Q[np.arange(S), greedy] >= best - 1e-12 * np.maximum(1.0, np.abs(best))
+            new = np.where(keep, greedy, new)
+            if np.array_equal(new, greedy):
+                break
+        greedy = new
+        probs = np.zeros((S, A))
+        probs[np.arange(S), greedy] = 1.0
+        V_pi = _evaluate_policy(env, probs, reward[np.arange(S), greedy], V, eye)
+        if V_pi is None:
+            break
+        V = V_pi
+    Q, V, sweeps = _iterate(env, reward, None, tol, max_iter, V, "value iteration")
+    return Q, V, steps + sweeps
+
+
 def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values):
     """Soft policy iteration (Newton's method on ``V = T logsumexp((r + gamma P V) / T)``).
 
@@ -419,7 +485,7 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
             raise FloatingPointError(
                 "soft policy iteration diverged (non-finite values); check the reward scale."
             )
-        if delta <= threshold:
+        if delta <= threshold or (delta >= previous and delta <= _rounding_floor(V)):
             break
         # Newton converges quadratically: a step that does not halve a residual already at
         # rounding level means the solves' precision is reached.
@@ -430,19 +496,9 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
         log_pi = (Q - V[:, None]) / temperature
         pi = np.exp(log_pi)
         b = np.einsum("sa,sa->s", pi, reward - temperature * log_pi)
-        M = eye - gamma * _policy_state_matrix(env, pi)
-        V_pi = None
-        if S > _KRYLOV_MIN_STATES or S > _DIRECT_SOLVE_MAX_STATES:
-            # BiCGSTAB started from the backed-up values: a few dozen sparse products, several
-            # times cheaper than a sparse LU from a few thousand states on.
-            V_pi, info = spla.bicgstab(M, b, x0=V, rtol=1e-12, maxiter=1000)
-            V_pi = V_pi if info == 0 else None
-        if V_pi is None and S <= _DIRECT_SOLVE_MAX_STATES:
-            V_pi = spla.spsolve(M.tocsc(), b)
-        if V_pi is None:
-            continue  # keep the backed-up values: a plain value-iteration step
-        if np.all(np.isfinite(V_pi)):
-            V = V_pi
+        V_pi = _evaluate_policy(env, pi, b, V, eye)
+        if V_pi is not None:
+            V = V_pi  # else keep the backed-up values: a plain value-iteration step
     else:
         warnings.warn(
             f"soft policy iteration did not converge in max_iter={max_iter} steps (last change "
@@ -453,10 +509,23 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
     return _q_values(env, reward, V, gamma), V, n_iter
 
 
-def value_iteration(env, reward, tol=1e-10, max_iter=100_000, init_values=None):
-    """Value iteration with the hard Bellman max (conventions of :func:`soft_value_iteration`)."""
+def value_iteration(env, reward, tol=1e-10, max_iter=100_000, init_values=None, method="auto"):
+    """Value iteration with the hard Bellman max (conventions of :func:`soft_value_iteration`).
+
+    ``method="policy_iteration"`` runs Howard's policy iteration (greedy policy, exact sparse
+    evaluation) and then polishing sweeps; ``"auto"`` picks it when ``gamma >= 0.995``.
+    """
     env = check_tabular_env(env)
     r = as_state_action_reward(reward, env.n_states, env.n_actions)
+    if method not in ("auto", "value_iteration", "policy_iteration"):
+        raise ValueError(
+            f"method must be 'auto', 'value_iteration' or 'policy_iteration', got {method!r}."
+        )
+    if method == "auto":
+        auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
+        method = "policy_iteration" if auto_pi else "value_iteration"
+    if method == "policy_iteration" and not env.finite_horizon:
+        return _greedy_policy_iteration(env, r, tol, max_iter, init_values)
     return _iterate(env, r, None, tol, max_iter, init_values, "value iteration")
 
 
@@ -513,6 +582,11 @@ class ValueIteration(_TabularSolver):
         Stop when values are within ``tol`` of the optimum (discounted MDPs).
     max_iter : int, default=100_000
         Maximum sweeps; a ``ConvergenceWarning`` is raised when reached.
+    method : {"auto", "value_iteration", "policy_iteration"}, default="auto"
+        How discounted MDPs are solved: Bellman sweeps, or Howard's policy iteration (greedy
+        policy, exact sparse evaluation; a handful of steps even when gamma is close to 1)
+        followed by polishing sweeps; ``"auto"`` picks policy iteration when
+        ``gamma >= 0.995``. Finite-horizon MDPs always use the backward recursion.
 
     Examples
     --------
@@ -524,12 +598,18 @@ class ValueIteration(_TabularSolver):
     [1, 1]
     """
 
-    def __init__(self, tol=1e-10, max_iter=100_000):
+    _parameter_constraints: dict = {
+        **_TabularSolver._parameter_constraints,
+        "method": [StrOptions({"auto", "value_iteration", "policy_iteration"})],
+    }
+
+    def __init__(self, tol=1e-10, max_iter=100_000, method="auto"):
         self.tol = tol
         self.max_iter = max_iter
+        self.method = method
 
     def _plan(self, env, reward, init_values):
-        return value_iteration(env, reward, self.tol, self.max_iter, init_values)
+        return value_iteration(env, reward, self.tol, self.max_iter, init_values, self.method)
 
     def _policy(self, Q, V):
         return _greedy_policy(Q)
