@@ -32,6 +32,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseIRL, is_tabular_env
+from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
     MonteCarloExpectation,
@@ -494,7 +495,6 @@ default="uniform"
 
     def _fit_gymnasium(self, demos, env, sample_weight, start):
         """Apprenticeship learning in a gymnasium env: PPO plans, Monte Carlo rollouts expect."""
-        from ..irl._gail import _SpaceEncoder
 
         torch = import_torch("MaxMarginIRL on gymnasium environments")
         if self.method == "mmp":
@@ -518,7 +518,7 @@ default="uniform"
                 f"{type(self.expectation).__name__}."
             )
         rng = check_random_state(self.random_state)
-        encoder = _SpaceEncoder(env.observation_space, env.action_space)
+        encoder = SpaceEncoder(env.observation_space, env.action_space)
         self._encoder = encoder
         obs_E, _, _ = encoder.demo_arrays(demos, None)  # validates the demos' observations
         gamma = float(self.gamma)
