@@ -58,6 +58,11 @@ def reward_from_logits(logits, reward_form):
     raise ValueError(f"reward_form must be one of {REWARD_FORMS}, got {reward_form!r}.")
 
 
+def _weighted_mean(weights, correct):
+    """Weighted share of ``correct`` inputs; exactly 1 when all are, whatever the weights' sum."""
+    return (weights * correct).sum() / weights.sum()
+
+
 def _binary_columns(x):
     """Columns of ``x`` whose values are all 0 or 1 (one-hot codes, left unnormalised)."""
     if sp.issparse(x):
@@ -219,11 +224,13 @@ class Discriminator:
         if w_policy is None:
             loss_pi, acc_pi = F.softplus(-f_pi).mean(), (f_pi > 0).float().mean()
         else:
-            loss_pi, acc_pi = (w_policy * F.softplus(-f_pi)).sum(), (w_policy * (f_pi > 0)).sum()
+            loss_pi = (w_policy * F.softplus(-f_pi)).sum()
+            acc_pi = _weighted_mean(w_policy, f_pi > 0)
         if w_expert is None:
             loss_e, acc_e = F.softplus(f_e).mean(), (f_e < 0).float().mean()
         else:
-            loss_e, acc_e = (w_expert * F.softplus(f_e)).sum(), (w_expert * (f_e < 0)).sum()
+            loss_e = (w_expert * F.softplus(f_e)).sum()
+            acc_e = _weighted_mean(w_expert, f_e < 0)
         loss = loss_pi + loss_e
         if self.grad_penalty > 0:
             loss = loss + self.grad_penalty * self._gradient_penalty(x_policy, x_expert, generator)
