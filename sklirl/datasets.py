@@ -63,13 +63,18 @@ def sample_trajectories(
     """
     env = check_tabular_env(env)
     policy = _as_policy(policy, env)
-    if not isinstance(n_trajectories, numbers.Integral) or n_trajectories < 1:
+    if (not isinstance(n_trajectories, numbers.Integral) or isinstance(n_trajectories, bool)
+            or n_trajectories < 1):
         raise ValueError(f"n_trajectories must be a positive int, got {n_trajectories!r}.")
     H = env.horizon if horizon is None else horizon
     if H is None:
         raise ValueError("horizon is required to sample from a discounted (infinite-horizon) env.")
-    if not isinstance(H, numbers.Integral) or H < 1:
+    if not isinstance(H, numbers.Integral) or isinstance(H, bool) or H < 1:
         raise ValueError(f"horizon must be a positive int, got {H!r}.")
+    if policy.horizon is not None and H > policy.horizon:
+        raise ValueError(
+            f"the time-indexed policy covers {policy.horizon} steps; cannot sample {H} steps."
+        )
     rng = check_random_state(random_state)
     S, A, N = env.n_states, env.n_actions, int(n_trajectories)
     states = np.empty((N, H + 1), dtype=np.intp)

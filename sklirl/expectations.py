@@ -26,6 +26,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from .demos import check_demos
 from .envs._tabular import check_tabular_env
+from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, _policy_state_matrix
 
 __all__ = [
@@ -43,7 +44,14 @@ _DIRECT_SOLVE_MAX_STATES = 200_000
 
 
 def _policy_probs(policy, env):
-    probs = policy.probs if isinstance(policy, TabularPolicy) else np.asarray(policy, float)
+    if not isinstance(policy, TabularPolicy):
+        try:  # the policy's own validation: numeric, finite, non-negative, rows sum to 1
+            policy = TabularPolicy(policy)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"policy must be a TabularPolicy or an (S, A) / (H, S, A) array: {exc}"
+            ) from None
+    probs = policy.probs
     if probs.shape[-2:] != (env.n_states, env.n_actions):
         raise ValueError(
             f"policy has shape {probs.shape}; expected (S, A) = ({env.n_states}, "
@@ -182,7 +190,7 @@ def policy_from_occupancy(occupancy):
     [[0.25, 0.75], [0.5, 0.5]]
     """
     d = np.asarray(occupancy, dtype=np.float64)
-    if d.ndim != 2 or (d < -1e-12).any() or not np.all(np.isfinite(d)):
+    if d.ndim != 2 or 0 in d.shape or (d < -1e-12).any() or not np.all(np.isfinite(d)):
         raise ValueError("occupancy must be a finite, non-negative (S, A) array.")
     d = np.maximum(d, 0.0)
     mass = d.sum(axis=1, keepdims=True)
@@ -259,17 +267,19 @@ def occupancy_feature_expectations(occupancy, phi):
     -------
     rho : ndarray of shape (k,)
     """
-    d = np.asarray(occupancy, dtype=np.float64)
+    d = np.asarray(occupancy)
+    if d.dtype.kind not in "biuf" or d.ndim != 2 or 0 in d.shape:
+        raise ValueError(
+            f"occupancy must be a numeric (S, A) array, got shape {d.shape} and dtype {d.dtype}."
+        )
+    d = d.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(d)):
+        raise ValueError("occupancy contains NaN or infinite values.")
     S, A = d.shape
-    if not sp.issparse(phi) and np.ndim(phi) == 3:
+    phi = check_feature_matrix(phi, S, A)
+    if phi.ndim == 3:
         return np.einsum("sa,sak->k", d, phi)
-    rows = phi.shape[0]
-    if rows == S:
-        vec = d.sum(axis=1)
-    elif rows == S * A:
-        vec = d.ravel()
-    else:
-        raise ValueError(f"features have {rows} rows; expected S = {S} or S * A = {S * A}.")
+    vec = d.sum(axis=1) if phi.shape[0] == S else d.ravel()
     return np.asarray(phi.T @ vec).ravel()
 
 
@@ -315,12 +325,19 @@ fitted transformer or callable
             for i, t in enumerate(trajs)
         ]
         return weights @ np.asarray(rhos)
-    if not sp.issparse(features) and np.ndim(features) == 3:
-        S, A = np.shape(features)[:2]
+    features = check_feature_matrix(features)
+    if features.ndim == 3:
+        S, A = features.shape[:2]
     elif n_actions is None:  # state features: the actions only need to be valid indices
         S = features.shape[0]
-        A = int(max(np.max(t.actions) for t in check_demos(demos))) + 1
+        trajs = check_demos(demos, n_states=S)
+        lowest = min(int(np.min(t.actions)) for t in trajs)
+        if lowest < 0:
+            raise ValueError(f"demos contain action {lowest}; actions must be >= 0.")
+        A = int(max(np.max(t.actions) for t in trajs)) + 1
     else:
+        if not isinstance(n_actions, Integral) or isinstance(n_actions, bool):
+            raise TypeError(f"n_actions must be an int, got {n_actions!r}.")
         A = int(n_actions)
         if A < 1 or features.shape[0] % A:
             raise ValueError(
@@ -529,10 +546,17 @@ class MonteCarloExpectation(_Expectation):
 
     def rollout_horizon(self, env, gamma=None):
         """The rollout length used for ``env`` (discount ``gamma``, default ``env.gamma``)."""
+        env_horizon = getattr(env, "horizon", None)
         if self.horizon is not None:
+            if env_horizon is not None and self.horizon > env_horizon:
+                raise ValueError(
+                    f"MonteCarloExpectation(horizon={self.horizon}) is longer than the env's "
+                    f"finite horizon {env_horizon}: rollouts past it are not part of the problem "
+                    "(leave horizon=None to use the env's)."
+                )
             return int(self.horizon)
-        if getattr(env, "horizon", None) is not None:
-            return int(env.horizon)
+        if env_horizon is not None:
+            return int(env_horizon)
         gamma = env.gamma if gamma is None else gamma
         return 1 if gamma == 0 else int(np.ceil(np.log(1e-3) / np.log(gamma)))
 

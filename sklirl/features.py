@@ -10,7 +10,7 @@ the state indices ``[[0], [1], ..., [S - 1]]`` instead, which is how the tabular
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +19,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .envs._tabular import check_tabular_env
+
 __all__ = [
     "OneHotStates",
     "MacroCells",
@@ -26,6 +28,7 @@ __all__ = [
     "fit_feature_matrix",
     "transform_feature_matrix",
     "state_action_features",
+    "check_feature_matrix",
 ]
 
 
@@ -226,25 +229,97 @@ def feature_inputs(feature_map, env):
         ``env.state_features``, or the column of state indices when the map asks for it
         (``sklirl_input = "state_index"``) or the env has no state features.
     """
+    env = check_tabular_env(env)
     if _wants_state_index(feature_map) or env.state_features is None:
         return np.arange(env.n_states, dtype=np.float64)[:, None]
     return env.state_features
 
 
+def check_feature_matrix(phi, n_states=None, n_actions=None, name="features"):
+    """Validate a reward feature matrix; return it as finite float64 (dense or CSR).
+
+    Parameters
+    ----------
+    phi : array-like or sparse matrix
+        ``(S, k)`` state features, ``(S * A, k)`` state-action features (row ``s * A + a``),
+        dense or sparse, or a dense ``(S, A, k)`` array.
+    n_states, n_actions : int, default=None
+        When given, the rows (or the leading axes) must match them.
+    name : str, default="features"
+        How error messages call the argument.
+
+    Returns
+    -------
+    phi : ndarray or scipy.sparse.csr_matrix
+
+    Raises
+    ------
+    TypeError
+        If ``phi`` is not numeric or not an array.
+    ValueError
+        If its shape is wrong or it holds NaN or infinite values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.features import check_feature_matrix
+    >>> check_feature_matrix([[0, 1], [1, 0]], n_states=2).dtype
+    dtype('float64')
+    >>> check_feature_matrix(np.ones((3, 2)), n_states=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: features has shape (3, 2); expected S = 2 rows.
+    """
+    if sp.issparse(phi):
+        phi = sp.csr_matrix(phi)
+        values = phi.data
+    else:
+        if phi is None or isinstance(phi, (str, bytes)) or np.ndim(phi) == 0:
+            raise TypeError(
+                f"{name} must be an (S, k), (S * A, k) or (S, A, k) array or sparse matrix, "
+                f"got {type(phi).__name__}."
+            )
+        try:
+            phi = np.asarray(phi)
+        except ValueError:
+            raise ValueError(f"{name} is ragged: rows of different lengths.") from None
+        values = phi
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {values.dtype}.")
+    if phi.ndim not in (2, 3) or 0 in phi.shape:
+        raise ValueError(
+            f"{name} must have shape (S, k), (S * A, k) or (S, A, k), got {phi.shape}."
+        )
+    phi = phi.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(phi.data if sp.issparse(phi) else phi)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    if n_states is not None:
+        if phi.ndim == 3:
+            ok = n_actions is None or phi.shape[:2] == (n_states, n_actions)
+            expected = f"(S, A, k) = ({n_states}, {n_actions}, k)"
+        else:
+            ok = phi.shape[0] == n_states or (
+                n_actions is not None and phi.shape[0] == n_states * n_actions
+            )
+            expected = f"S = {n_states}" + (
+                "" if n_actions is None else f" or S * A = {n_states * n_actions}"
+            ) + " rows"
+        if not ok:
+            raise ValueError(f"{name} has shape {phi.shape}; expected {expected}.")
+    return phi
+
+
 def _check_feature_matrix(Phi, n_states, name):
-    if not sp.issparse(Phi):
-        Phi = np.asarray(Phi, dtype=np.float64)
-        if Phi.ndim == 1:
-            Phi = Phi[:, None]
+    """The output of a fitted feature map: one finite row per state, as (S, k)."""
+    if not sp.issparse(Phi) and np.ndim(Phi) == 1:
+        Phi = np.asarray(Phi)[:, None]
+    Phi = check_feature_matrix(Phi, name=f"feature map {name} output")
     if Phi.ndim != 2 or Phi.shape[0] != n_states:
         raise ValueError(
             f"feature map {name} returned shape {Phi.shape}; expected ({n_states}, k), one row "
             "per state."
         )
-    data = Phi.data if sp.issparse(Phi) else Phi
-    if not np.all(np.isfinite(data)):
-        raise ValueError(f"feature map {name} produced NaN or infinite features.")
-    return sp.csr_matrix(Phi, dtype=np.float64) if sp.issparse(Phi) else Phi
+    return Phi
 
 
 def fit_feature_matrix(features, env):
@@ -303,5 +378,10 @@ def state_action_features(phi, n_actions):
     array([[1., 0., 2., 0.],
            [0., 1., 0., 2.]])
     """
+    if not isinstance(n_actions, Integral) or isinstance(n_actions, bool) or n_actions < 1:
+        raise ValueError(f"n_actions must be a positive int, got {n_actions!r}.")
+    phi = check_feature_matrix(phi, name="phi")
+    if phi.ndim != 2:
+        raise ValueError(f"phi must be an (S, k) state feature matrix, got shape {phi.shape}.")
     return sp.kron(sp.csr_matrix(phi), sp.eye(n_actions), format="csr")
 

@@ -124,13 +124,47 @@ def log_likelihood(policy, demos):
     return float(np.mean(policy.log_prob(s, a, t=steps)))
 
 
-def _as_transition_reward(reward, S, A, name):
-    r = np.asarray(reward, dtype=np.float64)
-    if r.shape == (S, A, S):
-        if not np.all(np.isfinite(r)):
+def _epic_moments(reward_a, reward_b, S, A, gamma):
+    """Covariance and variances of the two canonicalised rewards under uniform ``(s, a, s')``.
+
+    Each reward is first divided by its largest magnitude (EPIC is scale-invariant), so the
+    variances are on a unit scale. For ``(S,)`` and ``(S, A)`` rewards the canonical reward
+    splits as ``C(s, a, s') = X(s, a) + gamma * Y(s')`` with ``X = r - mean_a r`` and
+    ``Y = mean_a r - mean``: the two parts depend on independent coordinates, so the moments
+    are sums of ``(S, A)`` and ``(S,)`` moments and nothing of size ``S^2 A`` is formed.
+    ``(S, A, S)`` rewards use the full tensor.
+    """
+    rewards = []
+    for name, reward in (("reward_a", reward_a), ("reward_b", reward_b)):
+        r = np.asarray(reward)
+        if r.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be numeric, got dtype {r.dtype}.")
+        r = r.astype(np.float64)
+        if r.shape != (S, A, S):
+            r = as_state_action_reward(r, S, A, name)
+        elif not np.all(np.isfinite(r)):
             raise ValueError(f"{name} contains NaN or infinity.")
-        return r
-    return np.broadcast_to(as_state_action_reward(r, S, A, name)[:, :, None], (S, A, S))
+        top = np.abs(r).max()
+        rewards.append(r / top if top > 0 else r)
+    if all(r.ndim == 2 for r in rewards):
+        parts = []
+        for r in rewards:
+            m = r.mean(axis=1)
+            x, y = r - m[:, None], m - m.mean()
+            parts.append((x - x.mean(), y))
+        (xa, ya), (xb, yb) = parts
+        g2 = gamma * gamma
+        return (np.mean(xa * xb) + g2 * np.mean(ya * yb),
+                np.mean(xa * xa) + g2 * np.mean(ya * ya),
+                np.mean(xb * xb) + g2 * np.mean(yb * yb))
+    canon = []
+    for r in rewards:
+        R = r if r.ndim == 3 else np.broadcast_to(r[:, :, None], (S, A, S))
+        m = R.mean(axis=(1, 2))  # E_{A, S'} R(s, A, S') for each s
+        C = R + gamma * m[None, None, :] - m[:, None, None]
+        canon.append((C - C.mean()).ravel())
+    a, b = canon
+    return np.mean(a * b), np.mean(a * a), np.mean(b * b)
 
 
 def epic_distance(reward_a, reward_b, *, gamma=None, env=None):
@@ -167,26 +201,29 @@ def epic_distance(reward_a, reward_b, *, gamma=None, env=None):
         if env is None:
             raise ValueError("give gamma or env.")
         gamma = check_tabular_env(env).gamma
-    if not isinstance(gamma, numbers.Real) or not 0 <= gamma <= 1:
+    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not 0 <= gamma <= 1:
         raise ValueError(f"gamma must be in [0, 1], got {gamma!r}.")
-    shape_a = np.shape(reward_a)
-    if len(shape_a) == 0:
-        raise ValueError("reward_a must be an array of shape (S,), (S, A) or (S, A, S).")
-    S = shape_a[0] if env is None else env.n_states
-    A = (shape_a[1] if len(shape_a) > 1 else 1) if env is None else env.n_actions
-    canon = []
-    for name, reward in (("reward_a", reward_a), ("reward_b", reward_b)):
-        R = _as_transition_reward(reward, S, A, name)
-        mean_next = R.mean(axis=(1, 2))  # E_{A, S'} R(s, A, S') for each s
-        C = R + gamma * mean_next[None, None, :] - mean_next[:, None, None]
-        C = C - gamma * mean_next.mean()
-        canon.append(C.ravel())
-    a, b = (c - c.mean() for c in canon)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    scale = max(np.abs(canon[0]).max(), np.abs(canon[1]).max(), 1.0)
-    if na <= 1e-12 * scale * np.sqrt(a.size) or nb <= 1e-12 * scale * np.sqrt(b.size):
-        # A constant (after canonicalisation) reward: distance 0 to another constant, else 1/sqrt2
-        both = na <= 1e-12 * scale * np.sqrt(a.size) and nb <= 1e-12 * scale * np.sqrt(b.size)
-        return 0.0 if both else float(np.sqrt(0.5))
-    corr = float(np.clip(a @ b / (na * nb), -1.0, 1.0))
+    if env is not None:
+        S, A = check_tabular_env(env).n_states, env.n_actions
+    else:
+        shapes = [np.shape(reward_a), np.shape(reward_b)]
+        for name, shape in zip(("reward_a", "reward_b"), shapes):
+            if not 1 <= len(shape) <= 3:
+                raise ValueError(
+                    f"{name} must be an array of shape (S,), (S, A) or (S, A, S), got {shape}."
+                )
+        S = shapes[0][0]
+        A = next((shape[1] for shape in shapes if len(shape) > 1), 1)
+    cov, var_a, var_b = _epic_moments(reward_a, reward_b, S, A, float(gamma))
+    # Rewards are on a unit scale here: below this variance a canonical reward is constant
+    # (up to rounding), and its correlation with anything is undefined.
+    flat_a, flat_b = var_a <= _EPIC_CONSTANT_VAR, var_b <= _EPIC_CONSTANT_VAR
+    if flat_a or flat_b:
+        # distance 0 between two constants, 1/sqrt(2) (zero correlation) otherwise
+        return 0.0 if flat_a and flat_b else float(np.sqrt(0.5))
+    # sqrt(v * v) == v exactly in binary floating point, so C(-R) = -C(R) gives corr = -1
+    corr = float(np.clip(cov / np.sqrt(var_a * var_b), -1.0, 1.0))
     return float(np.sqrt((1.0 - corr) / 2.0))
+
+
+_EPIC_CONSTANT_VAR = 1e-24

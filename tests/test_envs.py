@@ -45,8 +45,9 @@ def test_dense_and_sparse_construction_agree_and_do_not_alias_inputs():
     csr = sp.csr_matrix(P.reshape(4, 2))
     sparse = TabularMDP(csr, gamma=0.9, n_actions=2)
     np.testing.assert_array_equal(dense.to_dense(), sparse.to_dense())
-    sparse.transition_matrix.data[:] = 0.5
-    np.testing.assert_array_equal(csr.toarray(), P.reshape(4, 2))  # input not aliased
+    assert not np.shares_memory(sparse.transition_matrix.data, csr.data)  # input not aliased
+    csr.data[:] = 0.5  # so changing the input later leaves the validated env intact
+    np.testing.assert_array_equal(sparse.to_dense(), P)
     coo = sp.coo_matrix(P.reshape(4, 2))
     np.testing.assert_array_equal(TabularMDP(coo, n_actions=2).to_dense(), P)
 
@@ -328,3 +329,33 @@ def test_from_gymnasium_rejects_non_tabular():
         from_gymnasium(gymnasium.make("CartPole-v1"))
     with pytest.raises(TypeError, match="gymnasium.Env"):
         from_gymnasium(42)
+
+
+def test_validated_model_is_read_only():
+    env = GridWorld(3, slip=0.1, gamma=0.9)
+    for name, value in [("gamma", 5.0), ("horizon", 3), ("reward", None),
+                        ("transition_matrix", None), ("initial_state_distribution", None),
+                        ("state_features", None)]:
+        with pytest.raises(AttributeError, match=f"{name} is read-only"):
+            setattr(env, name, value)
+    assert env.gamma == 0.9
+    P = env.transition_matrix
+    for array in (P.data, P.indices, P.indptr, env.initial_state_distribution, env.reward,
+                  env.state_features):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0
+    # the sanctioned way to change the start distribution returns a new env
+    mu0 = np.zeros(9)
+    mu0[4] = 1.0
+    other = env.with_initial_distribution(mu0)
+    assert other.initial_state_distribution[4] == 1.0
+    assert env.initial_state_distribution[4] == pytest.approx(1 / 9)
+
+
+def test_one_cell_grids_build():
+    """S = 1: every move stays put (the sparse construction must not hand scipy read-only
+    views to sort in place)."""
+    env = GridWorld(1, slip=0.1, gamma=0.9)
+    np.testing.assert_array_equal(env.to_dense(), np.ones((1, 4, 1)))
+    world = ObjectWorld(1, random_state=0)
+    np.testing.assert_allclose(world.to_dense(), np.ones((1, 5, 1)))

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import mdps, random_policy_probs, rewards
 
@@ -62,7 +62,7 @@ def test_epic_invariances(args):
     scale = rng.uniform(0.01, 100.0)
     assert epic_distance(R, shaped, gamma=gamma) < 1e-6
     assert epic_distance(R, scale * shaped + 3.0, gamma=gamma) < 1e-6
-    assert epic_distance(R, -R, gamma=gamma) == pytest.approx(1.0, abs=1e-12)
+    assert epic_distance(R, -R, gamma=gamma) == 1.0  # exactly: C(-R) = -C(R) bit for bit
     assert epic_distance(R, -scale * shaped, gamma=gamma) == pytest.approx(1.0, abs=1e-6)
 
 
@@ -91,6 +91,36 @@ def test_epic_state_and_state_action_rewards_and_env():
     assert epic_distance(r, np.repeat(r[:, None], 4, 1), env=env) < 1e-12
     assert epic_distance(r, -r, env=env) == pytest.approx(1.0)
     assert epic_distance(np.ones(9), 2 * np.ones(9), gamma=0.9) == 0.0
+
+
+@PROPS
+@given(transition_rewards())
+def test_epic_closed_form_for_state_action_rewards(args):
+    """(S, A) rewards take the closed form (no S^2 A tensor); it equals the definition, is
+    symmetric in the argument order and mixed forms, and is exactly 1 for the negation.
+    (Tolerances are sqrt(eps): near distance 0, sqrt((1 - corr) / 2) amplifies rounding.)"""
+    R, rng, gamma = args
+    S, A = R.shape[:2]
+    assume(gamma > 1e-3 or A > 1)  # else every such reward is (nearly) a potential shaping
+    ra, rb = R[:, :, 0], rng.normal(size=(S, A))
+    full_b = np.broadcast_to(rb[:, :, None], (S, A, S))
+    expected = _epic_reference(np.broadcast_to(ra[:, :, None], (S, A, S)), full_b, gamma)
+    assert epic_distance(ra, rb, gamma=gamma) == pytest.approx(expected, abs=1e-7)
+    assert epic_distance(ra, full_b, gamma=gamma) == pytest.approx(expected, abs=1e-7)
+    assert epic_distance(rb, ra, gamma=gamma) == pytest.approx(expected, abs=1e-7)
+    assert epic_distance(ra[:, 0], rb, gamma=gamma) == pytest.approx(
+        epic_distance(rb, ra[:, 0], gamma=gamma), abs=1e-7)
+    assert epic_distance(ra, -ra, gamma=gamma) == 1.0
+
+
+def test_epic_shaping_with_a_large_potential_is_zero():
+    """The 'constant canonical reward' test is relative to the rewards' own scale: a state
+    reward at gamma = 0 is pure shaping, whatever the size of the potential."""
+    rng = np.random.default_rng(3)
+    r = rng.normal(size=5)
+    phi = rng.normal(size=5) * 257.0
+    shaped = np.broadcast_to((r - phi)[:, None, None], (5, 3, 5)) * 71.0
+    assert epic_distance(r, shaped, gamma=0.0) == 0.0
 
 
 def test_epic_validation():

@@ -23,9 +23,28 @@ from sklirl import GAIL, MaxEntIRL, MaxMarginIRL, Trajectory
 from sklirl.datasets import make_expert_demos, sample_trajectories
 from sklirl.demos import check_demos, load_demos
 from sklirl.envs import GridWorld, ObjectWorld, TabularMDP
-from sklirl.expectations import empirical_occupancy, feature_expectations, occupancy_measure
-from sklirl.metrics import epic_distance, feature_expectation_gap, log_likelihood
-from sklirl.solvers import SoftValueIteration, TabularPolicy, ValueIteration
+from sklirl.expectations import (
+    ExactExpectation,
+    MonteCarloExpectation,
+    empirical_occupancy,
+    feature_expectations,
+    occupancy_feature_expectations,
+    occupancy_measure,
+)
+from sklirl.features import OneHotStates, fit_feature_matrix, state_action_features
+from sklirl.metrics import (
+    epic_distance,
+    expected_value_difference,
+    feature_expectation_gap,
+    log_likelihood,
+)
+from sklirl.solvers import (
+    SoftValueIteration,
+    TabularPolicy,
+    ValueIteration,
+    soft_value_iteration,
+    value_iteration,
+)
 
 pytest.importorskip("torch")  # GAIL is in every table
 
@@ -393,6 +412,75 @@ BAD_FUNCTION_CALLS = [
      ValueError, "reward_b must have shape (3,)"),
     ("feature_expectation_gap NaN", lambda: feature_expectation_gap([1.0, np.nan], [1.0, 2.0]),
      ValueError, "feature expectations contain NaN or infinity"),
+    # array policies go through TabularPolicy's checks wherever they are accepted
+    ("occupancy_measure rows do not sum to 1", lambda: occupancy_measure(ENV, np.full((S, A), .5)),
+     ValueError, "policy probabilities at s=0 sum to 2, not 1"),
+    ("occupancy_measure NaN policy", lambda: occupancy_measure(ENV, np.full((S, A), np.nan)),
+     ValueError, "policy probabilities must be finite and non-negative"),
+    ("occupancy_measure string policy", lambda: occupancy_measure(ENV, "uniform"), TypeError,
+     "policy probabilities must be numeric"),
+    ("TabularPolicy ragged", lambda: TabularPolicy([[1.0, 0.0], [1.0]]), ValueError,
+     "policy probabilities are ragged"),
+    ("TabularPolicy negative t",
+     lambda: TabularPolicy(np.full((2, S, A), 1 / A)).predict([0], t=-1), ValueError,
+     "t must hold non-negative integer time steps"),
+    ("TabularPolicy t length", lambda: TabularPolicy(np.full((2, S, A), 1 / A)).predict(
+        [0, 1], t=[0, 1, 1]), ValueError, "t must be one time step or one per state (2)"),
+    ("expected_value_difference policy",
+     lambda: expected_value_difference(ENV, policy=np.full((S, A), 0.125)), ValueError,
+     "policy probabilities at s=0 sum to 0.5, not 1"),
+    # feature matrices
+    ("occupancy_feature_expectations list", lambda: occupancy_feature_expectations(
+        UNIFORM, [1, 2]), ValueError, "features must have shape (S, k), (S * A, k) or (S, A, k)"),
+    ("occupancy_feature_expectations None", lambda: occupancy_feature_expectations(
+        UNIFORM, None), TypeError, "features must be an (S, k), (S * A, k) or (S, A, k) array"),
+    ("occupancy_feature_expectations NaN", lambda: occupancy_feature_expectations(
+        UNIFORM, np.full((S, 2), np.nan)), ValueError, "features contains NaN or infinite"),
+    ("occupancy_feature_expectations 3-D actions", lambda: occupancy_feature_expectations(
+        UNIFORM, np.ones((S, 3, 2))), ValueError, "expected (S, A, k) = (9, 4, k)"),
+    ("occupancy_feature_expectations rows", lambda: occupancy_feature_expectations(
+        UNIFORM, np.ones((7, 2))), ValueError, "expected S = 9 or S * A = 36 rows"),
+    ("occupancy_feature_expectations 1-D occupancy", lambda: occupancy_feature_expectations(
+        UNIFORM.ravel(), np.ones((S, 2))), ValueError, "occupancy must be a numeric (S, A)"),
+    ("feature_expectations strings",
+     lambda: feature_expectations(_demos(), np.full((S, 2), "a"), 0.9), TypeError,
+     "features must be numeric"),
+    ("feature_expectations negative action",
+     lambda: feature_expectations([([0, 1], [-1])], np.eye(S), 0.9), ValueError,
+     "demos contain action -1; actions must be >= 0"),
+    ("ExactExpectation features", lambda: ExactExpectation().feature_expectations(
+        ENV, UNIFORM, np.ones((S + 1, 2))), ValueError, "expected S = 9 or S * A = 36 rows"),
+    ("state_action_features n_actions", lambda: state_action_features(np.eye(2), 0),
+     ValueError, "n_actions must be a positive int, got 0"),
+    ("fit_feature_matrix env", lambda: fit_feature_matrix(OneHotStates(), None), TypeError,
+     "env must be a TabularMDP, got NoneType"),
+    # planning functions validate what the solver classes validate
+    ("soft_value_iteration temperature 0",
+     lambda: soft_value_iteration(ENV, np.zeros(S), temperature=0), ValueError,
+     "temperature must be a positive finite float, got 0"),
+    ("soft_value_iteration temperature negative",
+     lambda: soft_value_iteration(ENV, np.zeros(S), temperature=-1.0), ValueError,
+     "temperature must be a positive finite float, got -1.0"),
+    ("value_iteration max_iter 0", lambda: value_iteration(ENV, np.zeros(S), max_iter=0),
+     ValueError, "max_iter must be an int >= 1, got 0"),
+    ("value_iteration tol negative", lambda: value_iteration(ENV, np.zeros(S), tol=-1.0),
+     ValueError, "tol must be a positive finite float, got -1.0"),
+    ("soft_value_iteration init_values", lambda: soft_value_iteration(
+        ENV, np.zeros(S), init_values="zeros"), TypeError, "init_values must be a numeric array"),
+    # horizons: rollouts never run past what the policy or the env defines
+    ("sample_trajectories past a time-indexed policy", lambda: sample_trajectories(
+        ENV, np.full((2, S, A), 1 / A), 1, horizon=4), ValueError,
+        "the time-indexed policy covers 2 steps; cannot sample 4 steps"),
+    ("sample_trajectories n True", lambda: sample_trajectories(ENV, UNIFORM, True, horizon=2),
+     ValueError, "n_trajectories must be a positive int, got True"),
+    ("MonteCarloExpectation past the env horizon", lambda: MonteCarloExpectation(
+        10, horizon=10).feature_expectations(GridWorld(3, horizon=4), UNIFORM, np.eye(S)),
+     ValueError, "is longer than the env's finite horizon 4"),
+    ("ObjectWorld discrete", lambda: ObjectWorld(discrete="no"), TypeError,
+     "discrete must be True or False, got 'no'"),
+    ("epic_distance string reward",
+     lambda: epic_distance(np.array(["a", "b"]), np.ones(2), gamma=0.9), TypeError,
+     "reward_a must be numeric"),
 ]
 
 

@@ -65,9 +65,10 @@ def grid_transitions(shape, moves, intended_prob, other_prob):
         data = np.full(S * A, intended_prob)
     else:
         # Row s * A + a lists the targets of all moves d, with intended_prob where d == a.
-        indices = np.broadcast_to(targets[:, None, :], (S, A, A)).ravel()
+        # (fresh arrays: sum_duplicates below sorts them in place)
+        indices = np.repeat(targets, A, axis=0).ravel()
         probs = np.where(np.eye(A, dtype=bool), intended_prob, other_prob)
-        data = np.broadcast_to(probs, (S, A, A)).ravel()
+        data = np.tile(probs.ravel(), S)
     indptr = np.arange(0, S * A * n_moves + 1, n_moves, dtype=index_dtype)
     P = sp.csr_matrix((data, indices, indptr), shape=(S * A, S), copy=False)
     P.sum_duplicates()  # merges the moves that hit a wall into one staying-put entry
@@ -232,6 +233,8 @@ class ObjectWorld(TabularMDP):
             [near0 & near1, near0 & ~near1, ~near0]
         ).astype(np.float64)
         reward = self.true_features @ np.array([5.0, -10.0, 0.0])
+        if not isinstance(discrete, (bool, np.bool_)):
+            raise TypeError(f"discrete must be True or False, got {discrete!r}.")
         if discrete:
             thresholds = np.arange(1, n)
             feats = (dists[:, :, None] < thresholds[None, None, :]).reshape(S, -1)

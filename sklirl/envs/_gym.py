@@ -55,7 +55,11 @@ def from_gymnasium(env, gamma=0.99, horizon=None, absorbing_terminal=True):
             raise ImportError(
                 "from_gymnasium needs gymnasium: pip install 'sklirl[gym]'"
             ) from exc
-        env = gymnasium.make(env)
+        env_id = env
+        try:
+            env = gymnasium.make(env_id)
+        except gymnasium.error.Error as exc:  # unknown, deprecated or misspelt ids
+            raise ValueError(f"cannot make the gymnasium env {env_id!r}: {exc}") from None
     if not is_gymnasium_env(env):
         raise TypeError(f"env must be a gymnasium.Env or an env id, got {type(env).__name__}.")
     base = getattr(env, "unwrapped", env)

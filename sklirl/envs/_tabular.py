@@ -116,6 +116,8 @@ class TabularMDP:
         n_actions=None,
     ):
         P, n_states, n_act = self._validate_transitions(transitions, n_actions)
+        for array in (P.data, P.indices, P.indptr):
+            array.setflags(write=False)
         self.transition_matrix = P
         self._n_states = n_states
         self._n_actions = n_act
@@ -144,6 +146,21 @@ class TabularMDP:
                 r = r[:, 0].copy()
             r.setflags(write=False)
             self.reward = r
+
+    # The validated model: set once in __init__, then read-only (solvers and estimators rely
+    # on it staying valid; build a new env, or use with_initial_distribution, to change it).
+    _MODEL_ATTRIBUTES = frozenset({
+        "transition_matrix", "gamma", "horizon", "initial_state_distribution",
+        "state_features", "reward",
+    })
+
+    def __setattr__(self, name, value):
+        if name in self._MODEL_ATTRIBUTES and name in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is read-only after construction (it was "
+                "validated then); build a new environment instead."
+            )
+        super().__setattr__(name, value)
 
     # -- validation --------------------------------------------------------------------
     # Subclasses that build a fresh sparse matrix themselves (the grid worlds) hand it over
@@ -297,7 +314,7 @@ class TabularMDP:
         """Return a shallow copy of this MDP with another initial state distribution."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new.initial_state_distribution = new._validate_mu0(mu0)
+        new.__dict__["initial_state_distribution"] = new._validate_mu0(mu0)
         return new
 
     def __repr__(self):

@@ -67,7 +67,12 @@ class TabularPolicy:
     def __init__(self, probs=None, log_probs=None):
         if (probs is None) == (log_probs is None):
             raise ValueError("give exactly one of probs and log_probs.")
-        given = np.asarray(probs if log_probs is None else log_probs)
+        try:
+            given = np.asarray(probs if log_probs is None else log_probs)
+        except ValueError:
+            raise ValueError(
+                "policy probabilities are ragged: every state needs a row of A numbers."
+            ) from None
         if given.dtype == object or given.dtype.kind not in "biuf":
             raise TypeError(f"policy probabilities must be numeric, got dtype {given.dtype}.")
         if log_probs is not None:
@@ -119,8 +124,18 @@ class TabularPolicy:
         s = self._check_states(states)
         if table.ndim == 2:
             return table[s]
-        t = np.zeros(len(s), dtype=np.intp) if t is None else np.broadcast_to(t, s.shape)
-        t = np.minimum(np.asarray(t, dtype=np.intp), table.shape[0] - 1)
+        if t is None:
+            t = np.zeros(len(s), dtype=np.intp)
+        else:
+            t = np.asarray(t)
+            if t.dtype.kind not in "iu" or (t < 0).any():
+                raise ValueError("t must hold non-negative integer time steps.")
+            if t.ndim > 1 or t.size not in (1, len(s)):
+                raise ValueError(
+                    f"t must be one time step or one per state ({len(s)}), got shape {t.shape}."
+                )
+            # steps past the horizon reuse the last step's policy (its final decision rule)
+            t = np.minimum(np.broadcast_to(t.astype(np.intp), s.shape), table.shape[0] - 1)
         return table[t, s]
 
     def predict_proba(self, states, t=None):
@@ -231,6 +246,40 @@ def _q_values(env, reward_sa, next_values, discount):
     return q
 
 
+_METHODS = ("auto", "value_iteration", "policy_iteration")
+
+
+def _check_planner_args(tol, max_iter, method, temperature=1.0):
+    """Validate the arguments shared by the planning functions (the solver classes check the
+    same through ``_parameter_constraints``)."""
+    def positive_real(x):
+        return isinstance(x, Real) and not isinstance(x, bool) and np.isfinite(x) and x > 0
+
+    if not positive_real(temperature):
+        raise ValueError(f"temperature must be a positive finite float, got {temperature!r}.")
+    if not positive_real(tol):
+        raise ValueError(f"tol must be a positive finite float, got {tol!r}.")
+    if not isinstance(max_iter, Integral) or isinstance(max_iter, bool) or max_iter < 1:
+        raise ValueError(f"max_iter must be an int >= 1, got {max_iter!r}.")
+    if method not in _METHODS:
+        raise ValueError(
+            f"method must be 'auto', 'value_iteration' or 'policy_iteration', got {method!r}."
+        )
+
+
+def _check_values(values, n_states, name="values"):
+    """A value vector as a finite float array of shape (S,) (a new copy)."""
+    try:
+        v = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a numeric array of shape ({n_states},).") from None
+    if v.shape != (n_states,) or not np.all(np.isfinite(v)):
+        raise ValueError(
+            f"{name} must be a finite array of shape ({n_states},), got shape {v.shape}."
+        )
+    return v
+
+
 def soft_bellman_backup(env, reward, values, temperature=1.0):
     """One soft Bellman sweep: ``Q = r + gamma P V``, ``V' = T logsumexp(Q / T)`` (T: temperature).
 
@@ -258,13 +307,8 @@ def soft_bellman_backup(env, reward, values, temperature=1.0):
     """
     env = check_tabular_env(env)
     r = as_state_action_reward(reward, env.n_states, env.n_actions)
-    v = np.asarray(values, dtype=np.float64)
-    if v.shape != (env.n_states,) or not np.all(np.isfinite(v)):
-        raise ValueError(
-            f"values must be a finite array of shape ({env.n_states},), got {v.shape}."
-        )
-    if not isinstance(temperature, Real) or isinstance(temperature, bool) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive float, got {temperature!r}.")
+    v = _check_values(values, env.n_states)
+    _check_planner_args(1.0, 1, "auto", temperature)
     q = _q_values(env, r, v, env.gamma)
     return q, _softmax_values(q, temperature)
 
@@ -303,9 +347,7 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
             Q[t] = _q_values(env, reward, V[t + 1], gamma)
             _reduce_actions(Q[t], None, 1.0, temperature, out=V[t])
         return Q, V, H
-    V = np.zeros(S) if init_values is None else np.array(init_values, dtype=np.float64)
-    if V.shape != (S,) or not np.all(np.isfinite(V)):
-        raise ValueError(f"init_values must be a finite array of shape ({S},).")
+    V = np.zeros(S) if init_values is None else _check_values(init_values, S, "init_values")
     # Stop when the sup-norm change guarantees |V - V*| <= tol.
     threshold = tol * (1 - gamma) / max(gamma, 1e-12)
     V_new = np.empty(S)
@@ -374,10 +416,7 @@ def soft_value_iteration(
     """
     env = check_tabular_env(env)
     r = as_state_action_reward(reward, env.n_states, env.n_actions)
-    if method not in ("auto", "value_iteration", "policy_iteration"):
-        raise ValueError(
-            f"method must be 'auto', 'value_iteration' or 'policy_iteration', got {method!r}."
-        )
+    _check_planner_args(tol, max_iter, method, temperature)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
         method = "policy_iteration" if auto_pi else "value_iteration"
@@ -429,9 +468,7 @@ def _greedy_policy_iteration(env, reward, tol, max_iter, init_values):
     the floating-point fixed point and so keep the ``tol`` guarantee of value iteration.
     """
     S, A = env.n_states, env.n_actions
-    V = np.zeros(S) if init_values is None else np.array(init_values, dtype=np.float64)
-    if V.shape != (S,) or not np.all(np.isfinite(V)):
-        raise ValueError(f"init_values must be a finite array of shape ({S},).")
+    V = np.zeros(S) if init_values is None else _check_values(init_values, S, "init_values")
     eye = sp.identity(S, format="csr")
     greedy, steps = None, 0
     for _ in range(min(max_iter, 10 * S + 10)):
@@ -468,9 +505,7 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
     floating-point fixed point and so keep the ``tol`` guarantee.
     """
     S, gamma = env.n_states, env.gamma
-    V = np.zeros(S) if init_values is None else np.array(init_values, dtype=np.float64)
-    if V.shape != (S,) or not np.all(np.isfinite(V)):
-        raise ValueError(f"init_values must be a finite array of shape ({S},).")
+    V = np.zeros(S) if init_values is None else _check_values(init_values, S, "init_values")
     threshold = tol * (1 - gamma) / max(gamma, 1e-12)
     eye = sp.identity(S, format="csr")
     n_iter, delta, newton = 0, np.inf, True
@@ -517,10 +552,7 @@ def value_iteration(env, reward, tol=1e-10, max_iter=100_000, init_values=None, 
     """
     env = check_tabular_env(env)
     r = as_state_action_reward(reward, env.n_states, env.n_actions)
-    if method not in ("auto", "value_iteration", "policy_iteration"):
-        raise ValueError(
-            f"method must be 'auto', 'value_iteration' or 'policy_iteration', got {method!r}."
-        )
+    _check_planner_args(tol, max_iter, method)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
         method = "policy_iteration" if auto_pi else "value_iteration"
