@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import metadata_routing
 from sklearn.utils.validation import check_is_fitted
 
-from .demos import check_demos
+from .demos import check_demos, check_sample_weight
 from .envs._gym import is_gymnasium_env
 from .envs._tabular import TabularMDP, check_indices
 from .features import OneHotStates, fit_feature_matrix, transform_feature_matrix
@@ -60,26 +60,6 @@ def _same_tabular_env(a, b):
         np.array_equal(a.initial_state_distribution, b.initial_state_distribution)
         and (a.transition_matrix != b.transition_matrix).nnz == 0
     )
-
-
-def _check_sample_weight(sample_weight, n_trajectories):
-    try:
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            "sample_weight must be an array of numbers, one weight per trajectory, got "
-            f"{type(sample_weight).__name__}."
-        ) from None
-    if sample_weight.shape != (n_trajectories,):
-        raise ValueError(
-            f"sample_weight has shape {sample_weight.shape}; expected ({n_trajectories},), "
-            "one weight per trajectory."
-        )
-    if not np.all(np.isfinite(sample_weight)) or (sample_weight < 0).any():
-        raise ValueError("sample_weight must be finite and non-negative.")
-    if sample_weight.sum() <= 0:
-        raise ValueError("sample_weight must not be all zero.")
-    return sample_weight
 
 
 def _fitted_attributes(estimator):
@@ -217,7 +197,7 @@ class BaseIRL(BaseEstimator):
         env = self._check_env(self._resolve_env(y, env))
         trajs = self._check_demos(demos, env)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, len(trajs))
+            sample_weight = check_sample_weight(sample_weight, len(trajs))
         previous = _fitted_attributes(self)
         self._interrupt_checkpoint = None
         try:
@@ -386,7 +366,7 @@ class BaseIRL(BaseEstimator):
         if sample_weight is None:
             return self._mean_log_likelihood(policy, demos)
         trajs = check_demos(demos)
-        weights = _check_sample_weight(sample_weight, len(trajs))
+        weights = check_sample_weight(sample_weight, len(trajs))
         steps = np.array([len(t) for t in trajs], dtype=np.float64)
         # Per-trajectory means, recombined with weight w_i * T_i per trajectory.
         means = np.array([self._mean_log_likelihood(policy, [t]) if len(t) else 0.0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Trajectory", "check_demos", "save_demos", "load_demos"]
+__all__ = ["Trajectory", "check_demos", "check_sample_weight", "save_demos", "load_demos"]
 
 
 def _frozen_array(values, name, dtype=None):
@@ -158,6 +158,56 @@ def _as_indices(arr, what, i, n):
             f"trajectory {i}, step {step}: {what[:-1]} {arr[step].item()!r} is outside [0, {n})."
         )
     return arr.astype(np.intp)
+
+
+def check_sample_weight(sample_weight, n_trajectories):
+    """Validate per-trajectory weights and return them normalised to sum to 1.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_trajectories,) or None
+        Non-negative finite weights, not all zero; None means equal weights.
+    n_trajectories : int
+
+    Returns
+    -------
+    weights : ndarray of shape (n_trajectories,)
+        A new array summing to 1. The weights are divided by their maximum first, so weights
+        near the largest float (whose sum would overflow) keep their proportions.
+
+    Examples
+    --------
+    >>> from sklirl.demos import check_sample_weight
+    >>> check_sample_weight([1, 3], 2).tolist()
+    [0.25, 0.75]
+    >>> check_sample_weight([1.0], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight has shape (1,); expected (2,), one weight per trajectory.
+    """
+    if sample_weight is None:
+        return np.full(n_trajectories, 1.0 / n_trajectories)
+    if isinstance(sample_weight, (str, bytes)):
+        raise TypeError("sample_weight must be an array of numbers, one weight per trajectory.")
+    try:
+        w = np.array(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            "sample_weight must be an array of numbers, one weight per trajectory, got "
+            f"{type(sample_weight).__name__}."
+        ) from None
+    if w.shape != (n_trajectories,):
+        raise ValueError(
+            f"sample_weight has shape {w.shape}; expected ({n_trajectories},), one weight per "
+            "trajectory."
+        )
+    if not np.all(np.isfinite(w)) or (w < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative.")
+    top = w.max()
+    if top <= 0:
+        raise ValueError("sample_weight must not be all zero.")
+    w /= top
+    return w / w.sum()
 
 
 def check_demos(demos, *, n_states=None, n_actions=None, min_length=1):

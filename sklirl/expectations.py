@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.parallel import Parallel, delayed
 
-from .demos import check_demos
+from .demos import check_demos, check_sample_weight
 from .envs._tabular import check_tabular_env
 from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, _policy_state_matrix
@@ -233,25 +233,12 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     """
     trajs = check_demos(demos, n_states=n_states, n_actions=n_actions)
     gamma = _check_gamma(gamma)
-    weights = _check_sample_weight(sample_weight, len(trajs))
+    weights = check_sample_weight(sample_weight, len(trajs))
     s = np.concatenate([t.states[: len(t)] for t in trajs])
     a = np.concatenate([t.actions for t in trajs])
     w = np.concatenate([wi * _discounts(gamma, len(t)) for wi, t in zip(weights, trajs)])
     counts = np.bincount(s * n_actions + a, weights=w, minlength=n_states * n_actions)
     return counts.reshape(n_states, n_actions)
-
-
-def _check_sample_weight(sample_weight, n):
-    if sample_weight is None:
-        return np.full(n, 1.0 / n)
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.shape != (n,):
-        raise ValueError(
-            f"sample_weight must have shape ({n},), one per trajectory, got {w.shape}."
-        )
-    if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
-        raise ValueError("sample_weight must be finite, non-negative and not all zero.")
-    return w / w.sum()
 
 
 def occupancy_feature_expectations(occupancy, phi):
@@ -318,7 +305,7 @@ fitted transformer or callable
     """
     if _is_observation_map(features):
         trajs = check_demos(demos)
-        weights = _check_sample_weight(sample_weight, len(trajs))
+        weights = check_sample_weight(sample_weight, len(trajs))
         gamma = _check_gamma(gamma)
         rhos = [
             _discounted_feature_sum(features, t.states[: len(t)], gamma, f"trajectory {i}")

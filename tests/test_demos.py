@@ -130,3 +130,19 @@ def test_load_rejects_foreign_or_corrupt_files(tmp_path):
     )
     with pytest.raises(ValueError, match="corrupt"):
         load_demos(tmp_path / "bad.npz")
+
+
+def test_check_sample_weight_normalises_without_overflow():
+    from sklirl.demos import check_sample_weight
+
+    np.testing.assert_allclose(check_sample_weight([1e308, 1e308, 2e307], 3), [10 / 21, 10 / 21,
+                                                                               1 / 21])
+    np.testing.assert_allclose(check_sample_weight(None, 4), np.full(4, 0.25))
+    given = np.array([2.0, 6.0])
+    check_sample_weight(given, 2)
+    np.testing.assert_array_equal(given, [2.0, 6.0])  # not normalised in place
+    for bad, exc, match in [([1.0], ValueError, "shape"), ([1.0, np.nan], ValueError, "finite"),
+                            ([0.0, 0.0], ValueError, "all zero"), ("ab", TypeError, "numbers"),
+                            ([-1.0, 2.0], ValueError, "non-negative")]:
+        with pytest.raises(exc, match=match):
+            check_sample_weight(bad, 2)
