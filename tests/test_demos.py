@@ -135,8 +135,8 @@ def test_load_rejects_foreign_or_corrupt_files(tmp_path):
 def test_check_sample_weight_normalises_without_overflow():
     from sklirl.demos import check_sample_weight
 
-    np.testing.assert_allclose(check_sample_weight([1e308, 1e308, 2e307], 3), [10 / 21, 10 / 21,
-                                                                               1 / 21])
+    np.testing.assert_allclose(check_sample_weight([1e308, 1e308, 2e307], 3),
+                               [5 / 11, 5 / 11, 1 / 11])
     np.testing.assert_allclose(check_sample_weight(None, 4), np.full(4, 0.25))
     given = np.array([2.0, 6.0])
     check_sample_weight(given, 2)
