@@ -285,7 +285,18 @@ class BaseIRL(BaseEstimator):
 
     def _feature_matrix(self, env):
         """The fitted feature map's ``(S, k)`` matrix on a (possibly new) env."""
-        return transform_feature_matrix(self.features_, env)
+        try:
+            return transform_feature_matrix(self.features_, env)
+        except ValueError as exc:
+            fitted = getattr(self, "env_", None)
+            if fitted is None or env is fitted:
+                raise
+            raise ValueError(
+                f"the feature map fitted on the training env ({fitted.n_states} states) cannot "
+                f"describe the states of this env ({env.n_states} states), so "
+                f"{type(self).__name__} cannot transfer its reward to it; use features that "
+                f"generalise across envs (e.g. a transformer of env.state_features). {exc}"
+            ) from None
 
     # -- prediction ----------------------------------------------------------------------
     def _policy_for(self, env):

@@ -366,6 +366,12 @@ BAD_PREDICT = [
      "score got str as its second argument"),
     ("score weights length", lambda e: e.score(_demos(), sample_weight=[1.0]), ValueError,
      "sample_weight has shape (1,); expected (6,)"),
+    ("ragged states", lambda e: e.predict([[0], [1, 2]]), ValueError,
+     "states is ragged: give a 1-D array of state indices"),
+    ("score on an env the one-hot reward cannot describe",
+     lambda e: e.score([([0, 12], [0])], GridWorld(4, gamma=0.9)), ValueError,
+     "the feature map fitted on the training env (9 states) cannot describe the states of "
+     "this env (16 states)"),
 ]
 
 

@@ -48,7 +48,10 @@ def check_indices(values, n, name="states"):
     argument, the first offending position and the allowed range.
     """
     kind = "state indices" if name == "states" else f"indices in [0, {n})"
-    idx = np.asarray(values)
+    try:
+        idx = np.asarray(values)
+    except ValueError:
+        raise ValueError(f"{name} is ragged: give a 1-D array of {kind}.") from None
     if idx.ndim == 2 and idx.shape[1] == 1:
         idx = idx[:, 0]
     if idx.ndim != 1:
