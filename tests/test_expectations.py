@@ -348,3 +348,62 @@ def test_rewards_strategy_shapes(data):
     """The shared reward strategy yields both reward layouts (used by other test modules)."""
     r = data.draw(rewards(4, 3))
     assert r.shape in ((4,), (4, 3)) and np.all(np.isfinite(r))
+
+
+# --- Monte Carlo n_jobs: parallel where it pays, the same estimate for every n_jobs ---------
+def test_monte_carlo_gymnasium_estimate_does_not_depend_on_n_jobs():
+    # The episodes are split into seeded blocks independent of n_jobs, so processes (loky),
+    # threads and the serial path give the same feature expectations, bit for bit.
+    gymnasium = pytest.importorskip("gymnasium")
+    pytest.importorskip("torch")
+    import joblib
+    from sklearn.preprocessing import PolynomialFeatures
+
+    from sklirl.solvers import TorchPolicy
+
+    env = gymnasium.make("CartPole-v1")
+    policy = TorchPolicy(env.observation_space, env.action_space, random_state=0)
+    features = PolynomialFeatures(2).fit(np.zeros((1, 4)))
+
+    def rho(n_jobs, backend="loky"):
+        mc = MonteCarloExpectation(n_episodes=150, horizon=30, random_state=0, n_jobs=n_jobs)
+        with joblib.parallel_config(backend=backend):
+            return mc.feature_expectations(env, policy, features, gamma=0.9)
+
+    serial = rho(1)
+    np.testing.assert_array_equal(rho(2), serial)
+    np.testing.assert_array_equal(rho(2, "threading"), serial)
+    np.testing.assert_array_equal(rho(None), serial)
+    # Another seed gives another estimate (the blocks are seeded from random_state).
+    other = MonteCarloExpectation(n_episodes=150, horizon=30, random_state=1)
+    assert not np.array_equal(other.feature_expectations(env, policy, features, gamma=0.9),
+                              serial)
+
+
+def test_monte_carlo_gym_blocks_are_independent_of_their_neighbours():
+    # An episode's result depends only on its own block: running blocks together (as one
+    # worker does) gives each block's episodes exactly as running it alone.
+    gymnasium = pytest.importorskip("gymnasium")
+    pytest.importorskip("torch")
+    from sklirl.solvers import TorchPolicy
+
+    env = gymnasium.make("CartPole-v1")
+    policy = TorchPolicy(env.observation_space, env.action_space, random_state=0)
+    blocks = [(3, 11), (4, 12), (2, 13)]
+    together = expectations._gym_rollout_blocks(env, policy, blocks, 40)
+    alone = [ep for block in blocks
+             for ep in expectations._gym_rollout_blocks(env, policy, [block], 40)]
+    assert len(together) == len(alone) == 9
+    for (o1, r1), (o2, r2) in zip(together, alone):
+        np.testing.assert_array_equal(o1, o2)
+        np.testing.assert_array_equal(r1, r2)
+
+
+def test_monte_carlo_tabular_ignores_n_jobs():
+    # Tabular rollouts are vectorised numpy and run serially whatever n_jobs says (workers
+    # made them slower, see the n_jobs docstring): the same estimate for any n_jobs.
+    env = GridWorld(3, slip=0.2, gamma=0.7)
+    probs = np.full((9, 4), 0.25)
+    a = MonteCarloExpectation(n_episodes=2500, random_state=3, n_jobs=1).occupancy(env, probs)
+    b = MonteCarloExpectation(n_episodes=2500, random_state=3, n_jobs=2).occupancy(env, probs)
+    np.testing.assert_array_equal(a, b)
