@@ -326,3 +326,71 @@ def test_preconditioner_refresh_keeps_the_optimum(monkeypatch):
     assert len(refreshed.history_["gap"]) == refreshed.n_iter_
     # strong convexity (l2): each is within ||grad||_2 / l2 <= 4e-6 of the optimum
     np.testing.assert_allclose(refreshed.coef_, default.coef_, atol=1e-5)
+
+
+# -- moment matching in the discounted (maximum causal entropy) form, both optimizers --------
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("gamma", [0.9, 0.99])
+def test_moment_matching_discounted_random_mdps(seed, gamma):
+    """Infinite horizon, stochastic transitions, l2 = 0: the learned soft policy's discounted
+    state visitation equals the (soft-optimal) expert's to optimiser tolerance."""
+    env = random_stochastic_mdp(seed, gamma=gamma)
+    d_E = state_visitation(env, SoftValueIteration().solve(env, env.reward))
+    est = MaxEntIRL(l2=0.0, tol=1e-7, max_iter=500).fit_occupancy(d_E, env)
+    assert est.history_["gap"][-1] <= 1e-7
+    np.testing.assert_allclose(state_visitation(env, est.policy_), d_E, atol=1e-7 / (1 - gamma))
+
+
+def test_gradient_optimizer_moment_matching_reasonable_mdp():
+    """The lecture's fixed-step update w <- w + lr (rho_E - rho_pi) / M also matches moments
+    (one-hot features on imitation's 5-state MDP; the gradient is the visitation gap over the
+    mass H = 20, hence the large step)."""
+    env = reasonable_mdp(gamma=1.0)
+    d_E = state_visitation(env, SoftValueIteration().solve(env, env.reward))
+    est = MaxEntIRL(l2=0.0, optimizer="gradient", learning_rate=1000.0, tol=1e-6,
+                    max_iter=5000).fit_occupancy(d_E, env)
+    assert est.n_iter_ < 5000 and est.history_["gap"][-1] <= 1e-6
+    np.testing.assert_allclose(state_visitation(env, est.policy_), d_E, atol=1e-6 * env.horizon)
+
+
+def test_gamma_close_to_one_solves_the_inner_problem_by_newton_steps():
+    """At gamma >= 0.995 the soft Bellman sweeps would need ~1 / (1 - gamma) iterations per
+    decade of tolerance; the dual switches to soft policy iteration at any size."""
+    env = GridWorld(4, slip=0.1, gamma=0.999)
+    assert _MaxEntDual(env, np.ones(16), env.initial_state_distribution, 1e-10).method == (
+        "policy_iteration")
+    assert _MaxEntDual(GridWorld(4, gamma=0.9), np.ones(16), np.full(16, 1 / 16),
+                       1e-10).method == "value_iteration"
+    demos, _ = make_expert_demos(env, 10, horizon=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the inner solves converge
+        warnings.filterwarnings("ignore", message="MaxEntIRL: no policy")
+        est = MaxEntIRL(max_iter=30).fit(demos, env)
+    assert np.all(np.isfinite(est.reward_))
+
+
+def test_huge_feature_scales_stay_finite():
+    """Features of scale 1e8 drive rewards to ~1e17: the soft policy is normalised by each
+    row's own log-sum-exp, so the fit stays finite (with a warning to standardise)."""
+    env = GridWorld(3, gamma=0.9)
+    demos, _ = make_expert_demos(env, 6, horizon=6, random_state=0)
+    feats = FunctionTransformer(lambda X: 1e8 * OneHotStates().fit_transform(X))
+    with pytest.warns(ConvergenceWarning, match="standardise the reward features"):
+        est = MaxEntIRL(feats, max_iter=100).fit(demos, env)
+    assert np.all(np.isfinite(est.policy_.probs))
+    np.testing.assert_allclose(est.policy_.probs.sum(axis=1), 1.0)
+    assert np.isfinite(est.score(demos))
+
+
+def test_mlp_stops_on_the_penalised_gradient():
+    """With l2 > 0 the visitation gap never reaches 0; the MLP stops when the gradient of the
+    penalised loss in the rewards does, well before max_iter."""
+    pytest.importorskip("torch")
+    env = GridWorld(3, gamma=0.9)
+    demos, _ = make_expert_demos(env, 20, horizon=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = MaxEntIRL(reward_model="mlp", l2=1.0, hidden_layer_sizes=(16,), max_iter=1500,
+                        random_state=0).fit(demos, env)
+    assert est.n_iter_ < 1500
+    assert est.history_["gap"][-1] > 1e-3  # the regularised optimum does not match moments

@@ -326,3 +326,34 @@ def test_bad_inputs_raise(small):
         MaxMarginIRL().fit(demos)
     with pytest.raises(ValueError):
         MaxMarginIRL().fit([([0, 99], [0])], env)
+
+
+def test_hull_certificate_only_with_an_exact_planner(small):
+    """The early stop 'no new policy beats the hull' proves the margin optimal only for an
+    exact optimal planner with exact expectations; a soft planner runs on to epsilon or
+    max_iter (and says so)."""
+    from sklirl.solvers import SoftValueIteration
+
+    env, demos = small
+    with pytest.warns(ConvergenceWarning, match="did not reach epsilon"):
+        soft = MaxMarginIRL(solver=SoftValueIteration(temperature=0.05), epsilon=1e-6,
+                            max_iter=6).fit(demos, env)
+    assert soft.n_iter_ == 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        exact = MaxMarginIRL(epsilon=1e-6, max_iter=200).fit(demos, env)
+    # stopped by the certificate: the last policy did not improve the hull in direction w
+    assert exact.n_iter_ < 200
+    w, rho_E = exact.coef_, exact.expert_feature_expectations_
+    assert w @ (rho_E - exact.feature_expectations_[-1]) >= exact.margins_[-1] - 1e-9
+
+
+def test_mmp_warns_at_max_iter_and_runs_all_steps_with_l2():
+    env = GridWorld(3, gamma=0.9)
+    demos, _ = make_expert_demos(env, 10, horizon=20, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"\(mmp\) did not reach"):
+        MaxMarginIRL("mmp", max_iter=3).fit(demos, env)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg = MaxMarginIRL("mmp", l2=0.1, max_iter=15).fit(demos, env)
+    assert reg.n_iter_ == 15  # no certificate with l2 > 0: all steps, best objective kept

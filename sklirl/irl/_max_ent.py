@@ -17,7 +17,12 @@ from ..demos import Trajectory
 from ..envs._tabular import check_tabular_env
 from ..expectations import empirical_occupancy, occupancy_feature_expectations, occupancy_measure
 from ..features import OneHotStates, fit_feature_matrix
-from ..solvers._tabular import SoftValueIteration, soft_value_iteration
+from ..solvers._tabular import (
+    _AUTO_POLICY_ITERATION_GAMMA,
+    SoftValueIteration,
+    _soft_policy,
+    soft_value_iteration,
+)
 
 __all__ = ["MaxEntIRL"]
 
@@ -65,8 +70,12 @@ class _MaxEntDual:
         self.last_visitation = None
         # Newton steps beat the sweeps' gamma-contraction on large discounted envs; on small ones
         # sweeps are cheap and their values smoother in r (what very tight outer tols need).
-        large = not env.finite_horizon and env.n_states >= _POLICY_ITERATION_MIN_STATES
-        self.method = "policy_iteration" if large else "value_iteration"
+        # Near gamma = 1 sweeps need thousands of iterations (1 / (1 - gamma) per decade of
+        # tol), so Newton steps win there at any size, as in the solver's own "auto".
+        newton = (env.n_states >= _POLICY_ITERATION_MIN_STATES
+                  or env.gamma >= _AUTO_POLICY_ITERATION_GAMMA)
+        self.method = ("policy_iteration" if newton and not env.finite_horizon
+                       else "value_iteration")
 
     def __call__(self, reward):
         env = self.env
@@ -76,9 +85,9 @@ class _MaxEntDual:
         Q, V, _ = soft_value_iteration(env, reward, tol=self.tol, init_values=warm,
                                        method=self.method)
         self._values = V
-        probs = np.exp(Q - (V[: Q.shape[0], :, None] if Q.ndim == 3 else V[:, None]))
+        policy = _soft_policy(Q, 1.0)
         # Exact state-action occupancy of that policy from the same start distribution.
-        occupancy = occupancy_measure(env, probs, initial_distribution=self.initial_distribution,
+        occupancy = occupancy_measure(env, policy, initial_distribution=self.initial_distribution,
                                       init_visitation=self._visitation)
         visitation = occupancy.sum(axis=1)
         self._visitation = None if env.finite_horizon else visitation
@@ -134,7 +143,8 @@ class MaxEntIRL(BaseIRL):
     tol : float, default=1e-5
         Stop when the max-norm of the (mass-normalised) gradient, which is the
         feature-expectation gap ``||rho_pi - rho_E||_inf / M`` when ``l2=0``, falls below
-        ``tol`` (for the MLP: the state visitation gap).
+        ``tol`` (for the MLP: the max-norm of the penalised loss's gradient in the state
+        rewards, ``(d_pi - d_E) / M + l2 r / S``).
     initial_distribution : {"env", "demos"}, default="env"
         Start-state distribution of the policy's occupancy measure: the env's, or the empirical
         distribution of the demonstrations' first states (as in Levine's toolkit).
@@ -459,13 +469,17 @@ class MaxEntIRL(BaseIRL):
             loss, visitation_diff = dual(reward)              # soft VI -> occupancy
             gap = float(np.abs(visitation_diff).max())
             self._record(it, loss + net.penalty(X), gap)
-            if gap <= self.tol:
+            # the gradient of the penalised loss in the rewards: the visitation gap plus the
+            # penalty's l2 r / S (with l2 > 0 the gap alone never reaches 0)
+            reward_grad = visitation_diff + self.l2 * reward / len(reward)
+            if np.abs(reward_grad).max() <= self.tol:
                 break
             net.backward_step(X, visitation_diff)             # back-propagate d_pi - d_E
         else:
             warnings.warn(
                 f"MaxEntIRL (mlp) did not reach tol={self.tol} in max_iter={self.max_iter} "
-                f"iterations (last gap {gap:.3g}).",
+                f"iterations (last gradient max-norm {np.abs(reward_grad).max():.3g}, "
+                f"visitation gap {gap:.3g}); increase max_iter or learning_rate.",
                 ConvergenceWarning,
                 stacklevel=4,
             )

@@ -185,8 +185,13 @@ class MaxMarginIRL(BaseIRL):
         (the only choice, and the default, for gymnasium envs).
     epsilon : float, default=1e-3
         Stop when the margin ``t_i`` (max-margin), ``||rho_E - rho_bar||`` (projection) or the
-        loss-augmented margin violation (mmp) is at most ``epsilon``; in the units of the
-        feature expectations.
+        loss-augmented margin violation (mmp with ``l2=0``) is at most ``epsilon``; in the
+        units of the feature expectations. mmp with ``l2 > 0`` has no such certificate and
+        runs ``max_iter`` steps, keeping the iterate of smallest objective. With the default
+        exact planner (``ValueIteration`` and ``ExactExpectation``) max-margin also stops,
+        converged, when the new policy does not beat the current hull: ``t_i`` is then the
+        best margin attainable (demos whose feature expectations no policy reaches exactly),
+        even if it is above ``epsilon``.
     max_iter : int, default=50
         Maximum number of iterations (policies added, or subgradient steps for mmp).
     initial_policy : {"uniform", "random"}, array-like of shape (S, A) or TabularPolicy, \
@@ -378,6 +383,10 @@ default="uniform"
             plan=lambda w: self.solver_.solve(env, self._reward(phi, w)),
             expect=lambda policy: self._policy_feature_expectations(env, policy, phi),
             start=start,
+            # the "no policy beats the hull" stop is a proof only with an exact optimal planner
+            # and exact feature expectations
+            exact=(isinstance(self.solver_, ValueIteration)
+                   and isinstance(self.expectation_, ExactExpectation)),
         )
         self.policy_ = self._mixture_policy(env, policies, self.mixture_weights_)
         self.reward_ = self._reward(phi, self.coef_)
@@ -473,13 +482,25 @@ default="uniform"
             if objective < best[0]:
                 best = (objective, w.copy())
             self._log(f"iteration {t}: violation {violation:.6g}, objective {objective:.6g}")
-            if violation <= self.epsilon:
+            # With l2 = 0 the objective is the violation, whose minimum is 0 when the expert is
+            # attainable, so violation <= epsilon certifies an epsilon-optimal w. With l2 > 0
+            # there is no such certificate: run max_iter steps and keep the best iterate.
+            if self.l2 == 0 and violation <= self.epsilon:
                 steps.append(0.0)
                 break
             # Subgradient step with diminishing step size.
             step = self.learning_rate / (mass * np.sqrt(t))
             steps.append(step)
             w = w - step * (rho_pi - rho_E + self.l2 * w)
+        else:
+            if self.l2 == 0:
+                warnings.warn(
+                    f"MaxMarginIRL (mmp) did not reach a margin violation <= epsilon="
+                    f"{self.epsilon} in max_iter={self.max_iter} subgradient steps (smallest "
+                    f"{min(margins):.4g}); increase max_iter or learning_rate, or epsilon.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
         self.coef_ = best[1]
         self.reward_ = self._reward(phi, self.coef_)
         self.policy_ = self.solver_.solve(env, self.reward_)

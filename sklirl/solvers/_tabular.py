@@ -561,13 +561,17 @@ def value_iteration(env, reward, tol=1e-10, max_iter=100_000, init_values=None, 
     return _iterate(env, r, None, tol, max_iter, init_values, "value iteration")
 
 
-def _soft_policy(Q, V, temperature):
-    Vt = V[: Q.shape[0], :, None] if Q.ndim == 3 else V[:, None]
-    log_probs = (Q - Vt) / temperature
-    log_probs = np.minimum(log_probs, 0.0)
-    # Renormalise in the log domain so rows sum to 1 to machine precision.
-    log_probs -= np.log(np.exp(log_probs).sum(axis=-1, keepdims=True))
-    return TabularPolicy(log_probs=log_probs)
+def _soft_policy(Q, temperature):
+    """The soft-optimal policy ``softmax(Q / temperature)`` over the last axis.
+
+    Normalised by each row's own log-sum-exp rather than by the planner's ``V``: the two agree
+    at the fixed point, but with rewards of ~1e17 they differ by a few ulps (hundreds in
+    absolute terms), and ``exp(Q - V)`` would then underflow to a row of zeros.
+    """
+    z = Q / temperature if temperature != 1.0 else Q.copy()
+    z -= z.max(axis=-1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return TabularPolicy(log_probs=np.minimum(z, 0.0))
 
 
 def _greedy_policy(Q):
@@ -700,4 +704,4 @@ class SoftValueIteration(_TabularSolver):
         )
 
     def _policy(self, Q, V):
-        return _soft_policy(Q, V, self.temperature)
+        return _soft_policy(Q, self.temperature)
