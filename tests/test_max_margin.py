@@ -357,3 +357,36 @@ def test_mmp_warns_at_max_iter_and_runs_all_steps_with_l2():
         warnings.simplefilter("error", ConvergenceWarning)
         reg = MaxMarginIRL("mmp", l2=0.1, max_iter=15).fit(demos, env)
     assert reg.n_iter_ == 15  # no certificate with l2 > 0: all steps, best objective kept
+
+
+def _abbeel_ng_world(seed, size=32, cell=4, slip=0.3, gamma=0.99):
+    """Abbeel & Ng's gridworld: macro-cell indicator features, sparse random positive weights
+    (about 10% of the cells), moves failing 30% of the time, start in the corner."""
+    rng = np.random.RandomState(seed)
+    start = np.zeros(size * size)
+    start[0] = 1.0
+    grid = GridWorld(size, slip=slip, gamma=gamma, initial_state_distribution=start)
+    _, phi = fit_feature_matrix(MacroCells(cell), grid)
+    w = rng.rand(phi.shape[1]) * (rng.rand(phi.shape[1]) < 0.1)
+    return GridWorld(size, slip=slip, gamma=gamma, reward=phi @ w,
+                     initial_state_distribution=start)
+
+
+@pytest.mark.parametrize("method", ["max_margin", "projection"])
+def test_abbeel_ng_gridworld_mixture_within_one_percent_of_the_expert(method):
+    """The paper's protocol: 32 x 32 grid, 4 x 4 macro cells, noise 0.3, 20 expert
+    trajectories (700 steps, gamma^700 < 1e-3). Over four random worlds the mixture's true
+    value is on average within 1% of the expert's (measured 99.68 / 99.49 / 99.16 / 98.63% for
+    max_margin; the last world needs more demos: 99.5% with 100), and never worse than 2%."""
+    ratios = []
+    for seed in range(4):
+        env = _abbeel_ng_world(seed)
+        expert = ValueIteration().solve(env, env.reward)
+        demos = sample_trajectories(env, expert, 20, horizon=700, random_state=seed + 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # sampled rho_E: not to eps
+            irl = MaxMarginIRL(method, features=MacroCells(4), max_iter=40).fit(demos, env)
+        ratios.append(policy_value(env, irl.policy_, env.reward)
+                      / policy_value(env, expert, env.reward))
+    assert np.mean(ratios) >= 0.99
+    assert min(ratios) >= 0.98
