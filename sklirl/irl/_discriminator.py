@@ -17,6 +17,8 @@ one full-batch step is a step on the population loss, whose minimiser over free 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -168,6 +170,28 @@ class Discriminator:
             for k, v in state.items():
                 if torch.is_tensor(v) and k != "step":
                     state[k] = v.to(self.device)
+        return self
+
+    def get_state(self):
+        """A copy of the training state: weights, Adam moments and input statistics.
+
+        :meth:`set_state` puts it back (GAIL keeps one per complete round, to return to it when
+        a fit is interrupted).
+        """
+        return {
+            "net": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "in_mean": self.in_mean.copy(),
+            "in_var": self.in_var.copy(),
+            "in_count": self.in_count,
+        }
+
+    def set_state(self, state):
+        """Restore a state from :meth:`get_state` (which stays usable: it is copied in)."""
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+        self.in_mean, self.in_var = state["in_mean"].copy(), state["in_var"].copy()
+        self.in_count = state["in_count"]
         return self
 
     # -- inputs -----------------------------------------------------------------------------------

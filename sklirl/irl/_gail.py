@@ -6,6 +6,7 @@ modules) on first use.
 
 from __future__ import annotations
 
+import copy
 import sys
 from numbers import Integral, Real
 
@@ -17,7 +18,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseIRL, is_tabular_env
 from ..envs._spaces import SpaceEncoder
-from ..expectations import ExactExpectation, empirical_occupancy, policy_from_occupancy
+from ..expectations import (
+    ExactExpectation,
+    empirical_occupancy,
+    occupancy_measure,
+    policy_from_occupancy,
+)
 from ..features import OneHotStates, state_action_features
 from ..metrics import policy_value
 from ..solvers._tabular import SoftValueIteration, TabularPolicy
@@ -90,20 +96,50 @@ class GAIL(BaseIRL):
         a given :class:`~sklirl.solvers.PPO` is cloned, with its ``ent_coef`` set to
         ``entropy_coef`` and its ``device`` to ``device_``. A stable-baselines3 ``PPO`` or ``A2C``
         built on the env (with its own settings) is trained in place, a rollout per round, on
-        the discriminator's reward (optional extra ``sb3``). Ignored on tabular envs, whose
-        policy step is ``SoftValueIteration(temperature=entropy_coef)``.
+        the discriminator's reward (optional extra ``sb3``); its env must have the spaces of the
+        env given to ``fit`` (a ``ValueError`` otherwise). ``clone`` (and so ``GridSearchCV`` and
+        ``cross_val_score``) deep-copies the parameters, which torch refuses for an algorithm
+        that has already been trained (a ``RuntimeError``): give each GAIL a fresh, untrained
+        algorithm. Ignored on tabular envs, whose policy step is
+        ``SoftValueIteration(temperature=entropy_coef)``.
     expectation : ExactExpectation, MonteCarloExpectation or None, default=None
         Tabular envs: how the policy's state-action distribution is obtained each round. None is
         the exact occupancy measure (no sampling noise); a
         :class:`~sklirl.expectations.MonteCarloExpectation` samples rollouts instead.
     bc_pretrain_epochs : int, default=0
         Warm start the policy with behavioural cloning: epochs of maximum-likelihood training on
-        the demos' state-actions (gymnasium envs). On tabular envs any positive value starts
-        from the count-based behavioural cloning policy (smoothed towards uniform).
+        the demos' state-actions (gymnasium envs, with the library's PPO; a ``ValueError`` with a
+        stable-baselines3 solver, whose policy you pre-train yourself). On tabular envs any
+        positive value starts from the count-based behavioural cloning policy (smoothed towards
+        uniform); since each soft value iteration step solves from scratch, this changes only
+        the policy the first round samples from (and so the first discriminator steps), not the
+        later policies directly. Ignored when ``warm_start`` resumes a previous fit.
+    n_average_rounds : int, default=20
+        Tabular envs: iterate averaging. The policy and the discriminator play a saddle-point
+        game whose iterates cycle around the equilibrium rather than settle on it (the best
+        response to each discriminator overshoots), so the last round's policy is a noisy
+        estimate of the solution. ``policy_`` is instead the policy whose occupancy measure is
+        the exponential moving average, with time constant ``n_average_rounds`` rounds, of the
+        rounds' exact occupancy measures: the mixture of the recent policies, the standard
+        remedy for GAN-like games (its true value is the same average of theirs). ``1``
+        returns the last round's policy, the soft best response to ``reward_``. The iterates
+        themselves are unchanged (``history_`` does not depend on it). Ignored on gymnasium
+        envs, where ``policy_`` is the last PPO policy.
+    warm_start : bool, default=False
+        Continue from the previous fit (the same kind of env, with the same spaces) instead of
+        starting afresh: the discriminator (weights, Adam state, input statistics) and the
+        policy (tabular: the last round's policy and the averaged occupancy; PPO: the policy's
+        weights, observation statistics and Adam state) are taken over, ``n_rounds`` more rounds
+        run, and ``history_`` and ``n_iter_`` count on. After a ``KeyboardInterrupt`` the
+        estimator holds the last complete round, so fitting again with ``warm_start=True``
+        resumes from it (on tabular envs with exact occupancies, interrupting after round ``k``
+        and resuming for ``n - k`` rounds gives the same fit as ``n`` uninterrupted rounds). A
+        stable-baselines3 solver is trained in place, so its policy always continues.
     callback : callable or None, default=None
         Called as ``callback(gail, row)`` after each round, with ``policy_`` (and on tabular
-        envs ``reward_``) set to the round's; ``row`` is the round's ``history_`` entry. Training
-        stops early when it returns True (learning curves, evaluation, early stopping).
+        envs ``reward_``) set to what the fit would return if it stopped there; ``row`` is the
+        round's ``history_`` entry. Training stops early when it returns True (learning curves,
+        evaluation, early stopping).
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Where the discriminator and the PPO networks train; "auto" picks CUDA when available.
     random_state : int, RandomState instance or None, default=None
@@ -116,7 +152,8 @@ class GAIL(BaseIRL):
     Attributes
     ----------
     policy_ : TabularPolicy or TorchPolicy
-        The learned policy (a best response to the last discriminator on tabular envs).
+        The learned policy: on tabular envs the policy of the averaged occupancy of the last
+        rounds (see ``n_average_rounds``), on gymnasium envs the last PPO policy.
     discriminator_ : Discriminator
         The trained discriminator.
     reward_ : ndarray of shape (S, A)
@@ -132,7 +169,7 @@ class GAIL(BaseIRL):
     env_ : TabularMDP or gymnasium.Env
         The environment seen in ``fit``.
     n_iter_ : int
-        Rounds run.
+        Rounds run (with ``warm_start``, since the last cold start).
     history_ : list of dict
         Per round: ``disc_loss``, ``disc_accuracy_expert``, ``disc_accuracy_policy``,
         ``policy_entropy``, ``true_return`` (mean return of the episodes that ended in the
@@ -192,6 +229,8 @@ class GAIL(BaseIRL):
         "solver": [HasMethods(["make_trainer"]), HasMethods(["learn", "collect_rollouts"]), None],
         "expectation": [HasMethods(["occupancy"]), None],
         "bc_pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "n_average_rounds": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
         "callback": [callable, None],
         "device": "no_validation",
         "random_state": ["random_state"],
@@ -213,6 +252,8 @@ class GAIL(BaseIRL):
         solver=None,
         expectation=None,
         bc_pretrain_epochs=0,
+        n_average_rounds=20,
+        warm_start=False,
         callback=None,
         device="cpu",
         random_state=None,
@@ -231,6 +272,8 @@ class GAIL(BaseIRL):
         self.solver = solver
         self.expectation = expectation
         self.bc_pretrain_epochs = bc_pretrain_epochs
+        self.n_average_rounds = n_average_rounds
+        self.warm_start = warm_start
         self.callback = callback
         self.device = device
         self.random_state = random_state
@@ -276,7 +319,6 @@ class GAIL(BaseIRL):
         hidden = self._check_hidden_layer_sizes()
         self.device_ = self._resolve_device(torch)
         rng = check_random_state(self.random_state)
-        self.history_ = []
         progress = _Progress(self.n_rounds, self.verbose)
         # The networks are small: intra-op threads only add synchronisation (50x slower steps
         # on a loaded 2-core machine), so CPU fits run single-threaded and restore the setting.
@@ -308,13 +350,23 @@ class GAIL(BaseIRL):
         X = _state_action_inputs(phi, A)
         mask = ~_binary_columns_np(X)
         torch = import_torch("GAIL")
-        # Full-batch steps on exact occupancies: float64 keeps them exact, at no real cost.
-        self.discriminator_ = self._make_discriminator(
-            X.shape[1], mask, rng.randint(_MAX_SEED), hidden, dtype=torch.float64
-        )
-        if mask.any() and self.normalize_inputs:
-            self.discriminator_.update_input_stats(X)
-        x = self.discriminator_.as_tensor(X)
+        disc_seed = rng.randint(_MAX_SEED)
+        warm = self._warm_state("tabular", X.shape[1], env)
+        if warm is not None:
+            # Copies: if this fit is interrupted before a round completes, the previous fit
+            # is restored untouched.
+            self.discriminator_ = copy.deepcopy(self.discriminator_)
+            self.history_ = list(self.history_)  # the rounds continue
+        else:
+            self.history_ = []
+            # Full-batch steps on exact occupancies: float64 keeps them exact, at no real cost.
+            self.discriminator_ = self._make_discriminator(
+                X.shape[1], mask, disc_seed, hidden, dtype=torch.float64
+            )
+            if mask.any() and self.normalize_inputs:
+                self.discriminator_.update_input_stats(X)
+        disc = self.discriminator_
+        x = disc.as_tensor(X)
 
         # The expert's state-action distribution (normalised discounted visitation).
         rho_E = empirical_occupancy(demos, S, A, env.gamma, sample_weight).ravel()
@@ -324,56 +376,116 @@ class GAIL(BaseIRL):
         expectation = ExactExpectation() if self.expectation is None else clone(self.expectation)
         if "random_state" in expectation.get_params():
             expectation.set_params(random_state=rng.randint(_MAX_SEED))
+        exact = type(expectation) is ExactExpectation
         mc_steps = _monte_carlo_steps(expectation, env)
+        average = _OccupancyAverage(env, self.n_average_rounds)
 
-        if self.bc_pretrain_epochs > 0:
-            bc = policy_from_occupancy(rho_E.reshape(S, A)).probs
-            policy = TabularPolicy(0.9 * bc + 0.1 / A)
+        if warm is not None:
+            policy, init_values, env_steps = warm["policy"], warm["values"], warm["env_steps"]
+            rho_next = warm["rho"]
+            average.set_state(warm["average"])
         else:
-            policy = TabularPolicy(np.full((S, A), 1.0 / A))
-        init_values, env_steps = None, 0
+            if self.bc_pretrain_epochs > 0:
+                bc = policy_from_occupancy(rho_E.reshape(S, A)).probs
+                policy = TabularPolicy(0.9 * bc + 0.1 / A)
+            else:
+                policy = TabularPolicy(np.full((S, A), 1.0 / A))
+            init_values, env_steps, rho_next = None, 0, None
         for _ in range(self.n_rounds):
             # 1. the current policy's state-action distribution
-            rho_pi = expectation.occupancy(env, policy)
+            if exact and rho_next is not None:
+                rho_pi = rho_next  # computed exactly at the end of the previous round
+            else:
+                rho_pi = expectation.occupancy(env, policy)
             env_steps += mc_steps
             w_pi = torch.as_tensor(
                 (rho_pi / rho_pi.sum()).ravel(), dtype=torch.float64, device=self.device_
             )
             # 2. k discriminator steps on the occupancy-weighted logistic loss
-            losses = [
-                self.discriminator_.step(x, x, w_pi, w_E) for _ in range(self.n_disc_updates)
-            ]
+            losses = [disc.step(x, x, w_pi, w_E) for _ in range(self.n_disc_updates)]
             entropy = _occupancy_entropy(rho_pi)
             # 3. one maximum-entropy RL step on R = -log D (exact: soft value iteration)
-            reward = self.discriminator_.reward(X, self.reward_form).reshape(S, A)
+            reward = disc.reward(X, self.reward_form).reshape(S, A)
             policy = self.solver_.solve(env, reward, init_values=init_values)
             if not env.finite_horizon:
                 init_values = policy.values
             true_return = np.nan if env.reward is None else policy_value(env, policy, env.reward)
-            self.reward_, self.policy_ = reward, policy
-            if self._record(losses, entropy, true_return, env_steps, progress):
+            # the returned policy: that of the rounds' averaged occupancy (iterate averaging)
+            rho_next = average.add(policy) if exact or average.active else None
+            self.reward_, self.policy_ = reward, average.policy(policy)
+            warm_state = {
+                "kind": "tabular", "input_dim": X.shape[1], "policy": policy,
+                "values": init_values, "env_steps": env_steps, "rho": rho_next,
+                "average": average.get_state(),
+            }
+            finalize = self._tabular_finalize(warm_state, disc.get_state())
+            if self._record(losses, entropy, true_return, env_steps, progress, finalize):
                 break
+        self._gail_warm = warm_state
+
+    def _tabular_finalize(self, warm_state, disc_state):
+        reward, policy = self.reward_, self.policy_
+
+        def finalize():
+            # The interrupted round may have stepped the discriminator: put this round's back.
+            self.discriminator_.set_state(disc_state)
+            self.reward_, self.policy_ = reward, policy
+            self._gail_warm = warm_state
+
+        return finalize
+
+    def _warm_state(self, kind, input_dim, env):
+        """The loop state to resume from with ``warm_start=True``; None for a cold start."""
+        state = getattr(self, "_gail_warm", None) if self.warm_start else None
+        if state is None or state["kind"] != kind or state["input_dim"] != input_dim:
+            return None
+        if not (hasattr(self, "discriminator_") and hasattr(self, "history_")):
+            return None
+        if kind == "tabular":
+            policy = state["policy"]
+            if (policy.n_states, policy.n_actions, policy.horizon) != (
+                env.n_states, env.n_actions, env.horizon
+            ):
+                return None
+        elif (getattr(self.policy_, "observation_space", None),
+              getattr(self.policy_, "action_space", None)) != (
+                  env.observation_space, env.action_space):
+            return None
+        return state
 
     # -- gymnasium environments ------------------------------------------------------------------
     def _fit_gymnasium(self, demos, env, sample_weight, rng, hidden, progress, torch):
+        _check_single_env(env)
         encoder = SpaceEncoder(env.observation_space, env.action_space)
         obs_E, act_E, w_E = encoder.demo_arrays(demos, sample_weight)
         x_E = encoder.inputs(obs_E, act_E)
-        self.discriminator_ = self._make_discriminator(
-            encoder.input_dim, encoder.continuous_mask, rng.randint(_MAX_SEED), hidden
-        )
+        disc_seed = rng.randint(_MAX_SEED)
         self._encoder = encoder
         batch_rng = np.random.default_rng(rng.randint(_MAX_SEED))
         gp_generator = torch.Generator().manual_seed(int(rng.randint(_MAX_SEED)))
         solver_seed = int(rng.randint(_MAX_SEED))
 
         if _is_sb3_algorithm(self.solver):
-            return self._fit_sb3(encoder, x_E, w_E, batch_rng, gp_generator, progress)
+            disc_args = (encoder.input_dim, encoder.continuous_mask, disc_seed, hidden)
+            return self._fit_sb3(
+                env, encoder, x_E, w_E, batch_rng, gp_generator, progress, disc_args
+            )
 
+        warm = self._warm_state("gymnasium", encoder.input_dim, env)
+        if warm is not None:
+            self.discriminator_ = copy.deepcopy(self.discriminator_)
+            self.history_ = list(self.history_)  # the rounds continue
+        else:
+            self.history_ = []
+            self.discriminator_ = self._make_discriminator(
+                encoder.input_dim, encoder.continuous_mask, disc_seed, hidden
+            )
         self.solver_ = self._make_ppo(solver_seed)
-        trainer = self.solver_.make_trainer(env)
+        trainer = self.solver_.make_trainer(env, policy=None if warm is None else self.policy_)
         try:
-            if self.bc_pretrain_epochs > 0:
+            if warm is not None:
+                trainer.restore(_trainer_state_from_bytes(warm["trainer"]))
+            elif self.bc_pretrain_epochs > 0:
                 _behaviour_cloning(
                     trainer.policy, obs_E, act_E, w_E, self.bc_pretrain_epochs, batch_rng, torch
                 )
@@ -390,14 +502,28 @@ class GAIL(BaseIRL):
                 returns = batch.episode_returns
                 true_return = float(np.mean(returns)) if returns else np.nan
                 self.policy_ = trainer.policy
-                if self._record(
-                    losses, stats["entropy"], true_return, trainer.total_steps, progress
-                ):
+                finalize = self._gymnasium_finalize(
+                    trainer, trainer.snapshot(), disc.get_state(), encoder.input_dim
+                )
+                if self._record(losses, stats["entropy"], true_return, trainer.total_steps,
+                                progress, finalize):
                     break
         finally:
             trainer.close()
         self.policy_ = trainer.policy
+        self._gail_warm = _gymnasium_warm_state(trainer.snapshot(), encoder.input_dim)
         return self
+
+    def _gymnasium_finalize(self, trainer, trainer_state, disc_state, input_dim):
+        def finalize():
+            # The interrupted round may have changed the policy (its observation statistics
+            # while collecting, its weights while updating) and the discriminator.
+            trainer.restore(trainer_state)
+            self.discriminator_.set_state(disc_state)
+            self.policy_ = trainer.policy
+            self._gail_warm = _gymnasium_warm_state(trainer_state, input_dim)
+
+        return finalize
 
     def _discriminator_steps(self, x_pi, x_E, w_E, rng, generator):
         """``n_disc_updates`` steps, each on a policy minibatch against an expert minibatch."""
@@ -412,7 +538,7 @@ class GAIL(BaseIRL):
             )
         return losses
 
-    def _fit_sb3(self, encoder, x_E, w_E, rng, generator, progress):
+    def _fit_sb3(self, env, encoder, x_E, w_E, rng, generator, progress, disc_args):
         """GAIL with a stable-baselines3 on-policy algorithm as the generator (trained in place).
 
         SB3's ``learn`` collects a rollout and updates the policy in one call, so each round is
@@ -423,6 +549,28 @@ class GAIL(BaseIRL):
         venv = algo.get_env()
         if venv is None:
             raise ValueError("the stable-baselines3 solver has no env; build it with env=.")
+        if self.bc_pretrain_epochs > 0:
+            raise ValueError(
+                "bc_pretrain_epochs is not supported with a stable-baselines3 solver (GAIL "
+                "pre-trains only its own PPO policy); pre-train the SB3 policy yourself and "
+                "pass bc_pretrain_epochs=0."
+            )
+        if (venv.observation_space, venv.action_space) != (
+            env.observation_space, env.action_space
+        ):
+            raise ValueError(
+                "the stable-baselines3 solver's env has other spaces than the env given to "
+                f"fit: observation space {venv.observation_space} vs {env.observation_space}, "
+                f"action space {venv.action_space} vs {env.action_space}. Build the algorithm "
+                "on the same environment."
+            )
+        warm = self._warm_state("sb3", encoder.input_dim, env)
+        if warm is not None:
+            self.discriminator_ = copy.deepcopy(self.discriminator_)
+            self.history_ = list(self.history_)
+        else:
+            self.discriminator_ = self._make_discriminator(*disc_args)
+            self.history_ = []
         disc, reward_form = self.discriminator_, self.reward_form
 
         def reward_fn(obs, actions):
@@ -438,7 +586,7 @@ class GAIL(BaseIRL):
         steps_per_round = int(algo.n_steps) * venv.num_envs
         try:
             for r in range(self.n_rounds):
-                algo.learn(steps_per_round, reset_num_timesteps=r == 0)
+                algo.learn(steps_per_round, reset_num_timesteps=r == 0 and warm is None)
                 buffer = algo.rollout_buffer
                 obs = buffer.observations.reshape(steps_per_round, -1)
                 if encoder.obs_n:
@@ -451,11 +599,30 @@ class GAIL(BaseIRL):
                 true_return = float(np.mean(returns)) if returns else np.nan
                 entropy = -algo.logger.name_to_value.get("train/entropy_loss", np.nan)
                 self.policy_ = _SB3Policy(algo, encoder)
-                if self._record(losses, entropy, true_return, algo.num_timesteps, progress):
+                finalize = self._sb3_finalize(algo, encoder, disc.get_state())
+                if self._record(losses, entropy, true_return, algo.num_timesteps, progress,
+                                finalize):
                     break
         finally:
             algo.set_env(venv, force_reset=True)
+        self._gail_warm = {"kind": "sb3", "input_dim": encoder.input_dim}
         return self
+
+    def _sb3_finalize(self, algo, encoder, disc_state):
+        policy = algo.policy
+        weights = {k: v.detach().clone() for k, v in policy.state_dict().items()}
+        optimizer = copy.deepcopy(policy.optimizer.state_dict())
+        num_timesteps = algo.num_timesteps
+
+        def finalize():
+            policy.load_state_dict(weights)
+            policy.optimizer.load_state_dict(copy.deepcopy(optimizer))
+            algo.num_timesteps = num_timesteps
+            self.discriminator_.set_state(disc_state)
+            self.policy_ = _SB3Policy(algo, encoder)
+            self._gail_warm = {"kind": "sb3", "input_dim": encoder.input_dim}
+
+        return finalize
 
     def _make_ppo(self, seed):
         from ..solvers._ppo import PPO
@@ -475,7 +642,7 @@ class GAIL(BaseIRL):
             solver.set_params(random_state=seed)
         return solver
 
-    def _record(self, losses, entropy, true_return, env_steps, progress):
+    def _record(self, losses, entropy, true_return, env_steps, progress, finalize):
         losses = np.asarray(losses, dtype=np.float64)
         row = {
             "disc_loss": float(losses[-1, 0]),
@@ -486,7 +653,8 @@ class GAIL(BaseIRL):
             "env_steps": int(env_steps),
         }
         self.history_.append(row)
-        self._checkpoint(len(self.history_))  # a complete round (KeyboardInterrupt protocol)
+        # A complete round: on a KeyboardInterrupt, finalize() returns the estimator to it.
+        self._checkpoint(len(self.history_), finalize)
         progress.update(row)
         return self.callback is not None and self.callback(self, row) is True
 
@@ -598,6 +766,87 @@ def _state_action_inputs(phi, n_actions):
     if X.shape[0] * X.shape[1] <= 4_000_000:
         return X.toarray()
     return X
+
+
+class _OccupancyAverage:
+    """Iterate averaging of the tabular rounds' policies, in occupancy space.
+
+    Keeps the exponential moving average, with time constant ``n_rounds`` rounds, of the
+    exact occupancy measures of the rounds' policies (per step on finite horizons; bias-corrected
+    like Adam's moments, so it is a convex combination of the rounds' occupancies), and returns
+    the stationary (or time-indexed) policy whose occupancy it is. Linear identities carry over:
+    its value is the same weighted mean of the rounds' values.
+    """
+
+    def __init__(self, env, n_rounds):
+        self.env = env
+        self.active = n_rounds > 1
+        self.decay = 1.0 - 1.0 / n_rounds
+        self.total, self.weight = None, 0.0
+
+    def add(self, policy):
+        """Fold in a round's policy; return its exact (S, A) occupancy."""
+        env = self.env
+        if env.finite_horizon:
+            d = occupancy_measure(env, policy, per_step=True)
+            rho = d.sum(axis=0)
+        else:
+            d = rho = occupancy_measure(env, policy)
+        if self.active:
+            self.total = d if self.total is None else self.decay * self.total + d
+            self.weight = self.decay * self.weight + 1.0
+        return rho
+
+    def policy(self, last):
+        """The policy of the averaged occupancy; ``last``'s actions where it has no mass."""
+        if not self.active or self.total is None:
+            return last
+        d = self.total / self.weight
+        mass = d.sum(axis=-1, keepdims=True)
+        fallback = np.broadcast_to(last.probs, d.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            probs = np.where(mass > 0, d / np.where(mass > 0, mass, 1.0), fallback)
+        return TabularPolicy(probs / probs.sum(axis=-1, keepdims=True))
+
+    def get_state(self):
+        return None if self.total is None else (self.total.copy(), self.weight)
+
+    def set_state(self, state):
+        if state is not None and self.active:
+            self.total, self.weight = state[0].copy(), state[1]
+
+
+def _check_single_env(env):
+    try:
+        from gymnasium.vector import VectorEnv
+    except ImportError:  # pragma: no cover - gymnasium envs need gymnasium
+        return
+    if isinstance(env, VectorEnv) or hasattr(env, "num_envs") and hasattr(
+            env, "single_observation_space"):
+        raise TypeError(
+            f"GAIL needs a single gymnasium environment, got the vector env {env!r}; pass "
+            "gymnasium.make(...) (PPO vectorises it itself: set solver=PPO(n_envs=...))."
+        )
+
+
+def _gymnasium_warm_state(trainer_state, input_dim):
+    """What a warm start needs besides policy_ and discriminator_, with CPU tensor bytes (so
+    that a fitted GAIL pickles on a GPU machine and unpickles on a CPU-only one)."""
+    from ..utils._persistence import state_dict_to_bytes
+
+    state = dict(trainer_state)
+    state["net"] = state_dict_to_bytes(state["net"])
+    state["optimizer"] = state_dict_to_bytes(state["optimizer"])
+    return {"kind": "gymnasium", "input_dim": input_dim, "trainer": state}
+
+
+def _trainer_state_from_bytes(state):
+    from ..utils._persistence import state_dict_from_bytes
+
+    state = dict(state)
+    state["net"] = state_dict_from_bytes(state["net"])
+    state["optimizer"] = state_dict_from_bytes(state["optimizer"])
+    return state
 
 
 def _binary_columns_np(X):

@@ -710,6 +710,43 @@ class PPOTrainer:
             learning_rate *= max(1.0 - progress, 0.0)
         return learning_rate
 
+    def snapshot(self):
+        """A copy of the training state, for :meth:`restore`.
+
+        Returns
+        -------
+        state : dict
+            The policy's weights and observation statistics, the Adam state and
+            ``total_steps``. The vector environment's state is not included: it keeps running.
+        """
+        policy = self.policy
+        return {
+            "net": {k: v.detach().clone() for k, v in policy.net.state_dict().items()},
+            "obs_stats": (policy.obs_mean.copy(), policy.obs_var.copy(), policy.obs_count),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "total_steps": self.total_steps,
+        }
+
+    def restore(self, state):
+        """Put the policy and the optimiser back to a :meth:`snapshot` (copied in).
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`snapshot` of this trainer, or of one with the same networks.
+
+        Returns
+        -------
+        self : PPOTrainer
+        """
+        policy = self.policy
+        policy.net.load_state_dict(state["net"])
+        mean, var, count = state["obs_stats"]
+        policy.obs_mean, policy.obs_var, policy.obs_count = mean.copy(), var.copy(), count
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+        self.total_steps = int(state["total_steps"])
+        return self
+
     def close(self):
         """Close the vector environment."""
         self.env.close()
