@@ -123,6 +123,28 @@ def test_check_estimator_raises_on_failure(data):
         checks.check_estimator(MutatesParam(), data=data)
 
 
+class Rounds(TabularBehaviorCloning):
+    """A GAIL-style estimator: n_rounds, not max_iter, bounds n_iter_."""
+
+    _parameter_constraints: dict = {**TabularBehaviorCloning._parameter_constraints,
+                                    "n_rounds": [int]}
+
+    def __init__(self, alpha=1.0, n_rounds=2, extra_rounds=0):
+        super().__init__(alpha=alpha)
+        self.n_rounds = n_rounds
+        self.extra_rounds = extra_rounds
+
+    def _fit(self, demos, env, sample_weight):
+        super()._fit(demos, env, sample_weight)
+        self.n_iter_ = self.n_rounds + self.extra_rounds
+
+
+def test_check_n_iter_bounds_n_iter_by_n_rounds(data):
+    checks.check_n_iter("Rounds", Rounds(), data=data)
+    with pytest.raises(AssertionError, match="n_rounds=2"):
+        checks.check_n_iter("Rounds", Rounds(extra_rounds=1), data=data)
+
+
 def test_make_check_data_from_tuple(data):
     own = checks.make_check_data((data.demos[:3], data.env))
     assert len(own.demos) == 3 and own.env is data.env

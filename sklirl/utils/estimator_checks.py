@@ -13,13 +13,19 @@ them. This module runs, for such an estimator:
   sample weights, parameter validation, ...).
 
 Every scikit-learn check that is neither run nor re-implemented is listed, with its reason,
-in :data:`INAPPLICABLE_CHECKS`. Use :func:`check_estimator` or
-:func:`parametrize_with_checks` on your own estimators as you would scikit-learn's:
+in :data:`INAPPLICABLE_CHECKS`. The package's test suite keeps its other exceptions here too,
+so that they are read in one place: :data:`NO_FIT_INAPPLICABLE_CHECKS` (checks left out for
+solvers and expectation estimators, which have no ``fit``), :data:`CHECK_PARAMS` (estimators
+checked with other than their default parameters) and :data:`ENVIRONMENT_SKIPPED_CHECKS`
+(checks scikit-learn skips in an ordinary session, and where they run instead).
+
+Use :func:`check_estimator` or :func:`parametrize_with_checks` on your own estimators as you
+would scikit-learn's:
 
 >>> from sklirl.utils.estimator_checks import check_estimator
 >>> from sklirl.utils._testing_estimators import TabularBehaviorCloning
 >>> results = check_estimator(TabularBehaviorCloning())  # raises on the first failure
->>> [r["check_name"] for r in results if r["status"] == "skipped"]  # it has no max_iter
+>>> [r["check_name"] for r in results if r["status"] == "skipped"]  # no max_iter/n_rounds
 ['check_n_iter', 'check_sub_estimators']
 """
 
@@ -47,8 +53,11 @@ from sklearn.utils._testing import SkipTest, create_memmap_backed_data
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
+    "CHECK_PARAMS",
     "CheckData",
+    "ENVIRONMENT_SKIPPED_CHECKS",
     "INAPPLICABLE_CHECKS",
+    "NO_FIT_INAPPLICABLE_CHECKS",
     "SKLEARN_CHECKS",
     "check_estimator",
     "estimator_checks_generator",
@@ -150,6 +159,36 @@ INAPPLICABLE_CHECKS = {
     "check_fit2d_predict1d": _NO_2D + "predict takes a 1-D array of state indices by "
     "design.",
     "check_array_api_input": _NO_2D + "demos are not array-API arrays.",
+}
+
+
+#: scikit-learn no-data checks (of :data:`SKLEARN_CHECKS`) left out for the sub-estimators
+#: that have no ``fit`` (solvers, expectation estimators): ``{check name: reason}``.
+NO_FIT_INAPPLICABLE_CHECKS = {
+    "check_estimators_unfitted": "asserts that prediction methods raise NotFittedError "
+    "before fit; solvers and expectation estimators have no fit and no prediction methods "
+    "(solve and occupancy are pure functions of their parameters and the env).",
+}
+
+#: Estimators checked with other than their default parameters: ``{class name: (list of
+#: parameter sets, reason)}``. scikit-learn does the same for its own estimators
+#: (``sklearn.utils._test_common.instance_generator``).
+CHECK_PARAMS = {
+    "OneHotStates": (
+        [{"handle_unknown": "ignore"}, {"handle_unknown": "ignore", "sparse_output": True}],
+        "check_fit_idempotent transforms rows unseen in fit, which the default "
+        "handle_unknown='error' rightly rejects; scikit-learn checks OneHotEncoder with "
+        "handle_unknown='ignore' for the same reason.",
+    ),
+}
+
+#: Checks that scikit-learn skips in an ordinary session: ``{check name: reason and where it
+#: runs instead}``.
+ENVIRONMENT_SKIPPED_CHECKS = {
+    "check_array_api_input": "scikit-learn skips it unless SCIPY_ARRAY_API=1 is set before "
+    "scipy is imported; setting it for a whole test session would change scipy's behaviour "
+    "for every other test, so the package's tests run it for the feature maps in a "
+    "subprocess with the variable set (tests/test_common.py).",
 }
 
 
@@ -618,13 +657,21 @@ def check_prediction_consistency(name, estimator_orig, data=None):
         assert not np.isnan(score) and score <= 0, f"{name}.score = {score} is no log-likelihood"
 
 
+#: The parameters that bound ``n_iter_``, in the order check_n_iter looks for them.
+_ITERATION_PARAMS = ("max_iter", "n_rounds")
+
+
 def check_n_iter(name, estimator_orig, data=None):
-    """Estimators with ``max_iter`` report ``n_iter_`` in [1, max_iter] after fit."""
+    """Estimators with ``max_iter`` (or GAIL-style ``n_rounds``) report ``n_iter_`` in
+    [1, max_iter] after a fresh fit."""
     data = make_check_data(data)
-    if "max_iter" not in estimator_orig.get_params(deep=False):
-        raise SkipTest(f"{name} has no max_iter parameter.")
+    params = estimator_orig.get_params(deep=False)
+    param = next((p for p in _ITERATION_PARAMS if p in params), None)
+    if param is None:
+        raise SkipTest(f"{name} has no {' or '.join(_ITERATION_PARAMS)} parameter.")
     est = _fitted(estimator_orig, data)
-    assert 1 <= np.max(est.n_iter_) <= est.max_iter, f"{name}.n_iter_ = {est.n_iter_}"
+    bound = getattr(est, param)
+    assert 1 <= np.max(est.n_iter_) <= bound, f"{name}.n_iter_ = {est.n_iter_}, {param}={bound}"
 
 
 def check_clone_fitted(name, estimator_orig, data=None):
