@@ -12,7 +12,9 @@ expectations match the expert's.
 This example runs both of the paper's methods, ``method="max_margin"`` (a small QP per
 iteration) and ``method="projection"``, on a 32 x 32 grid with 4 x 4 macro cells (64
 features), and plots the distance ``||rho_E - rho||`` between the expert's feature
-expectations and the closest mixture found so far, per iteration.
+expectations and the closest mixture found so far, per iteration. ``SKLIRL_EXAMPLE_FAST=1``
+runs a reduced version (a 16 x 16 grid, shorter demonstrations, fewer iterations) for the
+test suite.
 """
 
 # %%
@@ -21,6 +23,7 @@ expectations and the closest mixture found so far, per iteration.
 # The true reward weights are sparse and positive: each macro cell gets a uniform [0, 1)
 # weight with probability 0.1. The expert is the optimal policy for that reward, and
 # starts every trajectory in the top-left cell.
+import os
 import warnings
 
 import matplotlib.pyplot as plt
@@ -34,7 +37,10 @@ from sklirl.metrics import policy_value
 from sklirl.solvers import ValueIteration
 
 rng = np.random.RandomState(0)
-size, cell, slip, gamma = 32, 4, 0.3, 0.99
+FAST = os.environ.get("SKLIRL_EXAMPLE_FAST", "0") == "1"
+size, cell, slip, gamma = (16, 4, 0.3, 0.95) if FAST else (32, 4, 0.3, 0.99)
+horizon = 150 if FAST else 700  # gamma ** horizon < 0.001
+max_iter = 15 if FAST else 40
 start = np.zeros(size * size)
 start[0] = 1.0
 grid = GridWorld(size, slip=slip, gamma=gamma, initial_state_distribution=start)
@@ -51,8 +57,8 @@ print(f"{(true_w > 0).sum()} rewarding macro cells; expert value {expert_value:.
 # Demonstrations
 # --------------
 # 20 trajectories of 700 steps (``0.99 ** 700 < 0.001``, so truncating the discounted sum
-# there changes the feature expectations by less than 0.1%).
-demos = sample_trajectories(env, expert, 20, horizon=700, random_state=1)
+# there changes the feature expectations by less than 0.1%; fast mode: ``0.95 ** 150``).
+demos = sample_trajectories(env, expert, 20, horizon=horizon, random_state=1)
 
 # %%
 # Both methods
@@ -64,7 +70,7 @@ fits = {}
 for method in ("max_margin", "projection"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the noisy rho_E is never matched to epsilon
-        irl = MaxMarginIRL(method, features=MacroCells(cell), max_iter=40).fit(demos, env)
+        irl = MaxMarginIRL(method, features=MacroCells(cell), max_iter=max_iter).fit(demos, env)
     value = policy_value(env, irl.policy_, env.reward)
     fits[method] = irl
     print(
@@ -88,7 +94,7 @@ for method, irl in fits.items():
 ax.set_yscale("log")
 ax.set_xlabel("iteration")
 ax.set_ylabel(r"$\|\rho_E - \rho\|_2$")
-ax.set_title("Apprenticeship learning, 32 x 32 gridworld, 4 x 4 macro cells")
+ax.set_title(f"Apprenticeship learning, {size} x {size} gridworld, {cell} x {cell} macro cells")
 ax.legend()
 fig.tight_layout()
 plt.show()

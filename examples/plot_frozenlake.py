@@ -59,6 +59,6 @@ fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
 plot_reward(mdp, reward, shape=(4, 4), ax=axes[0], title="true reward (max over actions)")
 plot_reward(mdp, irl.reward_, shape=(4, 4), ax=axes[1], title="recovered reward")
 plot_policy(mdp, irl.policy_, shape=(4, 4), moves=moves, ax=axes[1], color="white")
-plot_occupancy(mdp, occupancy_measure(mdp, expert), shape=(4, 4), ax=axes[2],
-               title="expert state visitation")
+plot_occupancy(mdp, occupancy_measure(mdp, expert), shape=(4, 4), ax=axes[2], log=True,
+               title="expert state visitation (log scale)")
 plt.show()

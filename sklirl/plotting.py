@@ -96,8 +96,10 @@ def _state_array(values, env, name, reduce="max"):
     return arr
 
 
-def _heat_map(ax, grid, *, cmap, title, colorbar, vmin=None, vmax=None):
-    image = ax.imshow(grid, cmap=cmap, origin="upper", vmin=vmin, vmax=vmax,
+def _heat_map(ax, grid, *, cmap, title, colorbar, vmin=None, vmax=None, norm=None):
+    if norm is not None:
+        vmin = vmax = None  # the norm carries the limits
+    image = ax.imshow(grid, cmap=cmap, origin="upper", vmin=vmin, vmax=vmax, norm=norm,
                       interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -327,7 +329,7 @@ def plot_policy(env, policy, *, ax=None, shape=None, moves=None, background=None
 
 
 def plot_occupancy(env, occupancy, *, ax=None, shape=None, normalize=True, cmap="magma",
-                   title=None, colorbar=True):
+                   title=None, colorbar=True, log=False):
     """Heat map of a state (or state-action) occupancy measure over a grid.
 
     Parameters
@@ -345,6 +347,10 @@ def plot_occupancy(env, occupancy, *, ax=None, shape=None, normalize=True, cmap=
     cmap : str, default="magma"
     title : str, default=None
     colorbar : bool, default=True
+    log : bool, default=False
+        Logarithmic colour scale, for maps dominated by a few cells (such as an absorbing
+        goal that collects the discounted mass of every later step). Colours span four
+        decades below the maximum; smaller values, zeros included, get the lowest colour.
 
     Returns
     -------
@@ -363,6 +369,8 @@ def plot_occupancy(env, occupancy, *, ax=None, shape=None, normalize=True, cmap=
     >>> ax = plot_occupancy(env, d)
     >>> round(float(ax.images[0].get_array().sum()), 6)
     1.0
+    >>> plot_occupancy(env, d, log=True).images[0].norm.__class__.__name__
+    'LogNorm'
     """
     env = check_tabular_env(env)
     rows, cols = _grid_layout(env, shape)
@@ -374,9 +382,18 @@ def plot_occupancy(env, occupancy, *, ax=None, shape=None, normalize=True, cmap=
         if total <= 0:
             raise ValueError("occupancy has zero total mass; it cannot be normalised.")
         values = values / total
+    grid = values[: rows * cols].reshape(rows, cols)
+    norm = None
+    if log:
+        top = grid.max()
+        if top <= 0:
+            raise ValueError("log=True needs a positive occupancy somewhere on the grid.")
+        from matplotlib.colors import LogNorm
+
+        norm = LogNorm(vmin=top * 1e-4, vmax=top, clip=True)
+        grid = np.maximum(grid, top * 1e-4)
     ax = _new_axes(ax)
-    _heat_map(ax, values[: rows * cols].reshape(rows, cols), cmap=cmap, title=title,
-              colorbar=colorbar)
+    _heat_map(ax, grid, cmap=cmap, title=title, colorbar=colorbar, norm=norm)
     return ax
 
 
@@ -462,11 +479,41 @@ def plot_learning_curve(history, keys=None, *, ax=None, reference=None, logy=Fal
         ax.axhline(float(value), color=f"C{len(keys) + i}", linestyle="--", label=label)
     if logy:
         ax.set_yscale("log")
+        _readable_log_ticks(ax, np.concatenate([series[k] for k in keys]))
     ax.set_xlabel(xlabel)
     ax.legend()
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+def _readable_log_ticks(ax, values):
+    """Log-axis tick labels that do not collide.
+
+    Matplotlib labels some minor ticks of a log axis spanning about a decade in scientific
+    notation (``3 x 10^-1`` over ``2 x 10^-1``), and they overlap. Within two decades, label
+    the powers of ten and the 2 and 5 multiples in plain numbers; beyond, only the powers.
+    """
+    ticker = import_optional("matplotlib.ticker", "sklirl.plotting", "plot")
+    values = values[np.isfinite(values) & (values > 0)]
+    if not values.size:
+        return
+    low, high = values.min(), values.max()
+    plain = 1e-4 <= low and high < 1e6
+
+    def label(value, pos=None):
+        if plain:
+            return f"{value:g}"
+        return f"$10^{{{np.log10(value):.0f}}}$"
+
+    ax.yaxis.set_major_locator(ticker.LogLocator(base=10.0))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(label))
+    if np.log10(high / low) <= 2.0:
+        ax.yaxis.set_minor_locator(ticker.LogLocator(base=10.0, subs=(2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(
+            ticker.FuncFormatter(label) if plain else ticker.NullFormatter())
+    else:
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def plot_evd_curve(n_demos, evds_by_estimator, *, ax=None, logx=True, title=None):
