@@ -543,3 +543,38 @@ def test_cartpole_interrupt_inside_a_round_keeps_the_last_complete_round(monkeyp
     restored = pickle.loads(pickle.dumps(gail))  # the warm state pickles too
     restored.fit(demos, env)
     assert restored.n_iter_ == 4
+
+
+def _sb3_algo(n_envs=2, env_id="CartPole-v1"):
+    sb3 = pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.env_util import make_vec_env
+
+    venv = make_vec_env(env_id, n_envs=n_envs, seed=0)
+    return sb3.PPO("MlpPolicy", venv, n_steps=64, batch_size=64, n_epochs=2, seed=0,
+                   device="cpu")
+
+
+def test_stable_baselines3_clear_errors():
+    demos = _cartpole_expert_demos(2, 0)
+    env = gymnasium.make("CartPole-v1")
+    with pytest.raises(ValueError, match="bc_pretrain_epochs is not supported"):
+        GAIL(n_rounds=1, solver=_sb3_algo(), bc_pretrain_epochs=5).fit(demos, env)
+    with pytest.raises(ValueError, match="other spaces than the env given to fit"):
+        GAIL(n_rounds=1, solver=_sb3_algo(env_id="Acrobot-v1")).fit(demos, env)
+
+
+def test_stable_baselines3_interrupt_inside_a_round(monkeypatch):
+    demos = _cartpole_expert_demos(2, 0)
+    env = gymnasium.make("CartPole-v1")
+    gail = GAIL(n_rounds=4, solver=_sb3_algo(), random_state=0)
+    with monkeypatch.context() as m:
+        # round 3: its SB3 update has run, its 2nd discriminator step is interrupted
+        _interrupt_on_call(m, Discriminator, "step", 2 * 4 + 2)
+        with pytest.warns(UserWarning, match=r"n_iter_=2"):
+            with pytest.raises(KeyboardInterrupt):
+                gail.fit(demos, env)
+    clean = GAIL(n_rounds=2, solver=_sb3_algo(), random_state=0).fit(demos, env)
+    obs = demos[0].states
+    assert gail.history_ == clean.history_ and gail.solver_.num_timesteps == 256
+    np.testing.assert_array_equal(gail.predict_proba(obs), clean.predict_proba(obs))
+    np.testing.assert_array_equal(gail.predict_reward(obs), clean.predict_reward(obs))
