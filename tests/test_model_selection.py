@@ -219,11 +219,16 @@ def test_pipeline_and_search_with_metadata_routing(problem):
 # ---------------------------------------------------------------------------------------
 # Parallel and distributed grid search: the same answer on every backend
 # ---------------------------------------------------------------------------------------
-_GRID = {"l2": [0.0, 0.3, 3.0], "max_iter": [3, 15]}  # 3 x 2 hyperparameters
+# 3 x 2 hyperparameters of a stochastic estimator: MaxMarginIRL with Monte Carlo feature
+# expectations, whose scores depend on the expectation's random_state. Equal results on
+# every backend therefore check that the seeds travel with the estimator to the workers.
+_GRID = {"expectation__n_episodes": [3, 10, 30], "solver__temperature": [0.3, 1.0]}
 
 
-def _search(n_jobs):
-    return GridSearchCV(MaxEntIRL(), _GRID, cv=3, n_jobs=n_jobs)
+def _search(n_jobs, random_state=0):
+    est = MaxMarginIRL(max_iter=5, solver=SoftValueIteration(),
+                       expectation=MonteCarloExpectation(random_state=random_state))
+    return GridSearchCV(est, _GRID, cv=3, n_jobs=n_jobs)
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +237,14 @@ def serial_search(problem):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return _search(1).fit(demos, env=env)
+
+
+def test_grid_search_scores_depend_on_the_seed(problem, serial_search):
+    # Otherwise the backend comparisons below would not test seeding at all.
+    demos, env = problem
+    other = _search(1, random_state=1).fit(demos, env=env)
+    assert not np.allclose(other.cv_results_["mean_test_score"],
+                           serial_search.cv_results_["mean_test_score"])
 
 
 def test_grid_search_loky_n_jobs_matches_serial(problem, serial_search):
@@ -257,7 +270,7 @@ def test_grid_search_on_dask_cluster_matches_serial(problem, serial_search):
         with distributed.get_task_stream(client) as tasks, joblib.parallel_config(
             backend="dask"
         ):
-            search = _search(-1).fit(demos, env=env)
+            search = _search(2).fit(demos, env=env)
         # The cross-validation fits ran as tasks on the cluster's two worker processes.
         assert len(client.scheduler_info()["workers"]) == 2
         assert len(tasks.data) >= 1
@@ -269,8 +282,9 @@ def test_grid_search_on_dask_cluster_matches_serial(problem, serial_search):
 
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_monte_carlo_rollouts_honour_n_jobs(backend):
-    # Rollouts run in independently seeded blocks of 1000 episodes: any n_jobs and any
-    # joblib backend give exactly the serial estimate.
+    # Tabular rollouts run serially in seeded blocks (workers do not speed up vectorised
+    # numpy sampling): any n_jobs and any joblib backend give exactly the serial estimate.
+    # The gymnasium rollouts that do run in workers: tests/test_expectations.py.
     env = GridWorld(3, gamma=0.9)
     policy = np.full((env.n_states, env.n_actions), 0.25)
     serial = MonteCarloExpectation(n_episodes=2500, random_state=0).occupancy(env, policy)
