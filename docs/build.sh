@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the HTML docs with warnings as errors. Run from anywhere:
-#   docs/build.sh            # fast gallery examples executed, the long ones rendered only
-#   SKLIRL_GALLERY_PATTERN=. docs/build.sh   # execute every gallery example
+#   docs/build.sh            # every gallery example executed, the long ones in fast mode
+#   SKLIRL_GALLERY_FULL=1 docs/build.sh      # the long ones in full too (minutes)
 # Needs the docs extra and, to execute the examples, the test extras:
 #   pip install -c constraints.txt -e ".[test,docs]"
 set -euo pipefail

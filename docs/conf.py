@@ -1,8 +1,9 @@
 """Sphinx configuration of the sklirl documentation.
 
 Build with ``docs/build.sh`` (``sphinx-build -W``: warnings are errors). Gallery examples
-whose file name matches ``SKLIRL_GALLERY_PATTERN`` (default: the fast ones) are executed; the
-others are rendered without running them. ``SKLIRL_GALLERY_PATTERN=.`` runs them all.
+whose file name matches ``SKLIRL_GALLERY_PATTERN`` (default: all of them) are executed, the
+slow ones in their reduced mode (``SKLIRL_EXAMPLE_FAST=1``) unless ``SKLIRL_GALLERY_FULL=1``;
+the others are rendered without running them.
 """
 
 import os
@@ -103,8 +104,10 @@ if os.environ.get("SKLIRL_DOCS_OFFLINE", "1") == "1":
     intersphinx_mapping = {}
 
 # -- sphinx-gallery ----------------------------------------------------------------------------
-# Fast examples (seconds on 2 cores) run on every build; the long ones (GAIL with PPO, EVD
-# sweeps) are rendered from their source with their text but without output figures.
+# Every example is executed. The fast ones (seconds on 2 cores) run as written; the long ones
+# (GAIL with PPO, the EVD sweep) run in their reduced mode (SKLIRL_EXAMPLE_FAST=1: smaller
+# worlds, fewer demo counts and rounds), which their text describes, so their pages have
+# figures too. SKLIRL_GALLERY_FULL=1 runs the long ones in full (minutes).
 FAST_EXAMPLES = (
     "plot_quickstart",
     "plot_grid_search_custom_features",
@@ -112,11 +115,17 @@ FAST_EXAMPLES = (
     "plot_load_external_demos",
     "plot_apprenticeship_gridworld",
 )
+# The run mode of each example is set by _gallery_modes.example_mode (a module next to this
+# file, named by a string so that the configuration pickles).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _gallery_modes import SLOW_EXAMPLES  # noqa: E402
+
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": os.environ.get(
-        "SKLIRL_GALLERY_PATTERN", "/(" + "|".join(FAST_EXAMPLES) + r")\.py"
+        "SKLIRL_GALLERY_PATTERN",
+        "/(" + "|".join(FAST_EXAMPLES + SLOW_EXAMPLES) + r")\.py",
     ),
     "download_all_examples": False,
     "remove_config_comments": True,
@@ -125,6 +134,8 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "image_scrapers": ("matplotlib",),
     "matplotlib_animations": False,
+    "reset_modules": ("matplotlib", "seaborn", "_gallery_modes.example_mode"),
+    "reset_modules_order": "both",
     "reference_url": {"sklirl": None},
 }
 
