@@ -19,7 +19,9 @@ The columns of the table:
     ``||rho_E - rho_pi||_2`` between the demos' discounted state-visitation counts and those
     of the learned policy over the same horizon (one-hot state features).
 ``held-out LL``
-    Mean per-step log-likelihood (``score``) of held-out expert demonstrations.
+    Mean per-step log-likelihood (``score``) of held-out expert demonstrations. It is
+    ``-inf`` when the policy gives probability 0 to some expert action, as MaxMarginIRL's
+    mixture of deterministic policies can; the table then says so in a footnote.
 
 The ``expert`` and ``uniform`` rows are references: the policy that generated the demos and
 a uniformly random one.
@@ -56,6 +58,10 @@ QUICKSTART_PARAMS = {
     "GAIL": {"n_rounds": 40, "hidden_layer_sizes": (32,), "disc_learning_rate": 1e-2},
 }
 COLUMNS = ("estimator", "fit s", "EVD reward", "EVD policy", "feature gap", "held-out LL")
+INF_FOOTNOTE = (
+    "-inf LL: MaxMarginIRL mixes deterministic policies, which give some expert "
+    "actions probability 0."
+)
 
 
 def quickstart_reward(size):
@@ -248,6 +254,8 @@ def format_table(rows):
     Returns
     -------
     table : str
+        The header, one line per row and, when some held-out log-likelihood is ``-inf``, a
+        footnote explaining it.
 
     Examples
     --------
@@ -257,6 +265,10 @@ def format_table(rows):
     estimator     fit s  EVD reward  EVD policy  feature gap  held-out LL
     ------------  -----  ----------  ----------  -----------  -----------
     expert            -       0.000       0.500        0.250       -1.000
+    >>> print(format_table([{"estimator": "MaxMarginIRL", "fit s": 0.1, "EVD reward": 1.0,
+    ...                      "EVD policy": 2.0, "feature gap": 0.5,
+    ...                      "held-out LL": float("-inf")}]).splitlines()[-1])
+    -inf LL: MaxMarginIRL mixes deterministic policies, which give some expert actions ...
     """
     widths = [12] + [max(len(c), 5) for c in COLUMNS[1:]]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
@@ -272,6 +284,8 @@ def format_table(rows):
             fmt = "{:.1f}" if col == "fit s" else "{:.3f}"
             cells.append(("-" if value is None else fmt.format(value)).rjust(w))
         lines.append("  ".join(cells))
+    if any(row.get("held-out LL") == -np.inf for row in rows):
+        lines.append(INF_FOOTNOTE)
     return "\n".join(lines)
 
 
