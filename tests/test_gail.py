@@ -578,3 +578,10 @@ def test_stable_baselines3_interrupt_inside_a_round(monkeypatch):
     assert gail.history_ == clean.history_ and gail.solver_.num_timesteps == 256
     np.testing.assert_array_equal(gail.predict_proba(obs), clean.predict_proba(obs))
     np.testing.assert_array_equal(gail.predict_reward(obs), clean.predict_reward(obs))
+
+
+def test_vector_env_is_rejected_with_a_clear_error():
+    venv = gymnasium.make_vec("CartPole-v1", num_envs=2)
+    with pytest.raises(TypeError, match=r"single gymnasium environment.*vectorises"):
+        GAIL(n_rounds=1).fit(_cartpole_expert_demos(1, 0), venv)
+    venv.close()

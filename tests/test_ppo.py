@@ -324,3 +324,59 @@ def test_threads_restored_and_verbose_output(capsys):
     assert torch.get_num_threads() == n
     out = capsys.readouterr().out
     assert out.count("[PPO] steps=") == 2 and "mean_return=" in out
+
+
+class _BadObservationEnv(gymnasium.Env):
+    """Observations of the wrong shape from reset, or NaN after a few steps."""
+
+    observation_space = gymnasium.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    action_space = gymnasium.spaces.Discrete(2)
+
+    def __init__(self, bad):
+        self.bad, self.t = bad, 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(3 if self.bad == "shape" else 4, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        obs = np.full(4, np.nan if self.t > 3 else 0.0, np.float32)
+        return obs, 1.0, False, self.t > 20, {}
+
+
+def test_bad_env_observations_raise_clear_errors():
+    ppo = PPO(total_timesteps=64, n_envs=2, n_steps=16, random_state=0)
+    with pytest.raises(ValueError, match=r"_BadObservationEnv returned an observation of shape "
+                                         r"\(3,\) from reset\(\).*\(shape \(4,\)\)"):
+        ppo.solve(lambda: _BadObservationEnv("shape"))
+    with pytest.raises(ValueError, match=r"non-finite observation from step\(\)"):
+        ppo.solve(lambda: _BadObservationEnv("nan"))
+
+
+def test_vector_env_is_rejected():
+    venv = gymnasium.make_vec(CARTPOLE, num_envs=2)
+    with pytest.raises(TypeError, match="single environment"):
+        PPO().make_trainer(venv)
+    venv.close()
+
+
+def test_ppo_without_gymnasium_names_the_extra():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'gymnasium':\n"
+        "            raise ImportError('No module named gymnasium')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import sklirl, sklirl.solvers\n"
+        "assert 'torch' not in sys.modules and 'gymnasium' not in sys.modules\n"
+        "try:\n    from sklirl.solvers import PPO\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "requires gymnasium" in out.stdout and "sklirl[gym]" in out.stdout

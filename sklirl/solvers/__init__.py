@@ -26,9 +26,10 @@ __all__ = [
 
 def __getattr__(name):
     if name in ("PPO", "TorchPolicy"):
-        from ..utils._optional import import_torch
+        from ..utils._optional import import_gymnasium, import_torch
 
         import_torch("sklirl.solvers.PPO")
+        import_gymnasium("sklirl.solvers.PPO")
         from . import _ppo
 
         return getattr(_ppo, name)

@@ -570,6 +570,31 @@ def _check_spaces(observation_space, action_space):
         raise TypeError(f"PPO supports Discrete and Box action spaces, got {action_space}.")
 
 
+def _env_name(env):
+    spec = getattr(env, "spec", None)
+    if spec is not None and getattr(spec, "id", None):
+        return repr(spec.id)
+    return type(getattr(env, "unwrapped", env)).__name__
+
+
+def _check_observation(obs, space, env, where):
+    """Raise a ValueError naming the env when ``obs`` does not fit the observation space."""
+    obs = np.asarray(obs)
+    if isinstance(space, spaces.Box):
+        if obs.shape != space.shape:
+            raise ValueError(
+                f"environment {_env_name(env)} returned an observation of shape {obs.shape} "
+                f"from {where}() but its observation_space is {space} (shape {space.shape}); "
+                "fix the env or its observation_space."
+            )
+        if not np.all(np.isfinite(obs)):
+            raise ValueError(
+                f"environment {_env_name(env)} returned a non-finite observation from "
+                f"{where}(): {obs}. PPO needs finite observations (check the env's dynamics, "
+                "or wrap it to clip or replace NaN/inf)."
+            )
+
+
 def _env_factory(env):
     """A zero-argument callable that returns fresh copies of ``env``."""
     if isinstance(env, str):
@@ -698,7 +723,19 @@ class PPOTrainer:
         )
         self.rng = np.random.default_rng(numpy_seed)
         self.history = []
-        obs, _ = self.env.reset(seed=[env_seed + i for i in range(params["n_envs"])])
+        try:
+            obs, _ = self.env.reset(seed=[env_seed + i for i in range(params["n_envs"])])
+        except ValueError:
+            # e.g. "Output array is the wrong shape": the vector env could not batch the
+            # observations; say which env returned what
+            try:
+                _check_observation(self.env.envs[0].reset(seed=env_seed)[0], single_obs,
+                                   self.env.envs[0], "reset")
+            finally:
+                self.env.close()
+            raise
+        for e in range(params["n_envs"]):
+            _check_observation(obs[e], single_obs, self.env.envs[e], "reset")
         self._obs = obs
         self._episode_returns = np.zeros(params["n_envs"])
 
@@ -764,6 +801,7 @@ class PPOTrainer:
     def _collect_rollouts(self):
         policy, net = self.policy, self.policy.net
         T, E = self.params["n_steps"], self.params["n_envs"]
+        single_obs = self.env.single_observation_space
         obs_shape = (policy._obs_dim,) if not policy._discrete_obs else ()
         obs_dtype = np.int64 if policy._discrete_obs else np.float32
         act_shape = () if policy._discrete_actions else (net.actor[-1].out_features,)
@@ -791,6 +829,9 @@ class PPOTrainer:
                 actions, log_probs[t] = policy._sample(out, self.rng)
                 to_env = policy._to_env_actions(actions)
                 next_obs, reward, term, trunc, info = self.env.step(to_env)
+                if not policy._discrete_obs and not np.all(np.isfinite(next_obs)):
+                    bad = int(np.flatnonzero(~np.isfinite(next_obs).reshape(E, -1).all(1))[0])
+                    _check_observation(next_obs[bad], single_obs, self.env.envs[bad], "step")
                 observations[t], inputs[t], policy_actions[t] = obs, x, actions
                 env_actions[t] = to_env.reshape(E, *act_shape)
                 rewards[t], terminated[t], truncated[t] = reward, term, trunc
