@@ -692,7 +692,32 @@ class GAIL(BaseIRL):
         return self.discriminator_.reward(enc.inputs(obs, acts), self.reward_form)
 
     def predict_proba(self, states):
-        """Action probabilities ``(n, A)`` of the learned policy (Discrete actions)."""
+        """Action probabilities of the learned policy (Discrete actions).
+
+        Parameters
+        ----------
+        states : array-like
+            State indices of shape ``(n,)`` (tabular envs; the probabilities at t = 0 for
+            finite horizons) or observations of shape ``(n, *obs_shape)`` (gymnasium envs).
+
+        Returns
+        -------
+        proba : ndarray of shape (n, A)
+            Rows sum to 1. A ``TypeError`` for Box action spaces, whose policy is a density
+            (use ``policy_.log_prob``).
+
+        Examples
+        --------
+        >>> from sklirl import GAIL
+        >>> from sklirl.envs import GridWorld
+        >>> from sklirl.datasets import make_expert_demos
+        >>> env = GridWorld(3, gamma=0.9)
+        >>> demos, _ = make_expert_demos(env, 10, horizon=10, random_state=0)
+        >>> gail = GAIL(n_rounds=5, hidden_layer_sizes=(8,), random_state=0).fit(demos, env)
+        >>> proba = gail.predict_proba([0, 4, 8])
+        >>> proba.shape, bool((proba.sum(axis=1).round(12) == 1).all())
+        ((3, 4), True)
+        """
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict_proba(states)
@@ -700,7 +725,32 @@ class GAIL(BaseIRL):
         return self.policy_.predict_proba(obs)
 
     def predict(self, states):
-        """The learned policy's deterministic action (most probable, or the Gaussian mean)."""
+        """The learned policy's deterministic action (most probable, or the Gaussian mean).
+
+        Parameters
+        ----------
+        states : array-like
+            State indices of shape ``(n,)`` (tabular envs) or observations of shape
+            ``(n, *obs_shape)`` (gymnasium envs).
+
+        Returns
+        -------
+        actions : ndarray of shape (n,) or (n, *action_shape)
+            Discrete actions are the most probable ones (``predict_proba(states).argmax(1)``);
+            Box actions are the Gaussian policy's mean, clipped to the action bounds.
+
+        Examples
+        --------
+        >>> from sklirl import GAIL
+        >>> from sklirl.envs import GridWorld
+        >>> from sklirl.datasets import make_expert_demos
+        >>> env = GridWorld(3, gamma=0.9)
+        >>> demos, _ = make_expert_demos(env, 10, horizon=10, random_state=0)
+        >>> gail = GAIL(n_rounds=5, hidden_layer_sizes=(8,), random_state=0).fit(demos, env)
+        >>> actions = gail.predict([0, 4, 8])
+        >>> actions.shape, bool((actions == gail.predict_proba([0, 4, 8]).argmax(1)).all())
+        ((3,), True)
+        """
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict(states)

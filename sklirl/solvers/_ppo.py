@@ -439,7 +439,17 @@ class TorchPolicy:
         return self._unbatch(self._to_env_actions(actions), single)
 
     def predict_proba(self, observations):
-        """Return the action probabilities, shape (n, n_actions) (Discrete actions only)."""
+        """Return the action probabilities (Discrete actions only).
+
+        Parameters
+        ----------
+        observations : array-like
+            One observation or a batch of them.
+
+        Returns
+        -------
+        proba : ndarray of shape (n, n_actions), or (n_actions,) for a single observation
+        """
         if not self._discrete_actions:
             raise TypeError(
                 "predict_proba is only defined for Discrete action spaces; this policy has "
@@ -495,7 +505,17 @@ class TorchPolicy:
         return float(log_prob[0]) if single else log_prob
 
     def predict_value(self, observations):
-        """Return the critic's state values, shape (n,)."""
+        """Return the critic's state values.
+
+        Parameters
+        ----------
+        observations : array-like
+            One observation or a batch of them.
+
+        Returns
+        -------
+        values : ndarray of shape (n,), or a float for a single observation
+        """
         obs, single = self._check_observations(observations)
         with self._inference():
             values = self.net.critic(self._tensor(self._features(obs)))[:, 0].cpu().numpy()
@@ -1189,6 +1209,20 @@ class PPO(BaseEstimator):
         trainer : PPOTrainer
             With ``lr_schedule="auto"`` its step size is constant: the caller decides how long
             to train.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklirl.solvers._ppo import PPO
+        >>> trainer = PPO(n_envs=2, n_steps=32, batch_size=32, random_state=0).make_trainer(
+        ...     "CartPole-v1")
+        >>> batch = trainer.collect_rollouts()
+        >>> batch.observations.shape, trainer.total_steps
+        ((64, 4), 64)
+        >>> stats = trainer.update(batch, rewards=np.ones(64))  # a reward of your own
+        >>> sorted(stats)[:3]
+        ['approx_kl', 'clip_fraction', 'entropy']
+        >>> trainer.close()
         """
         return self._make_trainer(env, policy, auto_schedule="constant")
 
@@ -1215,6 +1249,16 @@ class PPO(BaseEstimator):
         Returns
         -------
         policy : TorchPolicy
+
+        Examples
+        --------
+        >>> from sklirl.solvers._ppo import PPO
+        >>> def upright(observations, actions, next_observations):
+        ...     return 1.0 - abs(next_observations[:, 2])  # reward keeping the pole upright
+        >>> ppo = PPO(total_timesteps=256, n_envs=2, n_steps=64, random_state=0)
+        >>> policy = ppo.solve("CartPole-v1", reward=upright)
+        >>> len(ppo.history_), policy.predict_proba([0.0, 0.0, 0.0, 0.0]).shape
+        (2, (2,))
         """
         if reward is not None and not callable(reward):
             raise TypeError(
