@@ -295,6 +295,13 @@ def test_interrupted_gail_keeps_last_complete_round():
     assert gail.n_iter_ == 3 and len(gail.history_) == 3
     assert np.isfinite(gail.score(demos))
     assert gail.predict_proba([0, 1]).shape == (2, GRID.n_actions)
+    # warm_start resumes from there: 3 + 17 rounds are the 20 of an uninterrupted fit
+    gail.set_params(callback=None, warm_start=True, n_rounds=17).fit(demos, GRID)
+    full = GAIL(n_rounds=20, hidden_layer_sizes=(8,), random_state=0).fit(demos, GRID)
+    assert gail.n_iter_ == 20 and gail.history_ == full.history_
+    states = np.arange(GRID.n_states)
+    np.testing.assert_array_equal(gail.predict_proba(states), full.predict_proba(states))
+    np.testing.assert_array_equal(gail.predict_reward(states), full.predict_reward(states))
 
 
 def test_interrupt_without_checkpoint_restores_the_previous_state(monkeypatch):
