@@ -173,8 +173,9 @@ class GAIL(BaseIRL):
     history_ : list of dict
         Per round: ``disc_loss``, ``disc_accuracy_expert``, ``disc_accuracy_policy``,
         ``policy_entropy``, ``true_return`` (mean return of the episodes that ended in the
-        round's rollout, or the exact value of the policy under ``env.reward`` on tabular envs;
-        NaN when unknown) and ``env_steps`` (so far; 0 for exact tabular rounds).
+        round's rollout, or on tabular envs the exact value under ``env.reward`` of the round's
+        policy, before averaging; NaN when unknown) and ``env_steps`` (so far; 0 for exact
+        tabular rounds). Entries are only appended for complete rounds.
 
     See Also
     --------
