@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -170,8 +171,9 @@ class MaxEntIRL(BaseIRL):
     n_iter_ : int
         Outer iterations run.
     history_ : dict of ndarray
-        ``"loss"`` (the normalised dual / negative log-likelihood) and ``"gap"`` (the
-        normalised feature-expectation gap, max-norm) after each iteration.
+        ``"loss"`` (the normalised dual / negative log-likelihood), ``"gap"`` (the
+        normalised feature-expectation gap, max-norm) and ``"time"`` (seconds since the
+        start of the fit) after each iteration.
     expert_feature_expectations_ : ndarray of shape (n_features,)
         ``rho_E`` as matched (see Notes).
     env_ : TabularMDP
@@ -314,7 +316,8 @@ class MaxEntIRL(BaseIRL):
         phi = self._fit_features(env)
         self.expert_feature_expectations_ = _feature_expectations(expert_visitation, phi)
         dual = _MaxEntDual(env, expert_visitation, mu0, tol=1e-10)
-        self._history = {"loss": [], "gap": []}
+        self._history = {"loss": [], "gap": [], "time": []}
+        self._start_time = time.perf_counter()
         if self.reward_model == "linear":
             w = self._initial_coef(phi.shape[1])
             run = self._minimize_lbfgs if self.optimizer == "lbfgs" else self._gradient_steps
@@ -344,6 +347,7 @@ class MaxEntIRL(BaseIRL):
         self.reward_ = np.repeat(reward[:, None], dual.env.n_actions, axis=1)
         self.history_ = {k: np.asarray(v) for k, v in self._history.items()}
         del self._history
+        self.__dict__.pop("_start_time", None)
 
     def _finalizer(self, dual, phi, w):
         """The fitted state at the linear weights ``w`` (a KeyboardInterrupt checkpoint)."""
@@ -373,6 +377,7 @@ class MaxEntIRL(BaseIRL):
     def _record(self, it, loss, gap):
         self._history["loss"].append(float(loss))
         self._history["gap"].append(float(gap))
+        self._history["time"].append(time.perf_counter() - self._start_time)
         if self.verbose:
             print(f"[MaxEntIRL] iter {it:4d}  loss {loss:.8g}  gap {gap:.3e}")
 
