@@ -35,7 +35,26 @@ __all__ = ["BaseIRL", "is_tabular_env"]
 
 
 def is_tabular_env(env):
-    """Whether ``env`` is a :class:`~sklirl.envs.TabularMDP`."""
+    """Whether ``env`` is a :class:`~sklirl.envs.TabularMDP`.
+
+    Estimators take the tabular path (exact planning and occupancy measures) for such envs
+    and, where they accept them, the sampling path for gymnasium envs.
+
+    Parameters
+    ----------
+    env : object
+
+    Returns
+    -------
+    is_tabular : bool
+
+    Examples
+    --------
+    >>> from sklirl.base import is_tabular_env
+    >>> from sklirl.envs import GridWorld
+    >>> is_tabular_env(GridWorld(3)), is_tabular_env("CartPole-v1")
+    (True, False)
+    """
     return isinstance(env, TabularMDP)
 
 
@@ -117,6 +136,33 @@ class BaseIRL(BaseEstimator):
     (:mod:`sklirl.utils._persistence`), but unpickling the estimator itself can execute code:
     load pickles only from sources you trust. Demonstrations have a pickle-free format
     (:func:`sklirl.demos.save_demos`, loaded with ``allow_pickle=False``).
+
+    Examples
+    --------
+    A subclass implements ``_fit(demos, env, sample_weight)``, which receives validated
+    trajectories and sets ``policy_`` (and ``reward_`` for tabular envs); ``fit``,
+    ``predict``, ``predict_proba``, ``predict_reward`` and ``score`` come from the base
+    class. Here, behaviour cloning by smoothed action counts:
+
+    >>> import numpy as np
+    >>> from sklirl.base import BaseIRL
+    >>> from sklirl.datasets import make_expert_demos
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.expectations import empirical_occupancy, policy_from_occupancy
+    >>> class CountingImitator(BaseIRL):
+    ...     def _fit(self, demos, env, sample_weight):
+    ...         counts = empirical_occupancy(demos, env.n_states, env.n_actions, gamma=1.0,
+    ...                                      sample_weight=sample_weight)
+    ...         self.policy_ = policy_from_occupancy(counts + 1.0)
+    ...         self.reward_ = np.array(self.policy_.log_probs)
+    ...         self.n_iter_ = 1
+    >>> env = GridWorld(3, gamma=0.9)  # the goal is the bottom-right cell, 8
+    >>> demos, _ = make_expert_demos(env, 20, horizon=8, random_state=0)
+    >>> est = CountingImitator().fit(demos, env)
+    >>> est.predict([0, 1, 5]).tolist()  # 2 = down: toward the goal
+    [2, 2, 2]
+    >>> est.predict_proba([0]).shape, bool(est.score(demos) > np.log(0.25))
+    ((1, 4), True)
     """
 
     # demos is data, not metadata: keep it out of metadata routing. The env is requested by
@@ -340,12 +386,34 @@ class BaseIRL(BaseEstimator):
         return table[s, a]
 
     def predict_proba(self, states):
-        """Action probabilities ``(n, A)`` of the learned policy (at t = 0 for finite horizons)."""
+        """Action probabilities ``(n, A)`` of the learned policy (at t = 0 for finite horizons).
+
+        Parameters
+        ----------
+        states : array-like of int of shape (n,)
+            State indices of the env seen in ``fit``, in ``[0, env.n_states)``.
+
+        Returns
+        -------
+        probs : ndarray of shape (n, A)
+            Rows sum to 1.
+        """
         check_is_fitted(self)
         return self.policy_.predict_proba(self._check_tabular_states(states))
 
     def predict(self, states):
-        """Most probable action of the learned policy in each state."""
+        """Most probable action of the learned policy in each state.
+
+        Parameters
+        ----------
+        states : array-like of int of shape (n,)
+            State indices of the env seen in ``fit``, in ``[0, env.n_states)``.
+
+        Returns
+        -------
+        actions : ndarray of int of shape (n,)
+            ``predict_proba(states).argmax(axis=1)`` (ties go to the lowest action).
+        """
         return self.predict_proba(states).argmax(axis=1)
 
     def score(self, demos, y=None, *, env=None, sample_weight=None):

@@ -345,6 +345,18 @@ def load_demos(path):
     Returns
     -------
     trajectories : list of Trajectory
+        Validated like any demos (:func:`check_demos`); a file that is not a demos file, or
+        whose lengths do not match its arrays, raises ``ValueError``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklirl.demos import Trajectory, load_demos, save_demos
+    >>> path = os.path.join(tempfile.mkdtemp(), "demos.npz")
+    >>> save_demos(path, [Trajectory([0, 1, 2], [1, 0])])
+    >>> (traj,) = load_demos(path)
+    >>> traj.states.tolist(), traj.actions.tolist()
+    ([0, 1, 2], [1, 0])
     """
     with np.load(os.fspath(path), allow_pickle=False) as data:
         missing = {"states", "actions", "state_lengths", "action_lengths"} - set(data.files)

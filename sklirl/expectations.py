@@ -254,6 +254,22 @@ def occupancy_feature_expectations(occupancy, phi):
     Returns
     -------
     rho : ndarray of shape (k,)
+
+    Examples
+    --------
+    With ``V_pi = w . rho_pi``: the value of a policy under a linear reward ``w . phi`` is
+    the dot product of ``w`` with its feature expectations.
+
+    >>> import numpy as np
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.expectations import occupancy_feature_expectations, occupancy_measure
+    >>> env = GridWorld(3, gamma=0.9)
+    >>> d = occupancy_measure(env, np.full((9, 4), 0.25))
+    >>> occupancy_feature_expectations(d, env.state_features)  # (row, col) features
+    array([10., 10.])
+    >>> rho = occupancy_feature_expectations(d, np.eye(9))  # one-hot: the state visitation
+    >>> np.allclose(rho, d.sum(axis=1)), round(float(rho.sum()), 6)  # mass 1 / (1 - gamma)
+    (True, 10.0)
     """
     d = np.asarray(occupancy)
     if d.dtype.kind not in "biuf" or d.ndim != 2 or 0 in d.shape:
@@ -390,7 +406,19 @@ class ExactExpectation(_Expectation):
     """
 
     def occupancy(self, env, policy):
-        """The exact occupancy measure ``(S, A)`` (see :func:`occupancy_measure`)."""
+        """The exact occupancy measure ``(S, A)`` (see :func:`occupancy_measure`).
+
+        Parameters
+        ----------
+        env : TabularMDP
+        policy : TabularPolicy or array-like of shape (S, A) or (H, S, A)
+
+        Returns
+        -------
+        occupancy : ndarray of shape (S, A)
+            Discounted state-action visitation from t = 0, of total mass ``1 / (1 - gamma)``
+            (discounted) or ``H`` (finite horizon).
+        """
         return occupancy_measure(env, policy)
 
 
@@ -570,7 +598,20 @@ class MonteCarloExpectation(_Expectation):
         self.n_jobs = n_jobs
 
     def rollout_horizon(self, env, gamma=None):
-        """The rollout length used for ``env`` (discount ``gamma``, default ``env.gamma``)."""
+        """The rollout length used for ``env`` (discount ``gamma``, default ``env.gamma``).
+
+        Parameters
+        ----------
+        env : TabularMDP or gymnasium.Env
+        gamma : float, default=None
+            Discount; ``env.gamma`` when None.
+
+        Returns
+        -------
+        horizon : int
+            ``self.horizon`` if set, else the env's finite horizon, else the first ``T`` with
+            ``gamma ** T <= 1e-3``.
+        """
         env_horizon = getattr(env, "horizon", None)
         if self.horizon is not None:
             if env_horizon is not None and self.horizon > env_horizon:
@@ -658,7 +699,19 @@ class MonteCarloExpectation(_Expectation):
         return sums.mean(axis=0)
 
     def occupancy(self, env, policy):
-        """Empirical discounted occupancy ``(S, A)`` from ``n_episodes`` rollouts."""
+        """Empirical discounted occupancy ``(S, A)`` from ``n_episodes`` rollouts.
+
+        Parameters
+        ----------
+        env : TabularMDP
+        policy : TabularPolicy or array-like of shape (S, A) or (H, S, A)
+
+        Returns
+        -------
+        occupancy : ndarray of shape (S, A)
+            Mean over the episodes of ``sum_t gamma^t 1[s_t = s, a_t = a]``, truncated at
+            :meth:`rollout_horizon` steps.
+        """
         from .datasets import sample_trajectories
 
         self._validate_params()

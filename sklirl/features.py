@@ -87,7 +87,20 @@ class OneHotStates(TransformerMixin, BaseEstimator):
         self.handle_unknown = handle_unknown
 
     def fit(self, X, y=None):
-        """Learn the distinct rows of ``X``."""
+        """Learn the distinct rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            State descriptors (or state indices as one column); each distinct row is a
+            category.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : OneHotStates
+        """
         self._validate_params()
         X = validate_data(self, X, dtype=np.float64)
         keys = _row_keys(X)
@@ -97,7 +110,20 @@ class OneHotStates(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Encode each row of ``X`` as the indicator of its category."""
+        """Encode each row of ``X`` as the indicator of its category.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to encode, with as many columns as in ``fit``.
+
+        Returns
+        -------
+        X_out : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_categories)
+            One 1 per row, in the column of its category (sparse when ``sparse_output``
+            says so); rows not seen in ``fit`` raise or, with ``handle_unknown="ignore"``,
+            are all zeros.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         keys = _row_keys(X)
@@ -120,7 +146,17 @@ class OneHotStates(TransformerMixin, BaseEstimator):
         return out if sparse else out.toarray()
 
     def get_feature_names_out(self, input_features=None):
-        """Names ``state=<row>`` of the output features."""
+        """Names ``state=<row>`` of the output features.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the names come from the categories' values).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects of shape (n_categories,)
+        """
         check_is_fitted(self)
         return np.asarray(
             [f"state={'_'.join(f'{v:g}' for v in row)}" for row in self.categories_], dtype=object
@@ -178,7 +214,19 @@ class MacroCells(TransformerMixin, BaseEstimator):
         self.cell_size = cell_size
 
     def fit(self, X, y=None):
-        """Learn the bins of each column."""
+        """Learn the bins of each column.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            State descriptors, such as a grid's ``(row, col)`` coordinates.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : MacroCells
+        """
         self._validate_params()
         X = validate_data(self, X, dtype=np.float64)
         self.offset_ = X.min(axis=0)
@@ -193,7 +241,18 @@ class MacroCells(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Encode each row as the indicator of its macro cell."""
+        """Encode each row as the indicator of its macro cell.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to encode, with as many columns as in ``fit``.
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_samples, prod(n_cells_))
+            One 1 per row, in the column of its macro cell.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         bins = np.floor((X - self.offset_) / self.cell_size).astype(np.int64)
@@ -204,7 +263,17 @@ class MacroCells(TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None):
-        """Names ``cell=<bin>_<bin>...`` of the output features."""
+        """Names ``cell=<bin>_<bin>...`` of the output features.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the names come from the bins).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects of shape (prod(n_cells_),)
+        """
         check_is_fitted(self)
         grid = np.indices(tuple(self.n_cells_)).reshape(len(self.n_cells_), -1).T
         return np.asarray([f"cell={'_'.join(map(str, b))}" for b in grid], dtype=object)
@@ -228,6 +297,19 @@ def feature_inputs(feature_map, env):
     X : ndarray of shape (S, d)
         ``env.state_features``, or the column of state indices when the map asks for it
         (``sklirl_input = "state_index"``) or the env has no state features.
+
+    Examples
+    --------
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.features import MacroCells, OneHotStates, feature_inputs
+    >>> env = GridWorld(size=2)
+    >>> feature_inputs(MacroCells(1), env)  # the (row, col) of each cell
+    array([[0., 0.],
+           [0., 1.],
+           [1., 0.],
+           [1., 1.]])
+    >>> feature_inputs(OneHotStates(), env).ravel()  # OneHotStates asks for state indices
+    array([0., 1., 2., 3.])
     """
     env = check_tabular_env(env)
     if _wants_state_index(feature_map) or env.state_features is None:
@@ -358,7 +440,34 @@ def fit_feature_matrix(features, env):
 
 
 def transform_feature_matrix(fitted, env):
-    """The ``(S, k)`` feature matrix of an already fitted feature map on ``env``."""
+    """The ``(S, k)`` feature matrix of an already fitted feature map on ``env``.
+
+    What an estimator uses to evaluate its learned reward on another env (transfer): the
+    map fitted on the training env by :func:`fit_feature_matrix` transforms the new env's
+    state descriptors, without refitting.
+
+    Parameters
+    ----------
+    fitted : transformer
+        A fitted feature map, such as the first output of :func:`fit_feature_matrix` or an
+        estimator's ``features_``.
+    env : TabularMDP
+        An env whose state descriptors ``fitted`` can transform.
+
+    Returns
+    -------
+    phi : ndarray or scipy.sparse.csr_matrix of shape (env.n_states, k)
+
+    Examples
+    --------
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.features import MacroCells, fit_feature_matrix, transform_feature_matrix
+    >>> fitted, phi = fit_feature_matrix(MacroCells(1), GridWorld(size=2))
+    >>> phi.shape
+    (4, 4)
+    >>> transform_feature_matrix(fitted, GridWorld(size=3)).sum(axis=0)  # cells clipped
+    array([1., 2., 2., 4.])
+    """
     Phi = fitted.transform(feature_inputs(fitted, env))
     return _check_feature_matrix(Phi, env.n_states, type(fitted).__name__)
 

@@ -620,14 +620,41 @@ default="uniform"
         return _observation_features(self.features_, obs) @ self.coef_
 
     def predict_proba(self, states):
-        """Action probabilities ``(n, A)``; gymnasium envs: the mixture's per-state mean."""
+        """Action probabilities ``(n, A)``; gymnasium envs: the mixture's per-state mean.
+
+        Parameters
+        ----------
+        states : array-like
+            State indices of the tabular env seen in ``fit``, shape ``(n,)``, or
+            observations ``(n, *obs_shape)`` of the gymnasium env (Discrete action spaces).
+
+        Returns
+        -------
+        probs : ndarray of shape (n, A)
+            The mixture's probabilities: ``sum_j lambda_j pi_j(a | s)``. Its components are
+            deterministic, so actions none of them takes have probability 0 (and a
+            log-likelihood of ``-inf`` in ``score``).
+        """
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict_proba(states)
         return self.policy_.predict_proba(self._encoder.check_observations(states))
 
     def predict(self, states):
-        """The learned policy's action; gymnasium envs: see :class:`EpisodeMixturePolicy`."""
+        """The learned policy's action; gymnasium envs: see :class:`EpisodeMixturePolicy`.
+
+        Parameters
+        ----------
+        states : array-like
+            State indices of the tabular env seen in ``fit``, shape ``(n,)``, or
+            observations ``(n, *obs_shape)`` of the gymnasium env.
+
+        Returns
+        -------
+        actions : ndarray of shape (n,) or (n, *action_shape)
+            Tabular envs: the most probable action of the mixture in each state. Gymnasium
+            envs: the action of the highest-weight component.
+        """
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict(states)

@@ -139,19 +139,70 @@ class TabularPolicy:
         return table[t, s]
 
     def predict_proba(self, states, t=None):
-        """Action probabilities ``(n, A)`` in ``states`` (at time step ``t``, default 0)."""
+        """Action probabilities ``(n, A)`` in ``states`` (at time step ``t``, default 0).
+
+        Parameters
+        ----------
+        states : array-like of int of shape (n,)
+            State indices in ``[0, n_states)``.
+        t : int or array-like of int of shape (n,), default=None
+            Time steps, for a finite-horizon (``(H, S, A)``) policy: one for all states or
+            one per state; None means 0, and steps past the horizon use the last step's
+            rule. Ignored by stationary policies.
+
+        Returns
+        -------
+        probs : ndarray of shape (n, A)
+        """
         return self._table(self.probs, states, t)
 
     def predict_log_proba(self, states, t=None):
-        """Log action probabilities ``(n, A)``."""
+        """Log action probabilities ``(n, A)``.
+
+        Parameters
+        ----------
+        states : array-like of int of shape (n,)
+        t : int or array-like of int of shape (n,), default=None
+            As in :meth:`predict_proba`.
+
+        Returns
+        -------
+        log_probs : ndarray of shape (n, A)
+            ``-inf`` for actions of probability 0.
+        """
         return self._table(self.log_probs, states, t)
 
     def predict(self, states, t=None):
-        """Most probable action in each state."""
+        """Most probable action in each state.
+
+        Parameters
+        ----------
+        states : array-like of int of shape (n,)
+        t : int or array-like of int of shape (n,), default=None
+            As in :meth:`predict_proba`.
+
+        Returns
+        -------
+        actions : ndarray of int of shape (n,)
+            Ties go to the lowest action index.
+        """
         return self.predict_proba(states, t).argmax(axis=1)
 
     def log_prob(self, states, actions, t=None):
-        """Log-probability ``(n,)`` of taking ``actions`` in ``states``."""
+        """Log-probability ``(n,)`` of taking ``actions`` in ``states``.
+
+        Parameters
+        ----------
+        states : array-like of int of shape (n,)
+        actions : array-like of int of shape (n,)
+            One action index per state, in ``[0, n_actions)``.
+        t : int or array-like of int of shape (n,), default=None
+            As in :meth:`predict_proba`.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n,)
+        """
         lp = self.predict_log_proba(states, t)
         a = check_indices(actions, self.n_actions, "actions")
         if a.shape != (lp.shape[0],):
@@ -159,12 +210,35 @@ class TabularPolicy:
         return lp[np.arange(len(a)), a]
 
     def sample(self, states, t=None, random_state=None):
-        """Sample one action per state (vectorised inverse-CDF sampling)."""
+        """Sample one action per state (vectorised inverse-CDF sampling).
+
+        Parameters
+        ----------
+        states : array-like of int of shape (n,)
+        t : int or array-like of int of shape (n,), default=None
+            As in :meth:`predict_proba`.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        actions : ndarray of int of shape (n,)
+        """
         rng = check_random_state(random_state)
         return sample_categorical(self.predict_proba(states, t), rng)
 
     def at(self, t):
-        """The ``(S, A)`` action probabilities at time step ``t`` (stationary: always the same)."""
+        """The ``(S, A)`` action probabilities at time step ``t`` (stationary: always the same).
+
+        Parameters
+        ----------
+        t : int
+            Time step; steps past a finite horizon give the last step's table.
+
+        Returns
+        -------
+        probs : ndarray of shape (S, A)
+            Read-only.
+        """
         return self.probs if self.probs.ndim == 2 else self.probs[min(t, self.probs.shape[0] - 1)]
 
     def __repr__(self):
@@ -413,6 +487,32 @@ def soft_value_iteration(
     values : ndarray of shape (S,) or (H + 1, S)
     n_iter : int
         Sweeps, or policy-iteration steps.
+
+    See Also
+    --------
+    SoftValueIteration : the solver class, which returns the soft-optimal policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.special import logsumexp
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.solvers import soft_value_iteration
+    >>> env = GridWorld(3, gamma=0.9)
+    >>> q, v, n_iter = soft_value_iteration(env, env.reward)
+    >>> q.shape, v.shape
+    ((9, 4), (9,))
+    >>> np.allclose(v, logsumexp(q, axis=1))  # the soft Bellman fixed point
+    True
+
+    With a finite horizon the tables are per time step. Under a zero reward the soft value is
+    the discounted entropy of the uniform policy:
+
+    >>> q, v, _ = soft_value_iteration(GridWorld(3, gamma=0.9, horizon=5), np.zeros(9))
+    >>> q.shape, v.shape
+    ((5, 9, 4), (6, 9))
+    >>> np.allclose(v[0], np.log(4) * sum(0.9 ** t for t in range(5)))
+    True
     """
     env = check_tabular_env(env)
     r = as_state_action_reward(reward, env.n_states, env.n_actions)
@@ -549,6 +649,45 @@ def value_iteration(env, reward, tol=1e-10, max_iter=100_000, init_values=None, 
 
     ``method="policy_iteration"`` runs Howard's policy iteration (greedy policy, exact sparse
     evaluation) and then polishing sweeps; ``"auto"`` picks it when ``gamma >= 0.995``.
+
+    Parameters
+    ----------
+    env : TabularMDP
+    reward : ndarray of shape (S,) or (S, A)
+    tol : float, default=1e-10
+        Discounted case: stop when the values are within ``tol`` of the fixed point.
+    max_iter : int, default=100_000
+    init_values : ndarray of shape (S,), default=None
+        Warm start for the discounted case.
+    method : {"auto", "value_iteration", "policy_iteration"}, default="auto"
+
+    Returns
+    -------
+    q : ndarray of shape (S, A) or (H, S, A)
+    values : ndarray of shape (S,) or (H + 1, S)
+        ``values = q.max(axis=-1)`` (and 0 after the last step of a finite horizon).
+    n_iter : int
+        Sweeps, or policy-iteration steps.
+
+    See Also
+    --------
+    ValueIteration : the solver class, which returns the greedy policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.solvers import value_iteration
+    >>> env = GridWorld(3, gamma=0.9)  # +1 per step in the bottom-right cell
+    >>> q, v, n_iter = value_iteration(env, env.reward)
+    >>> np.allclose(v, q.max(axis=1))
+    True
+    >>> round(float(v[8]), 6)  # stay in the goal forever: 1 / (1 - gamma)
+    10.0
+    >>> q.argmax(axis=1).reshape(3, 3)  # 1 = right, 2 = down
+    array([[1, 1, 2],
+           [1, 1, 2],
+           [1, 1, 1]])
     """
     env = check_tabular_env(env)
     r = as_state_action_reward(reward, env.n_states, env.n_actions)

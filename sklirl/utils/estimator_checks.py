@@ -213,6 +213,18 @@ class CheckData:
         Held-out demonstrations for ``score``.
     states : ndarray of shape (n,)
         States to predict on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.datasets import make_expert_demos
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.utils.estimator_checks import CheckData
+    >>> env = GridWorld(4, gamma=0.9)
+    >>> demos, _ = make_expert_demos(env, 10, horizon=6, random_state=0)
+    >>> data = CheckData(demos[:8], env, demos[8:], states=np.arange(env.n_states))
+    >>> len(data.demos), len(data.test_demos), data.states.shape
+    (8, 2, (16,))
     """
 
     demos: list
@@ -234,6 +246,15 @@ def make_check_data(data=None):
     Returns
     -------
     data : CheckData
+
+    Examples
+    --------
+    >>> from sklirl.utils.estimator_checks import make_check_data
+    >>> data = make_check_data()
+    >>> len(data.demos), len(data.test_demos), data.env.n_states
+    (12, 4, 9)
+    >>> data.states.tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7, 8]
     """
     if isinstance(data, CheckData):
         return data
@@ -810,6 +831,18 @@ def estimator_checks_generator(estimator, *, data=None):
     Yields
     ------
     estimator, check : estimator and callable
+
+    Examples
+    --------
+    >>> from sklirl.utils.estimator_checks import estimator_checks_generator
+    >>> from sklirl.utils._testing_estimators import TabularBehaviorCloning
+    >>> pairs = list(estimator_checks_generator(TabularBehaviorCloning()))
+    >>> for estimator, check in pairs[:3]:
+    ...     check(estimator)  # raises if the estimator fails the check
+    ...     print(check.func.__name__)
+    check_estimator_cloneable
+    check_estimator_tags_renamed
+    check_valid_tag_types
     """
     data = make_check_data(data)
     name = type(estimator).__name__
@@ -864,6 +897,16 @@ def check_estimator(estimator, *, data=None):
     -------
     results : list of dict
         ``{"check_name", "status" ("passed" or "skipped"), "reason"}`` per check.
+
+    Examples
+    --------
+    >>> from sklirl.utils.estimator_checks import check_estimator
+    >>> from sklirl.utils._testing_estimators import TabularBehaviorCloning
+    >>> results = check_estimator(TabularBehaviorCloning())
+    >>> sorted({r["status"] for r in results})
+    ['passed', 'skipped']
+    >>> results[0]
+    {'check_name': 'check_estimator_cloneable', 'status': 'passed', 'reason': None}
     """
     results = []
     for est, check in estimator_checks_generator(estimator, data=data):
