@@ -58,7 +58,11 @@ numpydoc_xref_aliases = {
     "TabularPolicy": "sklirl.solvers.TabularPolicy",
     "Trajectory": "sklirl.Trajectory",
 }
-numpydoc_validation_checks = set()
+# Every object the API reference lists has a docstring (GL08; autodoc leaves out members
+# without one). The Examples sections of the public objects are checked by
+# tests/test_docstrings.py: EX01 here would demand them of every method too, inherited
+# scikit-learn ones included (88 warnings).
+numpydoc_validation_checks = {"GL08"}
 
 
 def _skip_member(app, what, name, obj, skip, options):

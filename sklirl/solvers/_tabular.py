@@ -107,14 +107,17 @@ class TabularPolicy:
 
     @property
     def n_states(self):
+        """Number of states ``S``."""
         return self.probs.shape[-2]
 
     @property
     def n_actions(self):
+        """Number of actions ``A``."""
         return self.probs.shape[-1]
 
     @property
     def horizon(self):
+        """``H`` for a finite-horizon ``(H, S, A)`` policy; None for a stationary one."""
         return self.probs.shape[0] if self.probs.ndim == 3 else None
 
     def _check_states(self, states):
