@@ -13,7 +13,7 @@ Generative adversarial imitation learning (Ho & Ermon, 2016) on gymnasium's ``Ca
    against environment steps, with the expert's return and the discriminator's accuracies, which
    move toward 1/2 as the policy becomes indistinguishable from the expert.
 
-It takes about a minute of CPU time (the expert half of it). ``SKLIRL_EXAMPLE_FAST=1`` runs
+It takes about 20 seconds on 2 cores (the expert half of it). ``SKLIRL_EXAMPLE_FAST=1`` runs
 a reduced version in seconds (a briefly trained expert, 5 demonstrations and a few small GAIL
 rounds) that shows the mechanics, not the final performance: the test suite and the
 documentation build use it, so the figure below comes from that reduced run.

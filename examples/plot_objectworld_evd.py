@@ -20,8 +20,8 @@ We compare the estimators, each with the reward models it supports:
 
 We report EVD on the training world and on new, randomly generated worlds (transfer), where
 the learned reward is evaluated through the fitted feature map and re-planned.
-This takes about a minute and a half on 2 cores by default (one training world; most of it
-is the MLP); set the environment variable ``SKLIRL_EXAMPLE_SEEDS`` (e.g. to 5) to average
+This takes about 40 seconds on 2 cores by default (one training world; half of it is the
+MLP); set the environment variable ``SKLIRL_EXAMPLE_SEEDS`` (e.g. to 5) to average
 over more worlds for smoother curves. ``SKLIRL_EXAMPLE_FAST=1`` runs a reduced version in
 seconds (a 16 x 16 world, fewer demo counts, one transfer world): the test suite and the
 documentation build use it, so the figure below comes from that reduced run.
