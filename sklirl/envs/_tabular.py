@@ -306,15 +306,66 @@ class TabularMDP:
         return self.horizon is not None
 
     def to_dense(self):
-        """Return the transitions as a dense ``(S, A, S)`` array."""
+        """The transitions as a dense array (a new one; mind the memory for large MDPs).
+
+        Returns
+        -------
+        P : ndarray of shape (S, A, S)
+            ``P[s, a, s']``, the probability of moving to ``s'`` after action ``a`` in ``s``.
+
+        Examples
+        --------
+        >>> from sklirl.envs import GridWorld
+        >>> GridWorld(2).to_dense()[0, 1]  # "right" from the top-left cell
+        array([0., 1., 0., 0.])
+        """
         return self.transition_matrix.toarray().reshape(self.n_states, self.n_actions, -1)
 
     def expected_next(self, values):
-        """Return ``E[values(s') | s, a]`` as an ``(S, A)`` array for ``values`` of shape (S,)."""
+        """The expected next-state values ``E[values(s') | s, a]`` (one sparse product).
+
+        Parameters
+        ----------
+        values : ndarray of shape (S,)
+            A value per state.
+
+        Returns
+        -------
+        expected : ndarray of shape (S, A)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklirl.envs import GridWorld
+        >>> GridWorld(2).expected_next(np.array([0.0, 1.0, 2.0, 3.0]))[0]  # up, right, down, left
+        array([0., 1., 2., 0.])
+        """
+        if np.shape(values) != (self.n_states,):  # the solvers' hot path: shape check only
+            raise ValueError(
+                f"values must have shape ({self.n_states},), got {np.shape(values)}."
+            )
         return (self.transition_matrix @ values).reshape(self.n_states, self.n_actions)
 
     def with_initial_distribution(self, mu0):
-        """Return a shallow copy of this MDP with another initial state distribution."""
+        """A copy of this MDP with another initial state distribution (the model is shared).
+
+        Parameters
+        ----------
+        mu0 : array-like of shape (S,)
+            Non-negative start-state probabilities summing to 1.
+
+        Returns
+        -------
+        mdp : TabularMDP
+            Of the same type; this one is left unchanged.
+
+        Examples
+        --------
+        >>> from sklirl.envs import GridWorld
+        >>> env = GridWorld(2).with_initial_distribution([1.0, 0.0, 0.0, 0.0])
+        >>> env.initial_state_distribution.tolist()
+        [1.0, 0.0, 0.0, 0.0]
+        """
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         new.__dict__["initial_state_distribution"] = new._validate_mu0(mu0)
