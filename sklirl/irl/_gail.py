@@ -353,19 +353,16 @@ class GAIL(BaseIRL):
         torch = import_torch("GAIL")
         disc_seed = rng.randint(_MAX_SEED)
         warm = self._warm_state("tabular", X.shape[1], env)
-        if warm is not None:
-            # Copies: if this fit is interrupted before a round completes, the previous fit
-            # is restored untouched.
-            self.discriminator_ = copy.deepcopy(self.discriminator_)
-            self.history_ = list(self.history_)  # the rounds continue
-        else:
-            self.history_ = []
+
+        def fresh_discriminator():
             # Full-batch steps on exact occupancies: float64 keeps them exact, at no real cost.
-            self.discriminator_ = self._make_discriminator(
-                X.shape[1], mask, disc_seed, hidden, dtype=torch.float64
-            )
+            disc = self._make_discriminator(X.shape[1], mask, disc_seed, hidden,
+                                            dtype=torch.float64)
             if mask.any() and self.normalize_inputs:
-                self.discriminator_.update_input_stats(X)
+                disc.update_input_stats(X)
+            return disc
+
+        self._resume_or_start(warm, fresh_discriminator)
         disc = self.discriminator_
         x = disc.as_tensor(X)
 
@@ -435,6 +432,19 @@ class GAIL(BaseIRL):
 
         return finalize
 
+    def _resume_or_start(self, warm, make_discriminator):
+        """Continue the previous fit's rounds (``warm``) or start afresh.
+
+        A warm fit works on copies: if it is interrupted before a round completes, the previous
+        fit is restored untouched.
+        """
+        if warm is not None:
+            self.discriminator_ = copy.deepcopy(self.discriminator_)
+            self.history_ = list(self.history_)  # the rounds continue
+        else:
+            self.history_ = []
+            self.discriminator_ = make_discriminator()
+
     def _warm_state(self, kind, input_dim, env):
         """The loop state to resume from with ``warm_start=True``; None for a cold start."""
         state = getattr(self, "_gail_warm", None) if self.warm_start else None
@@ -473,14 +483,8 @@ class GAIL(BaseIRL):
             )
 
         warm = self._warm_state("gymnasium", encoder.input_dim, env)
-        if warm is not None:
-            self.discriminator_ = copy.deepcopy(self.discriminator_)
-            self.history_ = list(self.history_)  # the rounds continue
-        else:
-            self.history_ = []
-            self.discriminator_ = self._make_discriminator(
-                encoder.input_dim, encoder.continuous_mask, disc_seed, hidden
-            )
+        self._resume_or_start(warm, lambda: self._make_discriminator(
+            encoder.input_dim, encoder.continuous_mask, disc_seed, hidden))
         self.solver_ = self._make_ppo(solver_seed)
         trainer = self.solver_.make_trainer(env, policy=None if warm is None else self.policy_)
         try:
