@@ -179,10 +179,20 @@ def _iterative_flow_solve(M, mu0, P_pi, gamma):
     return d_s
 
 
-def policy_from_occupancy(occupancy):
-    """The stationary policy ``pi(a|s) = d(s, a) / sum_a d(s, a)`` whose occupancy is ``d``.
+def policy_from_occupancy(occupancy, fallback=None):
+    """The policy ``pi(a|s) = d(s, a) / sum_a d(s, a)`` whose occupancy is ``d``.
 
-    States with zero occupancy get the uniform policy.
+    Parameters
+    ----------
+    occupancy : array-like of shape (S, A), or (H, S, A) per time step
+        Non-negative (discounted) state-action visitation.
+    fallback : TabularPolicy or array-like of shape (S, A) or (H, S, A), default=None
+        The action probabilities in states with zero occupancy; uniform when None.
+
+    Returns
+    -------
+    policy : TabularPolicy
+        Stationary for an ``(S, A)`` occupancy, time-indexed for ``(H, S, A)``.
 
     Examples
     --------
@@ -191,13 +201,17 @@ def policy_from_occupancy(occupancy):
     [[0.25, 0.75], [0.5, 0.5]]
     """
     d = np.asarray(occupancy, dtype=np.float64)
-    if d.ndim != 2 or 0 in d.shape or (d < -1e-12).any() or not np.all(np.isfinite(d)):
-        raise ValueError("occupancy must be a finite, non-negative (S, A) array.")
+    if d.ndim not in (2, 3) or 0 in d.shape or (d < -1e-12).any() or not np.all(np.isfinite(d)):
+        raise ValueError("occupancy must be a finite, non-negative (S, A) or (H, S, A) array.")
     d = np.maximum(d, 0.0)
-    mass = d.sum(axis=1, keepdims=True)
-    uniform = np.full_like(d, 1.0 / d.shape[1])
-    probs = np.where(mass > 0, d / np.where(mass > 0, mass, 1.0), uniform)
-    return TabularPolicy(probs)
+    if fallback is None:
+        fallback = np.full_like(d, 1.0 / d.shape[-1])
+    else:
+        fallback = fallback.probs if isinstance(fallback, TabularPolicy) else np.asarray(fallback)
+        fallback = np.broadcast_to(fallback, d.shape)
+    mass = d.sum(axis=-1, keepdims=True)
+    probs = np.where(mass > 0, d / np.where(mass > 0, mass, 1.0), fallback)
+    return TabularPolicy(probs / probs.sum(axis=-1, keepdims=True))
 
 
 def _discounts(gamma, length):

@@ -856,12 +856,7 @@ class _OccupancyAverage:
         """The policy of the averaged occupancy; ``last``'s actions where it has no mass."""
         if not self.active or self.total is None:
             return last
-        d = self.total / self.weight
-        mass = d.sum(axis=-1, keepdims=True)
-        fallback = np.broadcast_to(last.probs, d.shape)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            probs = np.where(mass > 0, d / np.where(mass > 0, mass, 1.0), fallback)
-        return TabularPolicy(probs / probs.sum(axis=-1, keepdims=True))
+        return policy_from_occupancy(self.total / self.weight, fallback=last)
 
     def get_state(self):
         return None if self.total is None else (self.total.copy(), self.weight)
