@@ -394,3 +394,30 @@ def test_mlp_stops_on_the_penalised_gradient():
                         random_state=0).fit(demos, env)
     assert est.n_iter_ < 1500
     assert est.history_["gap"][-1] > 1e-3  # the regularised optimum does not match moments
+
+
+def test_mlp_weight_decay_runs_its_budget_and_pickles():
+    """weight_decay > 0 trains with AdamW for exactly max_iter steps (no stationary point to
+    stop at, so no warning); the decay survives pickling; it shrinks the network's weights."""
+    torch = pytest.importorskip("torch")
+    env = GridWorld(3, gamma=0.9)
+    demos, _ = make_expert_demos(env, 20, horizon=20, random_state=0)
+    kwargs = dict(reward_model="mlp", hidden_layer_sizes=(16,), max_iter=40, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        decayed = MaxEntIRL(weight_decay=1.0, **kwargs).fit(demos, env)
+    plain = MaxEntIRL(**kwargs).fit(demos, env)
+    assert decayed.n_iter_ == 40 and len(decayed.history_["loss"]) == 40
+    net = decayed.reward_net_
+    assert isinstance(net.optimizer, torch.optim.AdamW)
+    assert net.optimizer.param_groups[0]["weight_decay"] == 1.0
+
+    def weight_norm(est):
+        return sum(float((p ** 2).sum()) for p in est.reward_net_.module.parameters())
+
+    assert weight_norm(decayed) < weight_norm(plain)
+    again = pickle.loads(pickle.dumps(decayed))
+    assert isinstance(again.reward_net_.optimizer, torch.optim.AdamW)
+    assert again.reward_net_.optimizer.param_groups[0]["weight_decay"] == 1.0
+    np.testing.assert_array_equal(again.reward_, decayed.reward_)
+    np.testing.assert_array_equal(again.transfer_reward(env), decayed.transfer_reward(env))

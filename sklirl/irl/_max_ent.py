@@ -125,6 +125,14 @@ class MaxEntIRL(BaseIRL):
         Wulfmeier et al. 2015); needs the ``torch`` extra.
     hidden_layer_sizes : tuple of int, default=(32, 32)
         Hidden layers of the MLP reward (``reward_model="mlp"`` only).
+    weight_decay : float, default=0.0
+        ``reward_model="mlp"`` only: decoupled weight decay of the network's weights (AdamW;
+        each step shrinks them by ``learning_rate * weight_decay``). It smooths the learned
+        reward as a function of the features, which is what lets it transfer to new
+        environments (on ObjectWorld ``weight_decay=1`` roughly halves the transfer EVD at
+        64-128 demos). With ``weight_decay > 0`` the network never reaches a stationary point
+        of the loss, so ``tol`` does not apply: the fit runs ``max_iter`` steps (together with
+        the decay, the training budget regularises) and does not warn.
     l2 : float, default=1e-2
         L2 penalty added to the mean per-step loss: ``l2 / 2 * ||w||^2`` on the linear
         weights; for the MLP ``l2 / 2 * mean_s r(s)^2`` on its rewards (a penalty on a deep
@@ -231,6 +239,7 @@ class MaxEntIRL(BaseIRL):
         "features": [HasMethods(["fit", "transform"]), None],
         "reward_model": [StrOptions({"linear", "mlp"})],
         "hidden_layer_sizes": ["array-like"],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"lbfgs", "gradient"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
@@ -248,6 +257,7 @@ class MaxEntIRL(BaseIRL):
         *,
         reward_model="linear",
         hidden_layer_sizes=(32, 32),
+        weight_decay=0.0,
         l2=1e-2,
         optimizer="lbfgs",
         learning_rate=None,
@@ -261,6 +271,7 @@ class MaxEntIRL(BaseIRL):
         self.features = features
         self.reward_model = reward_model
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.weight_decay = weight_decay
         self.l2 = l2
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -467,7 +478,7 @@ class MaxEntIRL(BaseIRL):
         net = getattr(self, "reward_net_", None) if self.warm_start else None
         if net is None or net.n_features != X.shape[1]:
             net = MLPReward(X.shape[1], self.hidden_layer_sizes, random_state=self.random_state)
-        net.set_optimizer(lr, self.l2)
+        net.set_optimizer(lr, self.l2, self.weight_decay)
         it = 0
         for it in range(1, self.max_iter + 1):
             reward = net.predict(X)                           # r_theta(phi(s))
@@ -477,17 +488,18 @@ class MaxEntIRL(BaseIRL):
             # the gradient of the penalised loss in the rewards: the visitation gap plus the
             # penalty's l2 r / S (with l2 > 0 the gap alone never reaches 0)
             reward_grad = visitation_diff + self.l2 * reward / len(reward)
-            if np.abs(reward_grad).max() <= self.tol:
+            if not self.weight_decay and np.abs(reward_grad).max() <= self.tol:
                 break
             net.backward_step(X, visitation_diff)             # back-propagate d_pi - d_E
         else:
-            warnings.warn(
-                f"MaxEntIRL (mlp) did not reach tol={self.tol} in max_iter={self.max_iter} "
-                f"iterations (last gradient max-norm {np.abs(reward_grad).max():.3g}, "
-                f"visitation gap {gap:.3g}); increase max_iter or learning_rate.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+            if not self.weight_decay:  # with weight decay max_iter is the budget by design
+                warnings.warn(
+                    f"MaxEntIRL (mlp) did not reach tol={self.tol} in max_iter={self.max_iter} "
+                    f"iterations (last gradient max-norm {np.abs(reward_grad).max():.3g}, "
+                    f"visitation gap {gap:.3g}); increase max_iter or learning_rate.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
         self.reward_net_ = net
         return net.predict(X), it
 

@@ -41,6 +41,12 @@ def _mlp(torch, n_features, sizes):
     return torch.nn.Sequential(*layers).double()
 
 
+def _make_optimizer(torch, parameters, learning_rate, weight_decay):
+    if weight_decay > 0:
+        return torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay)
+    return torch.optim.Adam(parameters, lr=learning_rate)
+
+
 class MLPReward:
     """``r_theta(x)``: an MLP from feature rows to a scalar reward, with its Adam optimizer.
 
@@ -79,8 +85,10 @@ class MLPReward:
         state["module"] = ([m.out_features for m in linear[:-1]],
                            state_dict_to_bytes(self.module.state_dict()))
         if self.optimizer is not None:
-            state["optimizer"] = (self.optimizer.param_groups[0]["lr"],
-                                  state_dict_to_bytes(self.optimizer.state_dict()))
+            group = self.optimizer.param_groups[0]
+            decay = group["weight_decay"]  # 0 for our Adam (no coupled L2), > 0 for AdamW
+            state["optimizer"] = (group["lr"], state_dict_to_bytes(self.optimizer.state_dict()),
+                                  decay)
         return state
 
     def __setstate__(self, state):
@@ -95,14 +103,20 @@ class MLPReward:
         self.module.load_state_dict(state_dict_from_bytes(weights))
         self.optimizer = None
         if optimizer is not None:
-            self.optimizer = torch.optim.Adam(self.module.parameters(), lr=optimizer[0])
+            decay = optimizer[2] if len(optimizer) > 2 else 0.0
+            self.optimizer = _make_optimizer(torch, self.module.parameters(), optimizer[0], decay)
             self.optimizer.load_state_dict(state_dict_from_bytes(optimizer[1]))
 
-    def set_optimizer(self, learning_rate, l2):
-        """(Re)create the Adam optimizer with step ``learning_rate``; ``l2`` penalises rewards."""
+    def set_optimizer(self, learning_rate, l2, weight_decay=0.0):
+        """(Re)create the optimizer with step ``learning_rate``; ``l2`` penalises rewards.
+
+        Adam, or with ``weight_decay > 0`` AdamW (Adam with decoupled weight decay, which
+        shrinks the network's weights toward 0 by ``learning_rate * weight_decay`` per step).
+        """
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
         self.l2 = float(l2)
-        self.optimizer = torch.optim.Adam(self.module.parameters(), lr=learning_rate)
+        self.optimizer = _make_optimizer(torch, self.module.parameters(), learning_rate,
+                                         weight_decay)
 
     def _forward(self, X):
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
