@@ -17,8 +17,6 @@ runs ``sklirl.utils.estimator_checks`` on every estimator):
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import metadata_routing
@@ -30,6 +28,7 @@ from .envs._tabular import TabularMDP, check_indices
 from .features import OneHotStates, fit_feature_matrix, transform_feature_matrix
 from .metrics import log_likelihood
 from .solvers._tabular import TabularPolicy
+from .utils._warnings import warn_user
 
 __all__ = ["BaseIRL", "is_tabular_env"]
 
@@ -305,7 +304,7 @@ class BaseIRL(BaseEstimator):
                 f"{name}.fit was interrupted with no complete iteration recorded; the "
                 f"estimator is left {state}."
             )
-        warnings.warn(message, UserWarning, stacklevel=4)
+        warn_user(message, UserWarning)
 
     # -- tabular helpers shared by the estimators ------------------------------------------
     def _fit_feature_map(self, env):

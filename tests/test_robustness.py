@@ -358,3 +358,16 @@ def test_torch_weights_are_pickled_as_weights_only_bytes():
 
 class _Payload:
     """An arbitrary object: unpickling it would run its class's code."""
+
+
+def test_warnings_point_at_the_callers_line():
+    """Convergence warnings are raised deep inside fit (optimizer, planner); they name the
+    user's line, not sklirl's or scikit-learn's internals."""
+    demos, _ = make_expert_demos(GRID, 5, horizon=5, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MaxEntIRL(max_iter=2).fit(demos, GRID)
+        MaxMarginIRL(max_iter=1, epsilon=0.0).fit(demos, GRID)
+        SoftValueIteration(max_iter=2).solve(GRID, GRID.reward)
+    assert len(caught) >= 3
+    assert {w.filename for w in caught} == {__file__}

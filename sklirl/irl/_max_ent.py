@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,6 +23,7 @@ from ..solvers._tabular import (
     _soft_policy,
     soft_value_iteration,
 )
+from ..utils._warnings import warn_user
 
 __all__ = ["MaxEntIRL"]
 
@@ -337,13 +337,12 @@ class MaxEntIRL(BaseIRL):
             except _InfeasibleMoments as stop:
                 # g(w) >= H(pi)/M >= 0 whenever some policy attains rho_E, so g(w) < 0 proves
                 # that none does: the unregularised dual is unbounded below.
-                warnings.warn(
+                warn_user(
                     "MaxEntIRL: no policy in env attains the demonstrations' feature "
                     "expectations (the unregularised objective is unbounded below), so the "
                     "weights would diverge; stopping early. Set l2 > 0, use coarser features, "
                     "or initial_distribution='demos'.",
                     ConvergenceWarning,
-                    stacklevel=3,
                 )
                 self.coef_, self.n_iter_ = stop.w, len(self._history["loss"])
             reward = _linear_reward(phi, self.coef_)
@@ -441,13 +440,12 @@ class MaxEntIRL(BaseIRL):
         # Stopping short of tol at the precision floor (f cannot decrease further) is fine.
         if last["grad_max"] > self.tol and (n_iter >= self.max_iter
                                             or last["grad_max"] > 100 * self.tol):
-            warnings.warn(
+            warn_user(
                 f"MaxEntIRL (L-BFGS) stopped after {n_iter} iterations with gradient max-norm "
                 f"{last['grad_max']:.3g} > tol={self.tol} ({res.message}). Increase max_iter, "
                 "add l2 regularisation, raise tol, or standardise the reward features "
                 "(features=make_pipeline(<your map>, StandardScaler())) if their scales differ.",
                 ConvergenceWarning,
-                stacklevel=4,
             )
         return w, n_iter
 
@@ -462,11 +460,10 @@ class MaxEntIRL(BaseIRL):
             w = w - lr * grad                  # w <- w + lr (rho_E - rho_pi) / M - lr l2 w
             self._record(it, loss, gap)
             self._checkpoint(it, self._finalizer(dual, phi, w))
-        warnings.warn(
+        warn_user(
             f"MaxEntIRL (gradient) did not reach tol={self.tol} in max_iter={self.max_iter} "
             f"iterations (last gap {gap:.3g}); increase max_iter or learning_rate.",
             ConvergenceWarning,
-            stacklevel=4,
         )
         return w, self.max_iter
 
@@ -493,12 +490,11 @@ class MaxEntIRL(BaseIRL):
             net.backward_step(X, visitation_diff)             # back-propagate d_pi - d_E
         else:
             if not self.weight_decay:  # with weight decay max_iter is the budget by design
-                warnings.warn(
+                warn_user(
                     f"MaxEntIRL (mlp) did not reach tol={self.tol} in max_iter={self.max_iter} "
                     f"iterations (last gradient max-norm {np.abs(reward_grad).max():.3g}, "
                     f"visitation gap {gap:.3g}); increase max_iter or learning_rate.",
                     ConvergenceWarning,
-                    stacklevel=4,
                 )
         self.reward_net_ = net
         return net.predict(X), it

@@ -20,7 +20,6 @@ least-squares helper (:func:`min_norm_convex_combination`) serves both.
 from __future__ import annotations
 
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -47,6 +46,7 @@ from ..expectations import (
 from ..features import OneHotStates, fit_feature_matrix
 from ..solvers._tabular import TabularPolicy, ValueIteration
 from ..utils._optional import import_torch
+from ..utils._warnings import warn_user
 
 __all__ = ["MaxMarginIRL", "min_norm_convex_combination"]
 
@@ -436,12 +436,11 @@ default="uniform"
                 converged = True
                 break
         if not converged:
-            warnings.warn(
+            warn_user(
                 f"MaxMarginIRL did not reach epsilon={self.epsilon} in max_iter="
                 f"{self.max_iter} iterations (last margin {margins[-1]:.4g}); increase "
                 "max_iter or epsilon.",
                 ConvergenceWarning,
-                stacklevel=4,
             )
 
         # Output the mixture: lambda minimising ||rho_E - sum_j lambda_j rho_j||.
@@ -494,12 +493,11 @@ default="uniform"
             w = w - step * (rho_pi - rho_E + self.l2 * w)
         else:
             if self.l2 == 0:
-                warnings.warn(
+                warn_user(
                     f"MaxMarginIRL (mmp) did not reach a margin violation <= epsilon="
                     f"{self.epsilon} in max_iter={self.max_iter} subgradient steps (smallest "
                     f"{min(margins):.4g}); increase max_iter or learning_rate, or epsilon.",
                     ConvergenceWarning,
-                    stacklevel=4,
                 )
         self.coef_ = best[1]
         self.reward_ = self._reward(phi, self.coef_)

@@ -7,7 +7,6 @@ one sparse matrix-vector product plus a row-wise (log-sum-)max over actions.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..envs._tabular import as_state_action_reward, check_indices, check_tabular_env
+from ..utils._warnings import warn_user
 
 __all__ = [
     "TabularPolicy",
@@ -445,11 +445,10 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
             break
         previous = delta
     else:
-        warnings.warn(
+        warn_user(
             f"{name} did not converge in max_iter={max_iter} sweeps (last change {delta:.3g} > "
             f"{threshold:.3g}); increase max_iter or tol, or lower gamma.",
             ConvergenceWarning,
-            stacklevel=3,
         )
     Q = _q_values(env, reward, V, gamma)
     return Q, V, n_iter
@@ -638,11 +637,10 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
         if V_pi is not None:
             V = V_pi  # else keep the backed-up values: a plain value-iteration step
     else:
-        warnings.warn(
+        warn_user(
             f"soft policy iteration did not converge in max_iter={max_iter} steps (last change "
             f"{delta:.3g} > {threshold:.3g}); increase max_iter or tol.",
             ConvergenceWarning,
-            stacklevel=3,
         )
     return _q_values(env, reward, V, gamma), V, n_iter
 
