@@ -146,7 +146,9 @@ print(f"done in {time.perf_counter() - start:.0f} s; fit seconds: " + ", ".join(
 # Lower is better; the dashed line is a uniformly random policy. With the true features the
 # reward is linear in the features, so MaxEnt IRL recovers it from very few demonstrations.
 # The distance-based models must learn thresholds of the distances, which a linear reward
-# cannot express exactly; the MLP can, but needs more data to find them. The tabular models
+# cannot express exactly; the MLP can (with weight decay, so that it learns a smooth function
+# of the distances rather than the demos' visitation noise), and from about 32 demos on it
+# beats the linear reward on the training world and on new ones. The tabular models
 # (one-hot MaxEnt, GAIL) improve steadily with more demonstrations and cannot transfer.
 # MaxMarginIRL returns a *mixture* of policies that matches the expert's feature
 # expectations; the EVD plotted here is that of the greedy policy of its last reward ``w``,
