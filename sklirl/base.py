@@ -80,6 +80,11 @@ def _same_tabular_env(a, b):
     )
 
 
+def linear_reward(phi, w):
+    """The linear reward ``phi @ w`` of every state, as a flat float array."""
+    return np.asarray(phi @ w, dtype=np.float64).ravel()
+
+
 def _fitted_attributes(estimator):
     """The fitted attributes (public names ending in ``_``) and their current values."""
     return {

@@ -32,6 +32,7 @@ from .solvers._tabular import TabularPolicy, _policy_state_matrix
 
 __all__ = [
     "occupancy_measure",
+    "occupancy_mass",
     "empirical_occupancy",
     "feature_expectations",
     "occupancy_feature_expectations",
@@ -164,6 +165,35 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     else:
         d_s = _iterative_flow_solve(M, mu0, P_pi, gamma)
     return d_s[:, None] * probs
+
+
+def occupancy_mass(env):
+    """Total mass of every occupancy measure of ``env``, whatever the policy.
+
+    ``1 / (1 - gamma)`` for discounted MDPs, ``sum_{t<H} gamma^t`` (``H`` when gamma = 1) for
+    finite-horizon ones: the normaliser that turns an occupancy into a distribution.
+
+    Parameters
+    ----------
+    env : TabularMDP
+
+    Returns
+    -------
+    mass : float
+
+    Examples
+    --------
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.expectations import occupancy_mass
+    >>> round(occupancy_mass(GridWorld(3, gamma=0.9)), 8)
+    10.0
+    >>> occupancy_mass(GridWorld(3, gamma=1.0, horizon=4))
+    4.0
+    """
+    env = check_tabular_env(env)
+    if env.finite_horizon:
+        return float(np.sum(_discounts(env.gamma, env.horizon)))
+    return 1.0 / (1.0 - env.gamma)
 
 
 def _iterative_flow_solve(M, mu0, P_pi, gamma):

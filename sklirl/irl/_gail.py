@@ -24,7 +24,7 @@ from ..expectations import (
     occupancy_measure,
     policy_from_occupancy,
 )
-from ..features import OneHotStates, state_action_features
+from ..features import state_action_features
 from ..metrics import policy_value
 from ..solvers._tabular import SoftValueIteration, TabularPolicy
 from ..utils._optional import import_torch
@@ -346,8 +346,7 @@ class GAIL(BaseIRL):
                 f"value iteration), got {self.entropy_coef}."
             )
         S, A = env.n_states, env.n_actions
-        feature_map = OneHotStates() if self.features is None else self.features
-        self.features_, phi = _fit_features(feature_map, env)
+        phi = self._fit_feature_map(env)
         X = _state_action_inputs(phi, A)
         mask = ~_binary_columns_np(X)
         torch = import_torch("GAIL")
@@ -807,12 +806,6 @@ class GAIL(BaseIRL):
 # ------------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------------
-
-
-def _fit_features(feature_map, env):
-    from ..features import fit_feature_matrix
-
-    return fit_feature_matrix(feature_map, env)
 
 
 def _state_action_inputs(phi, n_actions):

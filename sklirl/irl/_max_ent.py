@@ -12,11 +12,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseIRL
+from ..base import BaseIRL, linear_reward
 from ..demos import Trajectory
 from ..envs._tabular import check_tabular_env
-from ..expectations import empirical_occupancy, occupancy_feature_expectations, occupancy_measure
-from ..features import OneHotStates, fit_feature_matrix
+from ..expectations import (
+    empirical_occupancy,
+    occupancy_feature_expectations,
+    occupancy_mass,
+    occupancy_measure,
+)
 from ..solvers._tabular import (
     _AUTO_POLICY_ITERATION_GAMMA,
     SoftValueIteration,
@@ -33,13 +37,6 @@ class _InfeasibleMoments(Exception):
 
     def __init__(self, w):
         self.w = w
-
-
-def _visitation_mass(env):
-    """Total mass of an occupancy measure in ``env``: ``1/(1-gamma)`` or ``sum_{t<H} gamma^t``."""
-    if env.finite_horizon:
-        return float(np.sum(env.gamma ** np.arange(env.horizon, dtype=np.float64)))
-    return 1.0 / (1.0 - env.gamma)
 
 
 # L-BFGS restarts with a fresh diagonal preconditioner after this many iterations.
@@ -62,7 +59,7 @@ class _MaxEntDual:
 
     def __init__(self, env, expert_visitation, initial_distribution, tol):
         self.env = env
-        self.mass = _visitation_mass(env)
+        self.mass = occupancy_mass(env)
         self.expert_visitation = expert_visitation
         self.initial_distribution = initial_distribution
         self.tol = tol
@@ -318,13 +315,13 @@ class MaxEntIRL(BaseIRL):
             raise ValueError("occupancy must be finite, non-negative and not all zero.")
         d = d.sum(axis=1) if d.ndim == 2 else d
         self.env_ = env
-        self._fit_visitation(d * (_visitation_mass(env) / d.sum()), env.initial_state_distribution,
+        self._fit_visitation(d * (occupancy_mass(env) / d.sum()), env.initial_state_distribution,
                              env)
         return self
 
     def _fit_visitation(self, expert_visitation, mu0, env):
         # features phi (S, k) -> rho_E (features of the expert's visitation)
-        phi = self._fit_features(env)
+        phi = self._fit_feature_map(env)
         self.expert_feature_expectations_ = _feature_expectations(expert_visitation, phi)
         dual = _MaxEntDual(env, expert_visitation, mu0, tol=1e-10)
         self._history = {"loss": [], "gap": [], "time": []}
@@ -345,7 +342,7 @@ class MaxEntIRL(BaseIRL):
                     ConvergenceWarning,
                 )
                 self.coef_, self.n_iter_ = stop.w, len(self._history["loss"])
-            reward = _linear_reward(phi, self.coef_)
+            reward = linear_reward(phi, self.coef_)
         else:
             reward, self.n_iter_ = self._train_mlp(dual, phi)
         # the learned policy: soft value iteration on the final reward
@@ -366,14 +363,14 @@ class MaxEntIRL(BaseIRL):
         def finalize():
             self.coef_ = w
             self._history = {k: v[:n] for k, v in self._history.items()}
-            self._set_learned_reward(dual, _linear_reward(phi, w))
+            self._set_learned_reward(dual, linear_reward(phi, w))
 
         return finalize
 
     def _linear_dual(self, dual, phi):
         """``w -> (g(w), grad g(w), gap)``: one pass of the algorithm box's loop body."""
         def evaluate(w):
-            reward = _linear_reward(phi, w)                             # r_w = w . phi
+            reward = linear_reward(phi, w)                             # r_w = w . phi
             loss, visitation_diff = dual(reward)                        # soft VI -> occupancy
             if self.l2 == 0 and loss < -1e-9 * max(1.0, np.abs(reward).max(initial=0.0)):
                 raise _InfeasibleMoments(w)
@@ -500,11 +497,6 @@ class MaxEntIRL(BaseIRL):
         return net.predict(X), it
 
     # -- pieces of the algorithm box ---------------------------------------------------------
-    def _fit_features(self, env):
-        features = OneHotStates() if self.features is None else self.features
-        self.features_, phi = fit_feature_matrix(features, env)
-        return phi
-
     def _initial_coef(self, n_features):
         coef = getattr(self, "coef_", None)
         if self.warm_start and coef is not None and coef.shape == (n_features,):
@@ -527,7 +519,7 @@ class MaxEntIRL(BaseIRL):
         occ = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma,
                                   sample_weight=weights / masses)
         visitation = occ.sum(axis=1)
-        return visitation * (_visitation_mass(env) / visitation.sum())
+        return visitation * (occupancy_mass(env) / visitation.sum())
 
     @staticmethod
     def _start_distribution(demos, env, sample_weight):
@@ -540,7 +532,7 @@ class MaxEntIRL(BaseIRL):
     def _reward_on(self, env):
         phi = self._feature_matrix(env)
         if self.reward_model == "linear":
-            return _linear_reward(phi, self.coef_)
+            return linear_reward(phi, self.coef_)
         X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
         return self.reward_net_.predict(X)
 
@@ -581,10 +573,6 @@ def _preconditioner(phi, dual, expert_features, l2):
         return np.ones(len(expert_features))
     scale = 1.0 / np.sqrt(np.maximum(curvature, 1e-300))
     return scale / scale.max()
-
-
-def _linear_reward(phi, w):
-    return np.asarray(phi @ w, dtype=np.float64).ravel()
 
 
 def _feature_expectations(state_visitation, phi):

@@ -30,7 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import BaseIRL, is_tabular_env
+from ..base import BaseIRL, is_tabular_env, linear_reward
 from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
@@ -40,10 +40,10 @@ from ..expectations import (
     empirical_occupancy,
     feature_expectations,
     occupancy_feature_expectations,
+    occupancy_mass,
     occupancy_measure,
     policy_from_occupancy,
 )
-from ..features import OneHotStates, fit_feature_matrix
 from ..solvers._tabular import TabularPolicy, ValueIteration
 from ..utils._optional import import_torch
 from ..utils._warnings import warn_user
@@ -380,7 +380,7 @@ default="uniform"
             rho_E,
             pi_0,
             self._policy_feature_expectations(env, pi_0, phi),
-            plan=lambda w: self.solver_.solve(env, self._reward(phi, w)),
+            plan=lambda w: self.solver_.solve(env, linear_reward(phi, w)),
             expect=lambda policy: self._policy_feature_expectations(env, policy, phi),
             start=start,
             # the "no policy beats the hull" stop is a proof only with an exact optimal planner
@@ -389,7 +389,7 @@ default="uniform"
                    and isinstance(self.expectation_, ExactExpectation)),
         )
         self.policy_ = self._mixture_policy(env, policies, self.mixture_weights_)
-        self.reward_ = self._reward(phi, self.coef_)
+        self.reward_ = linear_reward(phi, self.coef_)
 
     def _apprenticeship_loop(self, rho_E, pi_0, rho_0, plan, expect, start, exact=True):
         """Steps 3 and 4 of the algorithm box, for any planner and expectation estimator.
@@ -460,13 +460,13 @@ default="uniform"
     def _fit_mmp(self, env, phi, rho_E, d_E, start):
         """Maximum margin planning: subgradient descent with loss-augmented planning."""
         loss = self._loss_table(env, d_E)
-        mass = self._occupancy_mass(env)
+        mass = occupancy_mass(env)
         w = np.zeros(phi.shape[1])
         best = (np.inf, w)
         policies, rhos, margins, objectives, steps, gaps, times = [], [], [], [], [], [], []
         for t in range(1, self.max_iter + 1):
             # Loss-augmented planning: pi* = argmax_pi w . rho_pi + l . d_pi.
-            reward = self._reward(phi, w)[:, None] + loss
+            reward = linear_reward(phi, w)[:, None] + loss
             policy = self.solver_.solve(env, reward)
             d_pi = self.expectation_.occupancy(env, policy)
             rho_pi = occupancy_feature_expectations(d_pi, phi)
@@ -500,7 +500,7 @@ default="uniform"
                     ConvergenceWarning,
                 )
         self.coef_ = best[1]
-        self.reward_ = self._reward(phi, self.coef_)
+        self.reward_ = linear_reward(phi, self.coef_)
         self.policy_ = self.solver_.solve(env, self.reward_)
         self.policies_ = policies
         self.feature_expectations_ = np.asarray(rhos)
@@ -665,17 +665,12 @@ default="uniform"
     # -- pieces ------------------------------------------------------------------------------
     def _setup(self, env):
         """Clone the sub-estimators and return the feature matrix phi (S, k)."""
-        features = OneHotStates() if self.features is None else self.features
-        self.features_, phi = fit_feature_matrix(features, env)
+        phi = self._fit_feature_map(env)
         self.solver_ = ValueIteration() if self.solver is None else clone(self.solver)
         self.expectation_ = (
             ExactExpectation() if self.expectation is None else clone(self.expectation)
         )
         return phi
-
-    @staticmethod
-    def _reward(phi, w):
-        return np.asarray(phi @ w).ravel()
 
     def _policy_feature_expectations(self, env, policy, phi):
         return occupancy_feature_expectations(self.expectation_.occupancy(env, policy), phi)
@@ -733,12 +728,6 @@ default="uniform"
             )
         return table
 
-    @staticmethod
-    def _occupancy_mass(env):
-        if env.finite_horizon:
-            return float(np.sum(env.gamma ** np.arange(env.horizon)))
-        return 1.0 / (1.0 - env.gamma)
-
     def _log(self, message):
         if self.verbose:
             print(f"[MaxMarginIRL:{self.method}] {message}")
@@ -760,7 +749,7 @@ default="uniform"
                 "in a gymnasium env is not supported."
             )
         phi = self._feature_matrix(env)
-        return self.solver_.solve(env, self._reward(phi, self.coef_))
+        return self.solver_.solve(env, linear_reward(phi, self.coef_))
 
 
 def _default_observation_features():
