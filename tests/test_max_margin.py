@@ -24,7 +24,7 @@ from sklirl.expectations import (
 )
 from sklirl.features import MacroCells, fit_feature_matrix
 from sklirl.irl._max_margin import _max_margin_step, min_norm_convex_combination
-from sklirl.metrics import policy_value
+from sklirl.metrics import log_likelihood, policy_value
 from sklirl.solvers import TabularPolicy, ValueIteration
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -251,13 +251,19 @@ def test_fitted_attributes_and_prediction(small):
     assert irl.reward_.shape == (env.n_states,)
     np.testing.assert_allclose(np.linalg.norm(irl.coef_), 1.0)
     assert irl.predict_proba(np.arange(9)).shape == (9, 4)
-    # Mixtures of greedy policies can give demo actions probability 0: score may be -inf.
-    assert irl.score(demos) <= 0
+    # score is the mean per-step log-likelihood under the mixture policy (mixtures of greedy
+    # policies can give demo actions probability 0, so it may be -inf)
+    assert irl.score(demos) == pytest.approx(log_likelihood(irl.policy_, demos))
+    own = sample_trajectories(env, irl.policy_, 5, horizon=10, random_state=0)
+    assert np.isfinite(irl.score(own))
+    assert irl.score(own) == pytest.approx(log_likelihood(irl.policy_, own))
     assert set(irl.history_) == {"margin", "gap", "time"}
     again = pickle.loads(pickle.dumps(irl))
     np.testing.assert_array_equal(again.predict(np.arange(9)), irl.predict(np.arange(9)))
-    # Another env: the learned reward is re-planned there.
-    assert irl.score(demos, GridWorld(3, slip=0.3, gamma=0.9)) <= 0
+    # Another env: the learned reward is re-planned there by the solver.
+    other = GridWorld(3, slip=0.3, gamma=0.9)
+    replanned = ValueIteration().solve(other, irl.reward_)
+    assert irl.score(demos, other) == pytest.approx(log_likelihood(replanned, demos))
     assert clone(irl).get_params() == irl.get_params()
 
 
