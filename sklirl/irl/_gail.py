@@ -105,7 +105,8 @@ class GAIL(BaseIRL):
     expectation : ExactExpectation, MonteCarloExpectation or None, default=None
         Tabular envs: how the policy's state-action distribution is obtained each round. None is
         the exact occupancy measure (no sampling noise); a
-        :class:`~sklirl.expectations.MonteCarloExpectation` samples rollouts instead.
+        :class:`~sklirl.expectations.MonteCarloExpectation` samples rollouts instead (seeded
+        from ``random_state`` unless it has a ``random_state`` of its own).
     bc_pretrain_epochs : int, default=0
         Warm start the policy with behavioural cloning: epochs of maximum-likelihood training on
         the demos' state-actions (gymnasium envs, with the library's PPO; a ``ValueError`` with a
@@ -372,7 +373,9 @@ class GAIL(BaseIRL):
         self.solver_ = SoftValueIteration(temperature=self.entropy_coef_)
         expectation = ExactExpectation() if self.expectation is None else clone(self.expectation)
         if "random_state" in expectation.get_params():
-            expectation.set_params(random_state=rng.randint(_MAX_SEED))
+            seed = rng.randint(_MAX_SEED)  # drawn either way, so the fit's other seeds stay put
+            if expectation.get_params()["random_state"] is None:  # a user's seed is kept
+                expectation.set_params(random_state=seed)
         exact = type(expectation) is ExactExpectation
         mc_steps = _monte_carlo_steps(expectation, env)
         average = _OccupancyAverage(env, self.n_average_rounds)
