@@ -142,8 +142,11 @@ class MaxEntIRL(BaseIRL):
         fixed-step update ``w <- w + learning_rate * (rho_E - rho_pi) / M - learning_rate * l2 w``.
         The MLP always uses Adam.
     learning_rate : float, default=None
-        Step size of ``optimizer="gradient"`` (default 1.0) and of Adam for the MLP (default
-        0.01). Ignored by L-BFGS.
+        ``optimizer="gradient"``: a fixed step size (the lecture's update); None adapts it,
+        starting at 1.0, by backtracking (halved until the dual decreases by the Armijo
+        condition, doubled after each accepted step), since the right scale depends on the
+        features and the visitation mass. Adam's step for the MLP (default 0.01). Ignored by
+        L-BFGS.
     max_iter : int, default=200
         Maximum number of outer iterations (reward updates).
     tol : float, default=1e-5
@@ -448,14 +451,25 @@ class MaxEntIRL(BaseIRL):
 
     def _gradient_steps(self, dual, phi, w):
         evaluate = self._linear_dual(dual, phi)
-        lr = 1.0 if self.learning_rate is None else float(self.learning_rate)
+        adaptive = self.learning_rate is None
+        lr = 1.0 if adaptive else float(self.learning_rate)
+        loss, grad, gap = evaluate(w)
         for it in range(1, self.max_iter + 1):
-            loss, grad, gap = evaluate(w)
             if np.abs(grad).max(initial=0.0) <= self.tol:
                 self._record(it - 1, loss, gap)
                 return w, it - 1
-            w = w - lr * grad                  # w <- w + lr (rho_E - rho_pi) / M - lr l2 w
+            w_new = w - lr * grad              # w <- w + lr (rho_E - rho_pi) / M - lr l2 w
+            new = evaluate(w_new)
+            if adaptive:
+                # Backtracking: halve the step until the (convex) dual decreases by the Armijo
+                # condition; the next iteration tries twice the accepted step.
+                while new[0] > loss - 0.5 * lr * float(grad @ grad) and lr > 1e-12:
+                    lr *= 0.5
+                    w_new = w - lr * grad
+                    new = evaluate(w_new)
+                lr *= 2.0
             self._record(it, loss, gap)
+            w, (loss, grad, gap) = w_new, new
             self._checkpoint(it, self._finalizer(dual, phi, w))
         warn_user(
             f"MaxEntIRL (gradient) did not reach tol={self.tol} in max_iter={self.max_iter} "
