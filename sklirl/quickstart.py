@@ -281,7 +281,7 @@ def format_table(rows):
         cells = [str(row["estimator"]).ljust(widths[0])]
         for col, w in zip(COLUMNS[1:], widths[1:]):
             value = row.get(col)
-            fmt = "{:.1f}" if col == "fit s" else "{:.3f}"
+            fmt = "{:.2f}" if col == "fit s" else "{:.3f}"  # fits of 0.04 s are not "0.0"
             cells.append(("-" if value is None else fmt.format(value)).rjust(w))
         lines.append("  ".join(cells))
     if any(row.get("held-out LL") == -np.inf for row in rows):
