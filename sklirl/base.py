@@ -211,6 +211,12 @@ class BaseIRL(BaseEstimator):
         if is_tabular_env(env):
             return env
         if self._accepts_gymnasium and is_gymnasium_env(env):
+            if hasattr(env, "num_envs") and hasattr(env, "single_observation_space"):
+                raise TypeError(
+                    f"{type(self).__name__} needs a single gymnasium environment, got the "
+                    f"vector env {env!r}; pass gymnasium.make(...) (PPO vectorises it itself: "
+                    "set solver=PPO(n_envs=...))."
+                )
             return env
         kinds = "a TabularMDP or a gymnasium.Env" if self._accepts_gymnasium else "a TabularMDP"
         hint = ""

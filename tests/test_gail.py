@@ -582,8 +582,13 @@ def test_stable_baselines3_interrupt_inside_a_round(monkeypatch):
 
 def test_vector_env_is_rejected_with_a_clear_error():
     venv = gymnasium.make_vec("CartPole-v1", num_envs=2)
+    demos = _cartpole_expert_demos(1, 0)
     with pytest.raises(TypeError, match=r"single gymnasium environment.*vectorises"):
-        GAIL(n_rounds=1).fit(_cartpole_expert_demos(1, 0), venv)
+        GAIL(n_rounds=1).fit(demos, venv)
+    from sklirl import MaxMarginIRL  # the same check serves every estimator that samples
+
+    with pytest.raises(TypeError, match=r"MaxMarginIRL needs a single gymnasium environment"):
+        MaxMarginIRL(max_iter=1).fit(demos, venv)
     venv.close()
 
 

@@ -468,7 +468,6 @@ class GAIL(BaseIRL):
 
     # -- gymnasium environments ------------------------------------------------------------------
     def _fit_gymnasium(self, demos, env, sample_weight, rng, hidden, progress, torch):
-        _check_single_env(env)
         encoder = SpaceEncoder(env.observation_space, env.action_space)
         obs_E, act_E, w_E = encoder.demo_arrays(demos, sample_weight)
         x_E = encoder.inputs(obs_E, act_E)
@@ -572,12 +571,7 @@ class GAIL(BaseIRL):
                 "on the same environment."
             )
         warm = self._warm_state("sb3", encoder.input_dim, env)
-        if warm is not None:
-            self.discriminator_ = copy.deepcopy(self.discriminator_)
-            self.history_ = list(self.history_)
-        else:
-            self.discriminator_ = self._make_discriminator(*disc_args)
-            self.history_ = []
+        self._resume_or_start(warm, lambda: self._make_discriminator(*disc_args))
         disc, reward_form = self.discriminator_, self.reward_form
 
         def reward_fn(obs, actions):
@@ -860,19 +854,6 @@ class _OccupancyAverage:
     def set_state(self, state):
         if state is not None and self.active:
             self.total, self.weight = state[0].copy(), state[1]
-
-
-def _check_single_env(env):
-    try:
-        from gymnasium.vector import VectorEnv
-    except ImportError:  # pragma: no cover - gymnasium envs need gymnasium
-        return
-    if isinstance(env, VectorEnv) or hasattr(env, "num_envs") and hasattr(
-            env, "single_observation_space"):
-        raise TypeError(
-            f"GAIL needs a single gymnasium environment, got the vector env {env!r}; pass "
-            "gymnasium.make(...) (PPO vectorises it itself: set solver=PPO(n_envs=...))."
-        )
 
 
 def _gymnasium_warm_state(trainer_state, input_dim):
