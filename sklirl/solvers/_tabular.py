@@ -326,16 +326,17 @@ def _q_values(env, reward_sa, next_values, discount):
 _METHODS = ("auto", "value_iteration", "policy_iteration")
 
 
+def _check_positive(value, name):
+    if not (isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
+            and value > 0):
+        raise ValueError(f"{name} must be a positive finite float, got {value!r}.")
+
+
 def _check_planner_args(tol, max_iter, method, temperature=1.0):
     """Validate the arguments shared by the planning functions (the solver classes check the
     same through ``_parameter_constraints``)."""
-    def positive_real(x):
-        return isinstance(x, Real) and not isinstance(x, bool) and np.isfinite(x) and x > 0
-
-    if not positive_real(temperature):
-        raise ValueError(f"temperature must be a positive finite float, got {temperature!r}.")
-    if not positive_real(tol):
-        raise ValueError(f"tol must be a positive finite float, got {tol!r}.")
+    _check_positive(temperature, "temperature")
+    _check_positive(tol, "tol")
     if not isinstance(max_iter, Integral) or isinstance(max_iter, bool) or max_iter < 1:
         raise ValueError(f"max_iter must be an int >= 1, got {max_iter!r}.")
     if method not in _METHODS:
@@ -385,7 +386,7 @@ def soft_bellman_backup(env, reward, values, temperature=1.0):
     env = check_tabular_env(env)
     r = as_state_action_reward(reward, env.n_states, env.n_actions)
     v = _check_values(values, env.n_states)
-    _check_planner_args(1.0, 1, "auto", temperature)
+    _check_positive(temperature, "temperature")
     q = _q_values(env, r, v, env.gamma)
     return q, _softmax_values(q, temperature)
 
@@ -704,9 +705,10 @@ def value_iteration(env, reward, tol=1e-10, max_iter=100_000, init_values=None, 
 def _soft_policy(Q, temperature):
     """The soft-optimal policy ``softmax(Q / temperature)`` over the last axis.
 
-    Normalised by each row's own log-sum-exp rather than by the planner's ``V``: the two agree
-    at the fixed point, but with rewards of ~1e17 they differ by a few ulps (hundreds in
-    absolute terms), and ``exp(Q - V)`` would then underflow to a row of zeros.
+    Normalised by each row's own log-sum-exp of the max-shifted values, not by the planner's
+    ``V`` (nor by the sweeps' ``max + log-sum``, which adds the max back): at rewards of ~1e17
+    the log-sum term is below one ulp of ``V``, so ``exp(Q - V)`` can underflow to a row of
+    zeros, while the shifted form keeps it exactly.
     """
     z = Q / temperature if temperature != 1.0 else Q.copy()
     z -= z.max(axis=-1, keepdims=True)
