@@ -9,25 +9,9 @@ from sklearn.utils import check_random_state
 
 from .demos import Trajectory
 from .envs._tabular import check_tabular_env
-from .solvers._tabular import SoftValueIteration, TabularPolicy, sample_categorical
+from .solvers._tabular import SoftValueIteration, check_policy, sample_categorical
 
 __all__ = ["sample_trajectories", "make_expert_demos"]
-
-
-def _as_policy(policy, env):
-    if not isinstance(policy, TabularPolicy):
-        try:
-            policy = TabularPolicy(policy)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(
-                f"policy must be a TabularPolicy or an (S, A) / (H, S, A) array: {exc}"
-            ) from None
-    if (policy.n_states, policy.n_actions) != (env.n_states, env.n_actions):
-        raise ValueError(
-            f"policy is for {policy.n_states} states and {policy.n_actions} actions; env has "
-            f"{env.n_states} and {env.n_actions}."
-        )
-    return policy
 
 
 def sample_trajectories(
@@ -62,7 +46,7 @@ def sample_trajectories(
     (5, 4, 5)
     """
     env = check_tabular_env(env)
-    policy = _as_policy(policy, env)
+    policy = check_policy(policy, env)
     if (not isinstance(n_trajectories, numbers.Integral) or isinstance(n_trajectories, bool)
             or n_trajectories < 1):
         raise ValueError(f"n_trajectories must be a positive int, got {n_trajectories!r}.")

@@ -28,7 +28,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from .demos import check_demos, check_sample_weight
 from .envs._tabular import check_tabular_env
 from .features import check_feature_matrix
-from .solvers._tabular import TabularPolicy, _policy_state_matrix
+from .solvers._tabular import TabularPolicy, _policy_state_matrix, check_policy
 
 __all__ = [
     "occupancy_measure",
@@ -46,19 +46,7 @@ _DIRECT_SOLVE_MAX_STATES = 200_000
 
 
 def _policy_probs(policy, env):
-    if not isinstance(policy, TabularPolicy):
-        try:  # the policy's own validation: numeric, finite, non-negative, rows sum to 1
-            policy = TabularPolicy(policy)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(
-                f"policy must be a TabularPolicy or an (S, A) / (H, S, A) array: {exc}"
-            ) from None
-    probs = policy.probs
-    if probs.shape[-2:] != (env.n_states, env.n_actions):
-        raise ValueError(
-            f"policy has shape {probs.shape}; expected (S, A) = ({env.n_states}, "
-            f"{env.n_actions}) or (H, S, A)."
-        )
+    probs = check_policy(policy, env).probs
     if probs.ndim == 3 and not env.finite_horizon:
         raise ValueError("a time-indexed policy (H, S, A) needs a finite-horizon env.")
     if probs.ndim == 3 and probs.shape[0] < env.horizon:

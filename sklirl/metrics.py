@@ -9,7 +9,7 @@ import numpy as np
 from .demos import check_demos
 from .envs._tabular import as_state_action_reward, check_tabular_env
 from .expectations import occupancy_measure
-from .solvers._tabular import TabularPolicy, ValueIteration
+from .solvers._tabular import ValueIteration, check_policy
 
 __all__ = [
     "policy_value",
@@ -115,8 +115,7 @@ def log_likelihood(policy, demos):
     >>> round(log_likelihood(np.full((2, 2), 0.5), [([0, 1], [1])]), 6)
     -0.693147
     """
-    if not isinstance(policy, TabularPolicy):
-        policy = TabularPolicy(policy)
+    policy = check_policy(policy)
     trajs = check_demos(demos, n_states=policy.n_states, n_actions=policy.n_actions)
     s = np.concatenate([t.states[: len(t)] for t in trajs])
     a = np.concatenate([t.actions for t in trajs])

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .envs._tabular import check_tabular_env
-from .solvers._tabular import TabularPolicy
+from .solvers._tabular import check_policy
 from .utils._optional import import_optional
 
 __all__ = [
@@ -228,20 +228,7 @@ def plot_reward_comparison(env, rewards, *, shape=None, reduce="max", standardiz
 def _policy_probs(policy, env):
     if hasattr(policy, "policy_"):  # a fitted estimator
         policy = policy.policy_
-    if isinstance(policy, TabularPolicy):
-        probs = policy.at(0)
-    else:
-        probs = np.asarray(policy, dtype=np.float64)
-        if probs.ndim == 3:
-            probs = probs[0]
-    if probs.shape != (env.n_states, env.n_actions):
-        raise ValueError(
-            f"policy must give ({env.n_states}, {env.n_actions}) action probabilities, got "
-            f"shape {probs.shape}."
-        )
-    if not np.all(np.isfinite(probs)) or (probs < 0).any():
-        raise ValueError("policy probabilities must be finite and non-negative.")
-    return probs
+    return check_policy(policy, env).at(0)
 
 
 def plot_policy(env, policy, *, ax=None, shape=None, moves=None, background=None,

@@ -161,7 +161,7 @@ def test_plot_policy_needs_moves_for_unknown_envs():
     np.testing.assert_allclose(quiver.U, -1.0)
     with pytest.raises(ValueError, match="moves must be 2"):
         plot_policy(env, probs, shape=(2, 2), moves=[(0, 1)])
-    with pytest.raises(ValueError, match="\\(4, 2\\) action probabilities"):
+    with pytest.raises(ValueError, match=r"shape \(4, 3\); expected \(S, A\) = \(4, 2\)"):
         plot_policy(env, np.ones((4, 3)) / 3, shape=(2, 2), moves=[(0, -1), (0, 1)])
 
 

@@ -249,6 +249,25 @@ class TabularPolicy:
         return f"TabularPolicy(n_states={self.n_states}, n_actions={self.n_actions}{h})"
 
 
+def check_policy(policy, env=None, name="policy"):
+    """``policy`` as a :class:`TabularPolicy` (arrays are validated by its constructor), for
+    ``env``'s states and actions when an env is given. The one coercion every function that
+    accepts a tabular policy uses."""
+    if not isinstance(policy, TabularPolicy):
+        try:
+            policy = TabularPolicy(policy)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{name} must be a TabularPolicy or an (S, A) / (H, S, A) array: {exc}"
+            ) from None
+    if env is not None and (policy.n_states, policy.n_actions) != (env.n_states, env.n_actions):
+        raise ValueError(
+            f"{name} has shape {policy.probs.shape}; expected (S, A) = ({env.n_states}, "
+            f"{env.n_actions}) or (H, S, A)."
+        )
+    return policy
+
+
 def sample_categorical(probs, rng):
     """One sample per row of ``probs`` (n, k) by inverse CDF, without Python loops."""
     cdf = np.cumsum(probs, axis=1)
