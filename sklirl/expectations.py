@@ -311,11 +311,15 @@ def occupancy_feature_expectations(occupancy, phi):
     d = d.astype(np.float64, copy=False)
     if not np.all(np.isfinite(d)):
         raise ValueError("occupancy contains NaN or infinite values.")
-    S, A = d.shape
-    phi = check_feature_matrix(phi, S, A)
+    return _occupancy_features(d, check_feature_matrix(phi, *d.shape))
+
+
+def _occupancy_features(d, phi):
+    """``sum_{s,a} d(s, a) phi(s, a)`` without validation: for the estimators' inner loops,
+    whose ``phi`` was checked once when the feature map was fitted."""
     if phi.ndim == 3:
         return np.einsum("sa,sak->k", d, phi)
-    vec = d.sum(axis=1) if phi.shape[0] == S else d.ravel()
+    vec = d.sum(axis=1) if phi.shape[0] == d.shape[0] else d.ravel()
     return np.asarray(phi.T @ vec).ravel()
 
 
@@ -382,7 +386,7 @@ fitted transformer or callable
             )
         S = features.shape[0] // A
     occ = empirical_occupancy(demos, S, A, gamma, sample_weight)
-    return occupancy_feature_expectations(occ, features)
+    return _occupancy_features(occ, features)
 
 
 def _is_observation_map(features):

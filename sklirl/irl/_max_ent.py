@@ -16,8 +16,8 @@ from ..base import BaseIRL, linear_reward
 from ..demos import Trajectory
 from ..envs._tabular import check_tabular_env
 from ..expectations import (
+    _occupancy_features,
     empirical_occupancy,
-    occupancy_feature_expectations,
     occupancy_mass,
     occupancy_measure,
 )
@@ -591,4 +591,4 @@ def _preconditioner(phi, dual, expert_features, l2):
 
 def _feature_expectations(state_visitation, phi):
     """``rho = sum_s d(s) phi(s)`` of a state visitation vector (sparse-friendly)."""
-    return occupancy_feature_expectations(state_visitation[:, None], phi)
+    return _occupancy_features(state_visitation[:, None], phi)

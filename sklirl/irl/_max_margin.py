@@ -37,6 +37,7 @@ from ..expectations import (
     MonteCarloExpectation,
     _gym_rollouts,
     _observation_features,
+    _occupancy_features,
     empirical_occupancy,
     feature_expectations,
     occupancy_feature_expectations,
@@ -469,7 +470,7 @@ default="uniform"
             reward = linear_reward(phi, w)[:, None] + loss
             policy = self.solver_.solve(env, reward)
             d_pi = self.expectation_.occupancy(env, policy)
-            rho_pi = occupancy_feature_expectations(d_pi, phi)
+            rho_pi = _occupancy_features(d_pi, phi)
             violation = float(w @ (rho_pi - rho_E) + np.sum(loss * d_pi))
             objective = violation + 0.5 * self.l2 * float(w @ w)
             policies.append(policy)
@@ -673,7 +674,7 @@ default="uniform"
         return phi
 
     def _policy_feature_expectations(self, env, policy, phi):
-        return occupancy_feature_expectations(self.expectation_.occupancy(env, policy), phi)
+        return _occupancy_features(self.expectation_.occupancy(env, policy), phi)
 
     def _initial_tabular_policy(self, env):
         S, A = env.n_states, env.n_actions
