@@ -17,15 +17,18 @@ one full-batch step is a step on the population loss, whose minimiser over free 
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+from ..utils._persistence import (
+    copy_training_state,
+    restore_training_state,
+    state_dict_from_bytes,
+    state_dict_to_bytes,
+)
 from ..utils._running_stats import update_running_moments
 
 __all__ = ["Discriminator", "reward_from_logits", "REWARD_FORMS"]
@@ -179,8 +182,7 @@ class Discriminator:
         a fit is interrupted).
         """
         return {
-            "net": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
-            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "training": copy_training_state(self.net, self.optimizer),
             "in_mean": self.in_mean.copy(),
             "in_var": self.in_var.copy(),
             "in_count": self.in_count,
@@ -188,8 +190,7 @@ class Discriminator:
 
     def set_state(self, state):
         """Restore a state from :meth:`get_state` (which stays usable: it is copied in)."""
-        self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+        restore_training_state(self.net, self.optimizer, state["training"])
         self.in_mean, self.in_var = state["in_mean"].copy(), state["in_var"].copy()
         self.in_count = state["in_count"]
         return self

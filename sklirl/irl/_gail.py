@@ -28,6 +28,7 @@ from ..features import state_action_features
 from ..metrics import policy_value
 from ..solvers._tabular import SoftValueIteration, TabularPolicy
 from ..utils._optional import import_torch
+from ..utils._persistence import copy_training_state, restore_training_state
 
 __all__ = ["GAIL"]
 
@@ -611,13 +612,11 @@ class GAIL(BaseIRL):
 
     def _sb3_finalize(self, algo, encoder, disc_state):
         policy = algo.policy
-        weights = {k: v.detach().clone() for k, v in policy.state_dict().items()}
-        optimizer = copy.deepcopy(policy.optimizer.state_dict())
+        training = copy_training_state(policy, policy.optimizer)
         num_timesteps = algo.num_timesteps
 
         def finalize():
-            policy.load_state_dict(weights)
-            policy.optimizer.load_state_dict(copy.deepcopy(optimizer))
+            restore_training_state(policy, policy.optimizer, training)
             algo.num_timesteps = num_timesteps
             self.discriminator_.set_state(disc_state)
             self.policy_ = _SB3Policy(algo, encoder)

@@ -31,7 +31,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+from ..utils._persistence import (
+    copy_training_state,
+    restore_training_state,
+    state_dict_from_bytes,
+    state_dict_to_bytes,
+)
 from ..utils._running_stats import update_running_moments
 
 __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
@@ -777,10 +782,11 @@ class PPOTrainer:
             ``total_steps``. The vector environment's state is not included: it keeps running.
         """
         policy = self.policy
+        weights, optimizer = copy_training_state(policy.net, self.optimizer)
         return {
-            "net": {k: v.detach().clone() for k, v in policy.net.state_dict().items()},
+            "net": weights,
             "obs_stats": (policy.obs_mean.copy(), policy.obs_var.copy(), policy.obs_count),
-            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "optimizer": optimizer,
             "total_steps": self.total_steps,
         }
 
@@ -797,10 +803,9 @@ class PPOTrainer:
         self : PPOTrainer
         """
         policy = self.policy
-        policy.net.load_state_dict(state["net"])
+        restore_training_state(policy.net, self.optimizer, (state["net"], state["optimizer"]))
         mean, var, count = state["obs_stats"]
         policy.obs_mean, policy.obs_var, policy.obs_count = mean.copy(), var.copy(), count
-        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
         self.total_steps = int(state["total_steps"])
         return self
 

@@ -9,13 +9,14 @@ can execute code: load pickled estimators only from trusted sources.
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 
 from ._optional import import_torch
 
 __all__ = ["state_dict_to_bytes", "state_dict_from_bytes", "save_state_dict",
-           "load_state_dict"]
+           "load_state_dict", "copy_training_state", "restore_training_state"]
 
 
 def _to_cpu(obj, torch):
@@ -64,3 +65,33 @@ def load_state_dict(path, module):
     with open(os.fspath(path), "rb") as f:
         module.load_state_dict(state_dict_from_bytes(f.read()))
     return module
+
+
+def copy_training_state(module, optimizer):
+    """In-memory copies of a module's weights and its optimizer's state (the moments too).
+
+    The torch-backed learners keep one per complete round or iteration, to return to it when
+    a fit is interrupted (:func:`restore_training_state`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklirl.utils._persistence import copy_training_state, restore_training_state
+    >>> net = torch.nn.Linear(2, 1)
+    >>> opt = torch.optim.Adam(net.parameters())
+    >>> saved = copy_training_state(net, opt)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.add_(1.0)
+    >>> restore_training_state(net, opt, saved)
+    >>> bool(torch.equal(net.weight, saved[0]["weight"]))
+    True
+    """
+    weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    return weights, copy.deepcopy(optimizer.state_dict())
+
+
+def restore_training_state(module, optimizer, state):
+    """Load a :func:`copy_training_state` copy back (the copy stays reusable)."""
+    weights, optimizer_state = state
+    module.load_state_dict(weights)
+    optimizer.load_state_dict(copy.deepcopy(optimizer_state))
