@@ -58,10 +58,11 @@ QUICKSTART_PARAMS = {
     "GAIL": {"n_rounds": 40, "hidden_layer_sizes": (32,), "disc_learning_rate": 1e-2},
 }
 COLUMNS = ("estimator", "fit s", "EVD reward", "EVD policy", "feature gap", "held-out LL")
-INF_FOOTNOTE = (
-    "-inf LL: MaxMarginIRL mixes deterministic policies, which give some expert "
-    "actions probability 0."
-)
+# Why a held-out log-likelihood can be -inf, for the estimators where it is expected.
+_INF_REASONS = {
+    "MaxMarginIRL": "MaxMarginIRL mixes deterministic policies, which give some expert actions "
+    "probability 0.",
+}
 
 
 def quickstart_reward(size):
@@ -284,8 +285,11 @@ def format_table(rows):
             fmt = "{:.2f}" if col == "fit s" else "{:.3f}"  # fits of 0.04 s are not "0.0"
             cells.append(("-" if value is None else fmt.format(value)).rjust(w))
         lines.append("  ".join(cells))
-    if any(row.get("held-out LL") == -np.inf for row in rows):
-        lines.append(INF_FOOTNOTE)
+    infinite = [row["estimator"] for row in rows if row.get("held-out LL") == -np.inf]
+    if infinite:
+        reasons = [_INF_REASONS.get(
+            name, f"{name} gives some held-out expert actions probability 0.") for name in infinite]
+        lines.append("-inf LL: " + " ".join(reasons))
     return "\n".join(lines)
 
 
