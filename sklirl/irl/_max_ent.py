@@ -130,16 +130,18 @@ class MaxEntIRL(BaseIRL):
         64-128 demos). With ``weight_decay > 0`` the network never reaches a stationary point
         of the loss, so ``tol`` does not apply: the fit runs ``max_iter`` steps (together with
         the decay, the training budget regularises) and does not warn.
-    l2 : float, default=1e-2
-        L2 penalty added to the mean per-step loss: ``l2 / 2 * ||w||^2`` on the linear
-        weights; for the MLP ``l2 / 2 * mean_s r(s)^2`` on its rewards (a penalty on a deep
-        ReLU network's weights does not bound its output scale, so it would not keep the
-        objective bounded). With ``l2=0`` the weights diverge whenever no policy
-        attains the demonstrations' feature expectations exactly (typical for one-hot features
-        and sampled demos in stochastic MDPs); the fit then stops with a warning.
+    l2 : float, default=0.1
+        Strength of the L2 penalty added to the **summed** negative log-likelihood of the
+        demonstration steps (like scikit-learn's ``alpha``, so its pull fades as demos
+        accumulate): ``l2 / 2 * ||w||^2`` on the linear weights, a Gaussian prior
+        ``w ~ N(0, I / l2)``; for the MLP ``l2 / 2 * sum_s r(s)^2`` on its rewards (a
+        penalty on a deep ReLU network's weights does not bound its output scale). See Notes
+        and :ref:`maxent_regularisation`. With ``l2=0`` the weights diverge whenever no
+        policy attains the demonstrations' feature expectations exactly (typical for one-hot
+        features and sampled demos in stochastic MDPs); the fit then stops with a warning.
     optimizer : {"lbfgs", "gradient"}, default="lbfgs"
         Linear model: L-BFGS on the convex dual with its exact gradient, or the lecture's
-        fixed-step update ``w <- w + learning_rate * (rho_E - rho_pi) / M - learning_rate * l2 w``.
+        fixed-step update ``w <- w + learning_rate * ((rho_E - rho_pi) / M - l2 w / n)``.
         The MLP always uses Adam.
     learning_rate : float, default=None
         ``optimizer="gradient"``: a fixed step size (the lecture's update); None adapts it,
@@ -153,7 +155,7 @@ class MaxEntIRL(BaseIRL):
         Stop when the max-norm of the (mass-normalised) gradient, which is the
         feature-expectation gap ``||rho_pi - rho_E||_inf / M`` when ``l2=0``, falls below
         ``tol`` (for the MLP: the max-norm of the penalised loss's gradient in the state
-        rewards, ``(d_pi - d_E) / M + l2 r / S``).
+        rewards, ``(d_pi - d_E) / M + l2 r / n``).
     initial_distribution : {"env", "demos"}, default="env"
         Start-state distribution of the policy's occupancy measure: the env's, or the empirical
         distribution of the demonstrations' first states (as in Levine's toolkit).
@@ -176,6 +178,9 @@ class MaxEntIRL(BaseIRL):
         The fitted feature map.
     reward_net_ : torch.nn.Module
         The MLP reward (``reward_model="mlp"`` only).
+    n_steps_ : float
+        ``n``, the sample-weighted number of demonstration steps (``inf`` after
+        :meth:`fit_occupancy` without ``n_steps``): the penalty per step is ``l2 / n``.
     n_iter_ : int
         Outer iterations run.
     history_ : dict of ndarray
@@ -195,16 +200,21 @@ class MaxEntIRL(BaseIRL):
     Notes
     -----
     With mass ``M = sum_s d(s)`` of an occupancy measure (``1 / (1 - gamma)`` discounted,
-    ``sum_{t<H} gamma^t`` finite horizon), the linear model minimises the convex dual
+    ``sum_{t<H} gamma^t`` finite horizon) and ``n = sum_i sample_weight_i T_i`` demonstration
+    steps, the linear model minimises the convex objective
 
-    .. math:: g(w) = \\frac{1}{M}\\left(E_{s_0\\sim\\mu_0} V^{soft}_w(s_0) - w\\cdot\\rho_E\\right)
-              + \\frac{l_2}{2}\\lVert w\\rVert^2,
-              \\qquad \\nabla g(w) = \\frac{\\rho_{\\pi_w} - \\rho_E}{M} + l_2 w,
+    .. math:: J(w) = n\\,\\ell(w) + \\frac{l_2}{2}\\lVert w\\rVert^2, \\qquad
+              \\ell(w) = \\frac{1}{M}\\left(E_{s_0\\sim\\mu_0} V^{soft}_w(s_0)
+              - w\\cdot\\rho_E\\right),
 
     where ``V_soft`` is the soft value of ``r_w`` and ``rho_pi`` the exact discounted feature
-    expectations of its soft-optimal policy ``pi_w = exp(Q - V)``. In deterministic MDPs ``g``
-    is the mean per-step negative log-likelihood of the demonstrations (up to a constant);
-    at the optimum with ``l2 = 0``, ``rho_pi = rho_E`` (moment matching).
+    expectations of its soft-optimal policy ``pi_w = exp(Q - V)``. In deterministic MDPs
+    ``ell`` is the mean per-step negative log-likelihood of the demonstrations (up to a
+    constant), so ``J`` is the summed negative log-likelihood plus the penalty: the penalty's
+    weight relative to the data falls as ``1 / n`` and the estimator is consistent. The fit
+    minimises ``g = J / n`` (same minimiser; ``history_["loss"]`` and ``tol`` are on this
+    per-step scale), with ``grad g(w) = (rho_pi - rho_E) / M + (l2 / n) w``; at the optimum
+    with ``l2 = 0``, ``rho_pi = rho_E`` (moment matching).
 
     Horizons: demonstrations are finite, so the expert's visitation of each trajectory
     (``sum_{t<T} gamma^t`` counts) is normalised to unit mass and rescaled to the model's mass
@@ -258,7 +268,7 @@ class MaxEntIRL(BaseIRL):
         reward_model="linear",
         hidden_layer_sizes=(32, 32),
         weight_decay=0.0,
-        l2=1e-2,
+        l2=0.1,
         optimizer="lbfgs",
         learning_rate=None,
         max_iter=200,
@@ -283,15 +293,38 @@ class MaxEntIRL(BaseIRL):
         self.verbose = verbose
 
     # -- the algorithm ---------------------------------------------------------------------
+    def fit(self, demos, y=None, *, env=None, sample_weight=None):
+        # The penalty is divided by the sample-weighted number of demonstration steps, an
+        # absolute count (a weight of 2 is a repetition), which the base's normalised weights
+        # no longer carry: keep the raw weights for _fit.
+        self._raw_sample_weight = sample_weight
+        try:
+            return super().fit(demos, y, env=env, sample_weight=sample_weight)
+        finally:
+            self.__dict__.pop("_raw_sample_weight", None)
+
+    fit.__doc__ = BaseIRL.fit.__doc__
+
     def _fit(self, demos, env, sample_weight):
         demos = self._demos_within_horizon(demos, env)
         if self.initial_distribution == "demos":
             mu0 = self._start_distribution(demos, env, sample_weight)
         else:
             mu0 = env.initial_state_distribution
-        self._fit_visitation(self._expert_visitation(demos, env, sample_weight), mu0, env)
+        self._fit_visitation(self._expert_visitation(demos, env, sample_weight), mu0, env,
+                             self._n_demo_steps(demos, sample_weight))
 
-    def fit_occupancy(self, occupancy, env):
+    def _n_demo_steps(self, demos, sample_weight):
+        """``n = sum_i sample_weight_i T_i``, the data size the penalty is divided by."""
+        lengths = np.array([len(t) for t in demos], dtype=np.float64)
+        raw = getattr(self, "_raw_sample_weight", None)
+        if sample_weight is None or raw is None:
+            return float(lengths.sum())
+        # the base validated the raw weights (and normalised its copy to sum to 1)
+        return float(np.asarray(raw, dtype=np.float64) @ lengths)
+
+
+    def fit_occupancy(self, occupancy, env, *, n_steps=None):
         """Fit to a known expert occupancy measure instead of sampled demonstrations.
 
         Parameters
@@ -301,6 +334,10 @@ class MaxEntIRL(BaseIRL):
             known expert policy. It is rescaled to the env's visitation mass; the env's initial
             distribution is used whatever ``initial_distribution`` says.
         env : TabularMDP
+        n_steps : float, default=None
+            The number of demonstration steps the occupancy summarises: the penalty is
+            ``l2 / (2 n_steps) ||w||^2`` per step (see Notes). None: an exact occupancy is the
+            infinite-data limit, where the penalty vanishes (``l2`` is ignored).
 
         Returns
         -------
@@ -316,13 +353,19 @@ class MaxEntIRL(BaseIRL):
             )
         if not np.all(np.isfinite(d)) or (d < 0).any() or d.sum() <= 0:
             raise ValueError("occupancy must be finite, non-negative and not all zero.")
+        if n_steps is not None and not (isinstance(n_steps, Real) and np.isfinite(n_steps)
+                                        and n_steps > 0):
+            raise ValueError(f"n_steps must be a positive finite number or None, got {n_steps!r}.")
         d = d.sum(axis=1) if d.ndim == 2 else d
         self.env_ = env
         self._fit_visitation(d * (occupancy_mass(env) / d.sum()), env.initial_state_distribution,
-                             env)
+                             env, np.inf if n_steps is None else float(n_steps))
         return self
 
-    def _fit_visitation(self, expert_visitation, mu0, env):
+    def _fit_visitation(self, expert_visitation, mu0, env, n_steps):
+        # The penalty per demonstration step: the summed objective's l2 / 2 ||w||^2 over n.
+        self.n_steps_ = n_steps
+        self._penalty = self.l2 / n_steps if self.l2 else 0.0
         # features phi (S, k) -> rho_E (features of the expert's visitation)
         phi = self._fit_feature_map(env)
         self.expert_feature_expectations_ = _feature_expectations(expert_visitation, phi)
@@ -357,6 +400,7 @@ class MaxEntIRL(BaseIRL):
         self.reward_ = np.repeat(reward[:, None], dual.env.n_actions, axis=1)
         self.history_ = {k: np.asarray(v) for k, v in self._history.items()}
         del self._history
+        self.__dict__.pop("_penalty", None)
         self.__dict__.pop("_start_time", None)
 
     def _finalizer(self, dual, phi, w):
@@ -375,11 +419,11 @@ class MaxEntIRL(BaseIRL):
         def evaluate(w):
             reward = linear_reward(phi, w)                             # r_w = w . phi
             loss, visitation_diff = dual(reward)                        # soft VI -> occupancy
-            if self.l2 == 0 and loss < -1e-9 * max(1.0, np.abs(reward).max(initial=0.0)):
+            if self._penalty == 0 and loss < -1e-9 * max(1.0, np.abs(reward).max(initial=0.0)):
                 raise _InfeasibleMoments(w)
             feature_gap = _feature_expectations(visitation_diff, phi)   # (rho_pi - rho_E) / M
-            loss += 0.5 * self.l2 * (w @ w)
-            grad = feature_gap + self.l2 * w
+            loss += 0.5 * self._penalty * (w @ w)
+            grad = feature_gap + self._penalty * w
             return loss, grad, float(np.abs(feature_gap).max()) if len(w) else 0.0
 
         return evaluate
@@ -410,7 +454,7 @@ class MaxEntIRL(BaseIRL):
         # curvature moves with w, so the scale is refreshed every _RESCALE_EVERY iterations.
         w, n_iter = w0, 0
         while True:
-            scale = _preconditioner(phi, dual, self.expert_feature_expectations_, self.l2)
+            scale = _preconditioner(phi, dual, self.expert_feature_expectations_, self._penalty)
 
             def fun_scaled(u, scale=scale):
                 loss, grad = fun(u * scale)
@@ -486,7 +530,9 @@ class MaxEntIRL(BaseIRL):
         net = getattr(self, "reward_net_", None) if self.warm_start else None
         if net is None or net.n_features != X.shape[1]:
             net = MLPReward(X.shape[1], self.hidden_layer_sizes, random_state=self.random_state)
-        net.set_optimizer(lr, self.l2, self.weight_decay)
+        # the network penalises the mean squared reward: l2 / (2 n) sum_s r(s)^2 per step
+        n_states = X.shape[0]
+        net.set_optimizer(lr, self._penalty * n_states, self.weight_decay)
         it = 0
         for it in range(1, self.max_iter + 1):
             reward = net.predict(X)                           # r_theta(phi(s))
@@ -495,7 +541,7 @@ class MaxEntIRL(BaseIRL):
             self._record(it, loss + net.penalty(X), gap)
             # the gradient of the penalised loss in the rewards: the visitation gap plus the
             # penalty's l2 r / S (with l2 > 0 the gap alone never reaches 0)
-            reward_grad = visitation_diff + self.l2 * reward / len(reward)
+            reward_grad = visitation_diff + self._penalty * reward
             if not self.weight_decay and np.abs(reward_grad).max() <= self.tol:
                 break
             net.backward_step(X, visitation_diff)             # back-propagate d_pi - d_E
