@@ -9,6 +9,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -16,8 +17,8 @@ from ..base import BaseIRL, linear_reward
 from ..demos import Trajectory
 from ..envs._tabular import check_tabular_env
 from ..expectations import (
+    _demo_occupancy_at_model_mass,
     _occupancy_features,
-    empirical_occupancy,
     occupancy_mass,
     occupancy_measure,
 )
@@ -313,6 +314,22 @@ class MaxEntIRL(BaseIRL):
             mu0 = env.initial_state_distribution
         self._fit_visitation(self._expert_visitation(demos, env, sample_weight), mu0, env,
                              self._n_demo_steps(demos, sample_weight))
+        self._laplace_data["demo_spread"] = self._demo_spread(demos, env)
+
+    def _demo_spread(self, demos, env):
+        """Per-demo visitation deviations ``(N, S)`` and their weights, for the meat matrix.
+
+        Demo ``i`` contributes ``T_i (d_i - d_bar) / M`` to the gradient of the summed
+        objective (``d_i`` its visitation normalised to mass ``M``); a raw sample weight
+        ``f_i`` counts it ``f_i`` times.
+        """
+        raw = getattr(self, "_raw_sample_weight", None)
+        f = np.ones(len(demos)) if raw is None else np.asarray(raw, dtype=np.float64)
+        visits = np.stack([_demo_occupancy_at_model_mass([t], env).sum(axis=1) for t in demos])
+        deviations = visits - (f @ visits) / f.sum()
+        lengths = np.array([len(t) for t in demos], dtype=np.float64)
+        scale = lengths / occupancy_mass(env)
+        return sp.csr_matrix(deviations * scale[:, None]), f
 
     def _n_demo_steps(self, demos, sample_weight):
         """``n = sum_i sample_weight_i T_i``, the data size the penalty is divided by."""
@@ -370,6 +387,9 @@ class MaxEntIRL(BaseIRL):
         phi = self._fit_feature_map(env)
         self.expert_feature_expectations_ = _feature_expectations(expert_visitation, phi)
         dual = _MaxEntDual(env, expert_visitation, mu0, tol=1e-10)
+        # what the Laplace approximation (coef_cov_, computed on first use) re-evaluates
+        self._laplace_data = {"expert_visitation": expert_visitation, "mu0": mu0}
+        self.__dict__.pop("_coef_cov", None)
         self._history = {"loss": [], "gap": [], "time": []}
         self._start_time = time.perf_counter()
         if self.reward_model == "linear":
@@ -573,13 +593,7 @@ class MaxEntIRL(BaseIRL):
     @staticmethod
     def _expert_visitation(demos, env, sample_weight):
         """Expert state visitation, each demo normalised to unit mass, rescaled to mass M."""
-        weights = np.ones(len(demos)) if sample_weight is None else sample_weight
-        masses = np.array([np.sum(env.gamma ** np.arange(len(t), dtype=np.float64))
-                           for t in demos])
-        occ = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma,
-                                  sample_weight=weights / masses)
-        visitation = occ.sum(axis=1)
-        return visitation * (occupancy_mass(env) / visitation.sum())
+        return _demo_occupancy_at_model_mass(demos, env, sample_weight).sum(axis=1)
 
     @staticmethod
     def _start_distribution(demos, env, sample_weight):
@@ -587,6 +601,129 @@ class MaxEntIRL(BaseIRL):
         weights = np.ones(len(demos)) if sample_weight is None else sample_weight
         mu0 = np.bincount(starts, weights=weights, minlength=env.n_states)
         return mu0 / mu0.sum()
+
+    # -- uncertainty: the Laplace approximation at the optimum -------------------------------
+    @property
+    def coef_cov_(self):
+        """Laplace approximation of the posterior covariance of ``coef_``, ``(k, k)``.
+
+        The inverse Hessian of the summed objective ``J(w) = n ell(w) + l2 / 2 ||w||^2`` at
+        ``coef_`` (see Notes): ``(n H + l2 I)^{-1}`` with ``H`` the Hessian of the per-step
+        dual, obtained by central differences of its exact gradient (``2 k`` soft value
+        iterations and occupancy solves, run on first access and cached). Linear reward
+        model only. Zero after :meth:`fit_occupancy` without ``n_steps`` (infinite data).
+        """
+        check_is_fitted(self)
+        if self.reward_model != "linear":
+            raise AttributeError(
+                "coef_cov_ is only available for reward_model='linear' (the Laplace "
+                "approximation of the weights' posterior); the MLP reward has no weights "
+                "posterior.")
+        if "_coef_cov" not in self.__dict__:
+            self._coef_cov = self._laplace_covariance()
+        return self._coef_cov
+
+    def _laplace_covariance(self):
+        env, w = self.env_, np.asarray(self.coef_, dtype=np.float64)
+        k = len(w)
+        if not np.isfinite(self.n_steps_):
+            return np.zeros((k, k))
+        phi = self._feature_matrix(env)
+        data = self._laplace_data
+        dual = _MaxEntDual(env, data["expert_visitation"], data["mu0"], tol=1e-12)
+
+        def gradient(v):  # the exact gradient of the per-step dual ell, (rho_pi - rho_E) / M
+            return _feature_expectations(dual(linear_reward(phi, v))[1], phi)
+
+        step = 1e-4 * max(1.0, float(np.abs(w).max(initial=0.0)))
+        hessian = np.empty((k, k))
+        for j in range(k):
+            e = np.zeros(k)
+            e[j] = step
+            hessian[:, j] = (gradient(w + e) - gradient(w - e)) / (2 * step)
+        # J = n ell + l2 / 2 ||w||^2: precision B = n H + l2 I (H is PSD: ell is convex)
+        bread = self.n_steps_ * 0.5 * (hessian + hessian.T) + self.l2 * np.eye(k)
+        values, vectors = np.linalg.eigh(bread)
+        # directions the data cannot identify without a prior (l2 = 0) get a huge variance
+        values = np.maximum(values, 1e-12 * max(float(values.max(initial=0.0)), 1e-300))
+        inverse = (vectors / values) @ vectors.T
+        if "demo_spread" not in data:  # fit_occupancy: the model's own curvature only
+            return inverse
+        # Sandwich B^-1 (V + l2 I) B^-1, V the spread of the demos' gradient contributions:
+        # B^-1 when V = n H (deterministic MDPs, a well-specified model), wider when
+        # transition noise makes the demos' feature counts vary more than the model says.
+        deviations, counts = data["demo_spread"]
+        psi = np.asarray(deviations @ phi.toarray() if sp.issparse(phi) else deviations @ phi)
+        meat = (psi.T * counts) @ psi + self.l2 * np.eye(k)
+        cov = inverse @ meat @ inverse
+        return 0.5 * (cov + cov.T)
+
+    def _state_reward_std(self):
+        """``sqrt(phi(s) coef_cov_ phi(s)^T)`` for every state, ``(S,)``."""
+        phi = self._feature_matrix(self.env_)
+        phi = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
+        variance = np.einsum("sk,kl,sl->s", phi, self.coef_cov_, phi)
+        return np.sqrt(np.maximum(variance, 0.0))
+
+    def predict_reward(self, states, actions=None, return_std=False):
+        """The learned reward, and optionally its posterior standard deviation.
+
+        Parameters
+        ----------
+        states : array-like of int of shape (n,)
+            State indices of the env seen in ``fit``.
+        actions : array-like of int of shape (n,), default=None
+        return_std : bool, default=False
+            Also return the standard deviation of the reward under the Laplace
+            approximation of the weights' posterior, ``N(coef_, coef_cov_)`` (linear reward
+            model only), like :meth:`sklearn.gaussian_process.GaussianProcessRegressor.predict`.
+
+        Returns
+        -------
+        rewards : ndarray of shape (n, A) without actions, (n,) with them
+        std : ndarray of the same shape
+            Only with ``return_std=True``.
+        """
+        mean = super().predict_reward(states, actions)
+        if not return_std:
+            return mean
+        if self.reward_model != "linear":
+            raise ValueError(
+                "return_std=True needs reward_model='linear': its uncertainty is the Laplace "
+                "approximation of the posterior of the linear weights (coef_cov_); the MLP "
+                "reward has none. Use MaxEntIRL(reward_model='linear') with a richer feature "
+                "map, or BayesianIRL, for reward uncertainty.")
+        s = self._check_tabular_states(states)
+        std = self._state_reward_std()[s]
+        if actions is None:
+            std = np.repeat(std[:, None], mean.shape[1], axis=1)
+        return mean, std
+
+    def sample_rewards(self, n_samples=1, random_state=None):
+        """Reward tables drawn from the Laplace approximation of the posterior.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        rewards : ndarray of shape (n_samples, n_states, n_actions)
+            ``phi @ w`` for ``w ~ N(coef_, coef_cov_)``, like ``reward_`` (linear reward
+            model only).
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        cov = self.coef_cov_  # raises for the MLP reward
+        rng = check_random_state(random_state)
+        values, vectors = np.linalg.eigh(cov)
+        root = vectors * np.sqrt(np.maximum(values, 0.0))
+        weights = self.coef_ + rng.standard_normal((n_samples, len(self.coef_))) @ root.T
+        phi = self._feature_matrix(self.env_)
+        tables = np.stack([linear_reward(phi, w) for w in weights])
+        return np.repeat(tables[:, :, None], self.env_.n_actions, axis=2)
 
     # -- prediction on other envs ---------------------------------------------------------
     def _reward_on(self, env):
