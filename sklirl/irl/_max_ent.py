@@ -182,6 +182,10 @@ class MaxEntIRL(BaseIRL):
     n_steps_ : float
         ``n``, the sample-weighted number of demonstration steps (``inf`` after
         :meth:`fit_occupancy` without ``n_steps``): the penalty per step is ``l2 / n``.
+    coef_cov_ : ndarray of shape (n_features, n_features)
+        Linear model only: the Laplace approximation of the posterior covariance of
+        ``coef_`` (computed on first access, see Notes); it gives
+        ``predict_reward(..., return_std=True)`` and :meth:`sample_rewards`.
     n_iter_ : int
         Outer iterations run.
     history_ : dict of ndarray
@@ -216,6 +220,15 @@ class MaxEntIRL(BaseIRL):
     minimises ``g = J / n`` (same minimiser; ``history_["loss"]`` and ``tol`` are on this
     per-step scale), with ``grad g(w) = (rho_pi - rho_E) / M + (l2 / n) w``; at the optimum
     with ``l2 = 0``, ``rho_pi = rho_E`` (moment matching).
+
+    Uncertainty (linear model): with ``B = n H + l2 I`` the Hessian of ``J`` at the optimum
+    (``H``, the Hessian of ``ell``, by central differences of its exact gradient) and ``V`` the
+    spread of the demos' own gradient contributions ``T_i (d_i - d_bar) / M``,
+    ``coef_cov_ = B^-1 (V + l2 I) B^-1``. In a deterministic MDP with a well-specified reward
+    ``V`` is about ``n H`` and this is the Laplace posterior ``B^-1`` under the prior
+    ``N(0, I / l2)``; transition noise makes the demos' feature counts vary more than the
+    soft-optimal model says, and the sandwich widens the intervals accordingly. See
+    :ref:`maxent_uncertainty` for the calibration measured.
 
     Horizons: demonstrations are finite, so the expert's visitation of each trajectory
     (``sum_{t<T} gamma^t`` counts) is normalised to unit mass and rescaled to the model's mass
