@@ -189,6 +189,9 @@ _REAL_ESTIMATORS = {
         {"max_iter": 5},
         {"max_iter": 5, "features": PolynomialFeatures(2)},
     ]),
+    "MaxEntIRLCV": ("sklirl.irl._max_ent_cv", [
+        {"max_iter": 5, "l2s": [1.0, 0.1], "cv": 2},
+    ]),
     "MaxMarginIRL": ("sklirl.irl._max_margin", [
         {"max_iter": 5},
         {"max_iter": 3, "solver": SoftValueIteration(temperature=0.5),

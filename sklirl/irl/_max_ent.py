@@ -344,6 +344,10 @@ class MaxEntIRL(BaseIRL):
         scale = lengths / occupancy_mass(env)
         return sp.csr_matrix(deviations * scale[:, None]), f
 
+    def _l2_strength(self):
+        """The penalty strength of this fit (MaxEntIRLCV: the one cross-validation chose)."""
+        return self.l2
+
     def _n_demo_steps(self, demos, sample_weight):
         """``n = sum_i sample_weight_i T_i``, the data size the penalty is divided by."""
         lengths = np.array([len(t) for t in demos], dtype=np.float64)
@@ -395,7 +399,8 @@ class MaxEntIRL(BaseIRL):
     def _fit_visitation(self, expert_visitation, mu0, env, n_steps):
         # The penalty per demonstration step: the summed objective's l2 / 2 ||w||^2 over n.
         self.n_steps_ = n_steps
-        self._penalty = self.l2 / n_steps if self.l2 else 0.0
+        l2 = self._l2_strength()
+        self._penalty = l2 / n_steps if l2 else 0.0
         # features phi (S, k) -> rho_E (features of the expert's visitation)
         phi = self._fit_feature_map(env)
         self.expert_feature_expectations_ = _feature_expectations(expert_visitation, phi)
@@ -655,7 +660,8 @@ class MaxEntIRL(BaseIRL):
             e[j] = step
             hessian[:, j] = (gradient(w + e) - gradient(w - e)) / (2 * step)
         # J = n ell + l2 / 2 ||w||^2: precision B = n H + l2 I (H is PSD: ell is convex)
-        bread = self.n_steps_ * 0.5 * (hessian + hessian.T) + self.l2 * np.eye(k)
+        l2 = self._l2_strength()
+        bread = self.n_steps_ * 0.5 * (hessian + hessian.T) + l2 * np.eye(k)
         values, vectors = np.linalg.eigh(bread)
         # directions the data cannot identify without a prior (l2 = 0) get a huge variance
         values = np.maximum(values, 1e-12 * max(float(values.max(initial=0.0)), 1e-300))
@@ -667,7 +673,7 @@ class MaxEntIRL(BaseIRL):
         # transition noise makes the demos' feature counts vary more than the model says.
         deviations, counts = data["demo_spread"]
         psi = np.asarray(deviations @ phi.toarray() if sp.issparse(phi) else deviations @ phi)
-        meat = (psi.T * counts) @ psi + self.l2 * np.eye(k)
+        meat = (psi.T * counts) @ psi + l2 * np.eye(k)
         cov = inverse @ meat @ inverse
         return 0.5 * (cov + cov.T)
 
