@@ -405,6 +405,10 @@ class MaxEntIRL(BaseIRL):
         phi = self._fit_feature_map(env)
         self.expert_feature_expectations_ = _feature_expectations(expert_visitation, phi)
         dual = _MaxEntDual(env, expert_visitation, mu0, tol=1e-10)
+        warm_values = getattr(self, "_warm_values", None) if self.warm_start else None
+        if (warm_values is not None and not env.finite_horizon
+                and warm_values.shape == (env.n_states,)):
+            dual._values = warm_values  # the inner problem starts from the last fit's values
         # what the Laplace approximation (coef_cov_, computed on first use) re-evaluates
         self._laplace_data = {"expert_visitation": expert_visitation, "mu0": mu0}
         self.__dict__.pop("_coef_cov", None)
@@ -435,6 +439,10 @@ class MaxEntIRL(BaseIRL):
     def _set_learned_reward(self, dual, reward):
         """Set ``policy_``, ``reward_`` and ``history_`` for the reward reached."""
         self.policy_ = dual.policy(reward)
+        if self.warm_start and dual._values is not None:
+            self._warm_values = dual._values
+        else:
+            self.__dict__.pop("_warm_values", None)
         self.reward_ = np.repeat(reward[:, None], dual.env.n_actions, axis=1)
         self.history_ = {k: np.asarray(v) for k, v in self._history.items()}
         del self._history
@@ -478,8 +486,13 @@ class MaxEntIRL(BaseIRL):
         last = {}
 
         def fun(w):
+            # L-BFGS re-evaluates its starting point, and every pass after a rescale starts at
+            # the last point: reuse the evaluation (a soft value iteration and a flow solve)
+            if "w" in last and np.array_equal(w, last["w"]):
+                return last["loss"], last["grad"].copy()
             loss, grad, gap = evaluate(w)
-            last.update(w=w.copy(), loss=loss, gap=gap, grad_max=np.abs(grad).max(initial=0.0))
+            last.update(w=w.copy(), loss=loss, gap=gap, grad=grad.copy(),
+                        grad_max=np.abs(grad).max(initial=0.0))
             return loss, grad
 
         fun(w0)

@@ -167,7 +167,7 @@ tol, initial_distribution, random_state, verbose
 
     def _l2_grid(self):
         if isinstance(self.l2s, Integral):
-            return np.logspace(4, -2, int(self.l2s))
+            return np.logspace(4, -1, int(self.l2s))
         grid = np.asarray(self.l2s, dtype=np.float64) if not isinstance(self.l2s, str) else None
         if grid is None or grid.ndim != 1 or grid.size == 0:
             raise ValueError(
