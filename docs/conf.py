@@ -141,7 +141,6 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "reset_modules": ("matplotlib", "seaborn", "_gallery_modes.example_mode"),
     "reset_modules_order": "both",
-    "reference_url": {"sklirl": None},
     # The execution-times pages load jQuery and DataTables from a CDN; the pages must work
     # offline, and build.sh prints the times anyway.
     "write_computation_times": False,
