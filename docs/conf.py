@@ -114,7 +114,7 @@ if os.environ.get("SKLIRL_DOCS_OFFLINE", "1") == "1":
 # worlds, fewer demo counts and rounds), which their text describes, so their pages have
 # figures too. SKLIRL_GALLERY_FULL=1 runs the long ones in full (minutes).
 FAST_EXAMPLES = (
-    "plot_quickstart",
+    "plot_quickstart",  # draws the landing page's figure (index.rst): always run it
     "plot_grid_search_custom_features",
     "plot_frozenlake",
     "plot_load_external_demos",
