@@ -118,9 +118,8 @@ tol, initial_distribution, random_state, verbose
     (True, True)
     """
 
+    # MaxEntIRL's constraints for the parameters shared with it (set below the class)
     _parameter_constraints: dict = {
-        **{k: v for k, v in MaxEntIRL._parameter_constraints.items()
-           if k not in ("l2", "warm_start")},
         "l2s": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
@@ -254,3 +253,10 @@ tol, initial_distribution, random_state, verbose
         }
         # Refit on all demonstrations at the chosen strength.
         return MaxEntIRL.fit(self, trajs, env=env, sample_weight=sample_weight)
+
+
+MaxEntIRLCV._parameter_constraints = {
+    **{k: v for k, v in MaxEntIRL._parameter_constraints.items()
+       if k in MaxEntIRLCV._get_param_names()},
+    **MaxEntIRLCV._parameter_constraints,
+}
