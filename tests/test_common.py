@@ -195,8 +195,8 @@ _REAL_ESTIMATORS = {
          "expectation": MonteCarloExpectation(n_episodes=10)},
     ]),
     "GAIL": ("sklirl.irl._gail", [
-        {"n_rounds": 3, "hidden_layer_sizes": (8,), "disc_batch_size": 32},
-        {"n_rounds": 2, "hidden_layer_sizes": (4,), "disc_batch_size": 32,
+        {"max_iter": 3, "hidden_layer_sizes": (8,), "disc_batch_size": 32},
+        {"max_iter": 2, "hidden_layer_sizes": (4,), "disc_batch_size": 32,
          "features": PolynomialFeatures(2), "expectation": MonteCarloExpectation(10)},
     ]),
 }

@@ -516,13 +516,14 @@ default="uniform"
     def _fit_gymnasium(self, demos, env, sample_weight, start):
         """Apprenticeship learning in a gymnasium env: PPO plans, Monte Carlo rollouts expect."""
 
-        torch = import_torch("MaxMarginIRL on gymnasium environments")
+        import_torch("MaxMarginIRL on gymnasium environments")
         if self.method == "mmp":
             raise ValueError(
                 "method='mmp' needs a TabularMDP; use 'max_margin' or 'projection' with "
                 "gymnasium environments."
             )
         from ..solvers._ppo import PPO, TorchPolicy
+        from ..utils._torch import torch_threads
 
         if not isinstance(self.solver, PPO):
             raise TypeError(
@@ -583,14 +584,10 @@ default="uniform"
                 "initial_policy for a gymnasium env must be 'uniform', 'random' or a policy "
                 f"with sample(observations, random_state), got {type(init).__name__}."
             )
-        n_threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # small networks: intra-op threads only add overhead
-        try:
+        with torch_threads(1):  # small networks: intra-op threads only add overhead
             policies, _ = self._apprenticeship_loop(
                 rho_E, pi_0, expect(pi_0), plan=plan, expect=expect, start=start, exact=False
             )
-        finally:
-            torch.set_num_threads(n_threads)
         self.policy_ = EpisodeMixturePolicy(policies, self.mixture_weights_)
         return self
 

@@ -38,6 +38,8 @@ from ..utils._persistence import (
     state_dict_to_bytes,
 )
 from ..utils._running_stats import update_running_moments
+from ..utils._torch import torch_threads
+from ..utils._validation import check_hidden_layer_sizes
 
 __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
 
@@ -145,20 +147,6 @@ class _ActorCritic(nn.Module):
         log_prob = (-0.5 * z.pow(2) - self.log_std - 0.5 * _LOG_2PI).sum(-1)
         entropy = (0.5 + 0.5 * _LOG_2PI + self.log_std).sum().expand(len(out))
         return log_prob, entropy
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Run with ``n_threads`` torch intra-op threads, restoring torch's setting afterwards."""
-    previous = torch.get_num_threads()
-    if n_threads is None or n_threads == previous:
-        yield
-        return
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _as_generator(random_state):
@@ -363,7 +351,7 @@ class TorchPolicy:
     def _inference(self):
         """Context for forward passes: no autograd, ``n_threads`` torch threads."""
         stack = contextlib.ExitStack()
-        stack.enter_context(_torch_threads(self.n_threads))
+        stack.enter_context(torch_threads(self.n_threads))
         stack.enter_context(torch.inference_mode())
         return stack
 
@@ -820,7 +808,7 @@ class PPOTrainer:
         -------
         batch : RolloutBatch
         """
-        with _torch_threads(self.params["n_threads"]):
+        with torch_threads(self.params["n_threads"]):
             return self._collect_rollouts()
 
     def _collect_rollouts(self):
@@ -915,7 +903,7 @@ class PPOTrainer:
             Means over minibatches of ``policy_loss``, ``value_loss``, ``entropy``, ``approx_kl``
             and ``clip_fraction``, plus the critic's ``explained_variance`` before the update.
         """
-        with _torch_threads(self.params["n_threads"]):
+        with torch_threads(self.params["n_threads"]):
             return self._update(batch, rewards)
 
     def _update(self, batch, rewards):
@@ -1187,14 +1175,8 @@ class PPO(BaseEstimator):
 
     def _check_params(self):
         self._validate_params()
-        sizes = list(self.hidden_layer_sizes)
-        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h > 0 for h in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be a sequence of positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
         params = self.get_params()
-        params["hidden_layer_sizes"] = tuple(int(h) for h in sizes)
+        params["hidden_layer_sizes"] = check_hidden_layer_sizes(self.hidden_layer_sizes)
         return params
 
     def make_trainer(self, env, policy=None):
