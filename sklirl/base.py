@@ -27,7 +27,7 @@ from .envs._gym import is_gymnasium_env
 from .envs._tabular import TabularMDP, check_indices
 from .features import OneHotStates, fit_feature_matrix, transform_feature_matrix
 from .metrics import log_likelihood
-from .solvers._tabular import TabularPolicy
+from .policies import TabularPolicy
 from .utils._warnings import warn_user
 
 __all__ = ["BaseIRL", "is_tabular_env"]

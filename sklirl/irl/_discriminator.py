@@ -68,14 +68,6 @@ def _weighted_mean(weights, correct):
     return (weights * correct).sum() / weights.sum()
 
 
-def _binary_columns(x):
-    """Columns of ``x`` whose values are all 0 or 1 (one-hot codes, left unnormalised)."""
-    if sp.issparse(x):
-        return np.ones(x.shape[1], dtype=bool)
-    x = np.asarray(x)
-    return np.all((x == 0) | (x == 1), axis=0)
-
-
 class Discriminator:
     """An MLP logit ``f_w(x)`` on state-action inputs, with optional input standardisation.
 
@@ -155,9 +147,8 @@ class Discriminator:
         return state
 
     def __setstate__(self, state):
-        weights, opt = state.pop("net"), state.pop("optimizer")
-        if isinstance(weights, bytes):
-            weights, opt = state_dict_from_bytes(weights), state_dict_from_bytes(opt)
+        weights = state_dict_from_bytes(state.pop("net"))
+        opt = state_dict_from_bytes(state.pop("optimizer"))
         self.__dict__.update(state)
         self.device = torch.device("cpu")
         self.net = self._build_net().to(dtype=self.dtype)
