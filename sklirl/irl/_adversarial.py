@@ -68,11 +68,11 @@ from sklearn.utils.validation import check_is_fitted
 from ..base import BaseIRL, is_tabular_env
 from ..utils._optional import import_torch
 from ..utils._progress import Progress
+from ..utils._validation import MAX_SEED
 from ._generators import GENERATORS, Samples, tabular_samples
 
 __all__ = ["BaseAdversarialIRL", "Samples", "GENERATORS"]
 
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 class BaseAdversarialIRL(BaseIRL):
@@ -124,10 +124,10 @@ class BaseAdversarialIRL(BaseIRL):
         rng = check_random_state(self.random_state)
         generator = next(g for g in GENERATORS if g.accepts(env, self.solver))(self, env)
         expert = generator.setup(demos, sample_weight)
-        disc_seed = rng.randint(_MAX_SEED)
+        disc_seed = rng.randint(MAX_SEED)
         if not generator.full_batch:
-            self._batch_rng = np.random.default_rng(rng.randint(_MAX_SEED))
-            self._gp_generator = torch.Generator().manual_seed(int(rng.randint(_MAX_SEED)))
+            self._batch_rng = np.random.default_rng(rng.randint(MAX_SEED))
+            self._gp_generator = torch.Generator().manual_seed(int(rng.randint(MAX_SEED)))
         generator.seed(rng)
         warm = self._warm_state(generator.signature)
         if warm is not None:  # a warm fit works on copies: an early Ctrl-C leaves the old fit

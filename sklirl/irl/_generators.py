@@ -31,10 +31,10 @@ from ..utils._persistence import (
     state_dict_from_bytes,
     state_dict_to_bytes,
 )
+from ..utils._validation import MAX_SEED
 
 __all__ = ["GENERATORS", "PPOGenerator", "SB3Generator", "Samples", "TabularGenerator"]
 
-_MAX_SEED = np.iinfo(np.int32).max
 @dataclass
 class Samples:
     """State-actions of a policy or of the expert, as the discriminator and the generator see them.
@@ -125,7 +125,7 @@ class TabularGenerator:
         est, env = self.estimator, self.env
         expectation = ExactExpectation() if est.expectation is None else clone(est.expectation)
         if "random_state" in expectation.get_params():
-            seed = rng.randint(_MAX_SEED)  # drawn either way, so the fit's other seeds stay put
+            seed = rng.randint(MAX_SEED)  # drawn either way, so the fit's other seeds stay put
             if expectation.get_params()["random_state"] is None:  # a user's seed is kept
                 expectation.set_params(random_state=seed)
         self._expectation = expectation
@@ -306,7 +306,7 @@ class PPOGenerator(_GymnasiumGenerator):
             solver = PPO(n_envs=8, n_steps=256, n_epochs=10, batch_size=256, learning_rate=3e-4)
         else:
             solver = clone(est.solver)
-        seed = int(rng.randint(_MAX_SEED))
+        seed = int(rng.randint(MAX_SEED))
         self.entropy_coef = 0.01 if est.entropy_coef is None else float(est.entropy_coef)
         solver.set_params(ent_coef=self.entropy_coef, device=est.device_)
         if solver.random_state is None:

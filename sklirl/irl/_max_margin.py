@@ -225,9 +225,9 @@ default="uniform"
     coef_ : ndarray of shape (n_features,)
         ``w`` of the last iteration (unit norm for max-margin and projection), the reward
         weights; for mmp the iterate with the smallest objective.
-    reward_ : ndarray of shape (S,)
-        The learned reward ``phi @ coef_`` (tabular envs; gymnasium envs: use
-        :meth:`predict_reward` on observations).
+    reward_ : ndarray of shape (S, A)
+        The learned reward ``phi @ coef_``, the same for every action (tabular envs;
+        gymnasium envs: use :meth:`predict_reward` on observations).
     policy_ : TabularPolicy or EpisodeMixturePolicy
         Max-margin and projection: the mixture of ``policies_`` with weights
         ``mixture_weights_``, as the (stationary, or time-indexed for finite horizons)
@@ -390,7 +390,7 @@ default="uniform"
                    and isinstance(self.expectation_, ExactExpectation)),
         )
         self.policy_ = self._mixture_policy(env, policies, self.mixture_weights_)
-        self.reward_ = linear_reward(phi, self.coef_)
+        self.reward_ = linear_reward(phi, self.coef_, env.n_actions)
 
     def _apprenticeship_loop(self, rho_E, pi_0, rho_0, plan, expect, start, exact=True):
         """Steps 3 and 4 of the algorithm box, for any planner and expectation estimator.
@@ -501,7 +501,7 @@ default="uniform"
                     ConvergenceWarning,
                 )
         self.coef_ = best[1]
-        self.reward_ = linear_reward(phi, self.coef_)
+        self.reward_ = linear_reward(phi, self.coef_, env.n_actions)
         self.policy_ = self.solver_.solve(env, self.reward_)
         self.policies_ = policies
         self.feature_expectations_ = np.asarray(rhos)

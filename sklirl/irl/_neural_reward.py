@@ -12,20 +12,10 @@ from sklearn.utils import check_random_state
 
 from ..utils._optional import import_torch
 from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
-from ..utils._torch import torch_threads
-from ..utils._validation import check_hidden_layer_sizes
+from ..utils._torch import mlp, torch_threads
+from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
 
 __all__ = ["MLPReward"]
-
-
-def _mlp(torch, n_features, sizes):
-    """A ReLU MLP from ``n_features`` inputs through ``sizes`` hidden units to one output."""
-    layers, width = [], n_features
-    for h in sizes:
-        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
-        width = h
-    layers.append(torch.nn.Linear(width, 1))
-    return torch.nn.Sequential(*layers).double()
 
 
 def _make_optimizer(torch, parameters, learning_rate, weight_decay):
@@ -51,10 +41,10 @@ class MLPReward:
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
         sizes = check_hidden_layer_sizes(hidden_layer_sizes)
         self.n_features = int(n_features)
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        seed = int(check_random_state(random_state).randint(MAX_SEED))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.module = _mlp(torch, self.n_features, sizes)
+            self.module = mlp(self.n_features, sizes, 1).double()
         self.l2 = 0.0
         self.optimizer = None
 
@@ -76,11 +66,8 @@ class MLPReward:
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
         module, optimizer = state.pop("module"), state.pop("optimizer")
         self.__dict__.update(state)
-        if not isinstance(module, tuple):  # a pickle from before weights-only persistence
-            self.module, self.optimizer = module, optimizer
-            return
         sizes, weights = module
-        self.module = _mlp(torch, self.n_features, sizes)
+        self.module = mlp(self.n_features, sizes, 1).double()
         self.module.load_state_dict(state_dict_from_bytes(weights))
         self.optimizer = None
         if optimizer is not None:

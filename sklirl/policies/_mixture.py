@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils import check_random_state
+
+from ..utils._validation import check_generator
 
 __all__ = ["EpisodeMixturePolicy", "UniformPolicy"]
 
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 class UniformPolicy:
@@ -169,9 +169,7 @@ class EpisodeMixturePolicy:
         policy : object
             A component, drawn with probability its weight.
         """
-        rng = random_state if isinstance(random_state, np.random.Generator) else (
-            np.random.default_rng(check_random_state(random_state).randint(_MAX_SEED))
-        )
+        rng = check_generator(random_state)
         return self.policies[int(rng.choice(len(self.policies), p=self.weights))]
 
     def predict(self, observations, deterministic=True):
@@ -211,9 +209,7 @@ class EpisodeMixturePolicy:
         """
         from ..expectations import _act
 
-        rng = random_state if isinstance(random_state, np.random.Generator) else (
-            np.random.default_rng(check_random_state(random_state).randint(_MAX_SEED))
-        )
+        rng = check_generator(random_state)
         obs = np.asarray(observations)
         rows = rng.choice(len(self.policies), size=len(obs), p=self.weights)
         actions = None

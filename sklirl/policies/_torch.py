@@ -13,31 +13,25 @@ from torch import nn
 
 from .._rollouts import env_factory
 from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
-from ..utils._running_stats import update_running_moments
-from ..utils._torch import torch_threads
+from ..utils._running_stats import standardize, update_running_moments
+from ..utils._torch import mlp, torch_threads
+from ..utils._validation import MAX_SEED, check_generator
 
 __all__ = ["TorchPolicy"]
 
-_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU}
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU}
 _LOG_2PI = math.log(2.0 * math.pi)
-_OBS_CLIP = 10.0  # normalised observations are clipped to [-10, 10], as in SB3's VecNormalize
-_OBS_EPS = 1e-8
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 def _mlp(in_dim, hidden_layer_sizes, out_dim, activation, out_gain, generator):
     """An MLP with orthogonal initialisation (gain sqrt(2) inside, ``out_gain`` at the head)."""
-    layers, sizes = [], [in_dim, *hidden_layer_sizes]
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [_init(nn.Linear(a, b), math.sqrt(2.0), generator), _ACTIVATIONS[activation]()]
-    layers.append(_init(nn.Linear(sizes[-1], out_dim), out_gain, generator))
-    return nn.Sequential(*layers)
 
+    def init(layer, is_output):
+        gain = out_gain if is_output else math.sqrt(2.0)
+        nn.init.orthogonal_(layer.weight, gain=gain, generator=generator)
+        nn.init.zeros_(layer.bias)
 
-def _init(layer, gain, generator):
-    nn.init.orthogonal_(layer.weight, gain=gain, generator=generator)
-    nn.init.zeros_(layer.bias)
-    return layer
+    return mlp(in_dim, hidden_layer_sizes, out_dim, ACTIVATIONS[activation], init)
 
 
 class _ActorCritic(nn.Module):
@@ -63,12 +57,6 @@ class _ActorCritic(nn.Module):
         log_prob = (-0.5 * z.pow(2) - self.log_std - 0.5 * _LOG_2PI).sum(-1)
         entropy = (0.5 + 0.5 * _LOG_2PI + self.log_std).sum().expand(len(out))
         return log_prob, entropy
-
-
-def _as_generator(random_state):
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    return np.random.default_rng(check_random_state(random_state).randint(_MAX_SEED))
 
 
 class TorchPolicy:
@@ -153,7 +141,7 @@ class TorchPolicy:
         if isinstance(random_state, torch.Generator):
             generator = random_state
         else:
-            seed = check_random_state(random_state).randint(_MAX_SEED)
+            seed = check_random_state(random_state).randint(MAX_SEED)
             generator = torch.Generator().manual_seed(int(seed))
         self.net = self._build_net(generator).to(self.device)
 
@@ -254,8 +242,7 @@ class TorchPolicy:
             return x
         x = obs.reshape(len(obs), self._obs_dim)
         if self.normalize_observations:
-            x = (x - self.obs_mean) / np.sqrt(self.obs_var + _OBS_EPS)
-            x = np.clip(x, -_OBS_CLIP, _OBS_CLIP)
+            x = standardize(x, self.obs_mean, self.obs_var)
         return x.astype(np.float32, copy=False)
 
     def _update_obs_stats(self, obs):
@@ -351,7 +338,7 @@ class TorchPolicy:
         """
         obs, single = self._check_observations(observations)
         out = self._actor_output(self._features(obs))
-        actions, _ = self._sample(out, _as_generator(random_state))
+        actions, _ = self._sample(out, check_generator(random_state))
         return self._unbatch(self._to_env_actions(actions), single)
 
     def predict_proba(self, observations):
@@ -463,8 +450,8 @@ class TorchPolicy:
         """
         make_env = env_factory(env)
         rs = check_random_state(random_state)
-        seeds = rs.randint(_MAX_SEED, size=n_episodes)
-        rng = np.random.default_rng(rs.randint(_MAX_SEED))
+        seeds = rs.randint(MAX_SEED, size=n_episodes)
+        rng = np.random.default_rng(rs.randint(MAX_SEED))
         n_parallel = min(n_episodes, 16)
         envs = [make_env() for _ in range(n_parallel)]
         returns = np.zeros(n_episodes)

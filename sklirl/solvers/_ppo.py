@@ -28,14 +28,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from .._rollouts import check_observation, env_factory
-from ..policies._torch import _ACTIVATIONS, TorchPolicy
+from ..policies._torch import ACTIVATIONS, TorchPolicy
 from ..utils._persistence import copy_training_state, restore_training_state
 from ..utils._torch import torch_threads
-from ..utils._validation import check_hidden_layer_sizes
+from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
 
 __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
 
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 # --------------------------------------------------------------------------------------------
@@ -577,7 +576,7 @@ class PPO(BaseEstimator):
         "vf_coef": [Interval(Real, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "hidden_layer_sizes": ["array-like"],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "normalize_observations": ["boolean"],
         "normalize_advantages": ["boolean"],
         "target_kl": [Interval(Real, 0, None, closed="neither"), None],
@@ -677,7 +676,7 @@ class PPO(BaseEstimator):
 
     def _make_trainer(self, env, policy, auto_schedule):
         params = self._check_params()
-        seeds = check_random_state(self.random_state).randint(_MAX_SEED, size=3)
+        seeds = check_random_state(self.random_state).randint(MAX_SEED, size=3)
         lr_schedule = auto_schedule if self.lr_schedule == "auto" else self.lr_schedule
         return PPOTrainer(params, env, policy, seeds, lr_schedule)
 

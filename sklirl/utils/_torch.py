@@ -1,7 +1,7 @@
 """torch helpers shared by the estimators, the discriminator and PPO (imported only with torch).
 
-The one home of: the torch thread setting for small networks (:func:`torch_threads`) and the
-``device`` parameter's resolution (:func:`resolve_device`).
+The one home of: the torch thread setting for small networks (:func:`torch_threads`), the
+``device`` parameter's resolution (:func:`resolve_device`) and the MLP builder (:func:`mlp`).
 """
 
 import contextlib
@@ -44,3 +44,18 @@ def resolve_device(device):
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available.")
     return str(resolved)
+
+
+def mlp(in_dim, hidden_layer_sizes, out_dim, activation=None, init=None):
+    """``Linear`` layers through ``hidden_layer_sizes`` to ``out_dim`` outputs, ``activation``
+    (a module class, ReLU by default) between them; ``init(layer, is_output)`` re-initialises
+    each layer as it is made (torch's default initialisation otherwise)."""
+    nn = import_torch("sklirl").nn
+    activation = nn.ReLU if activation is None else activation
+    layers, sizes = [], [in_dim, *hidden_layer_sizes, out_dim]
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layer, is_output = nn.Linear(a, b), i == len(sizes) - 2
+        if init is not None:
+            init(layer, is_output)
+        layers += [layer] if is_output else [layer, activation()]
+    return nn.Sequential(*layers)

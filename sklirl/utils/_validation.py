@@ -1,8 +1,13 @@
-"""Parameter checks shared by the estimators, the discriminator, the MLP reward and PPO."""
+"""Parameter checks shared by the estimators, the discriminator, the MLP reward and PPO, and
+the seeding helpers (one home for drawing seeds)."""
 
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils import check_random_state
+
+#: Seeds are drawn in ``[0, MAX_SEED)``, valid for numpy, torch and gymnasium alike.
+MAX_SEED = np.iinfo(np.int32).max
 
 
 def check_hidden_layer_sizes(hidden_layer_sizes):
@@ -15,3 +20,11 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
             f"{hidden_layer_sizes!r}."
         )
     return tuple(int(h) for h in sizes)
+
+
+def check_generator(random_state):
+    """``random_state`` as a numpy ``Generator``: itself if it is one, else one seeded from
+    ``check_random_state(random_state)``."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    return np.random.default_rng(check_random_state(random_state).randint(MAX_SEED))
