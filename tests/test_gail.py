@@ -615,3 +615,77 @@ def test_monte_carlo_expectation_keeps_its_own_seed(grid_problem):
     assert _same_history(fit(1, 0).history_, fit(1, 0).history_)
     unseeded = [fit(None, 0).history_, fit(None, 0).history_]
     assert _same_history(*unseeded)
+
+
+# ---------------------------------------------------------------------------------------------
+# the generator interface (sklirl/irl/_adversarial.py): adding a generator is one class
+# ---------------------------------------------------------------------------------------------
+class _UniformGenerator:
+    """A generator whose policy stays uniform: improve() only reads the reward."""
+
+    full_batch, dtype, solver, entropy_coef = True, "float64", None, 0.0
+
+    @staticmethod
+    def accepts(env, solver):
+        return True
+
+    def __init__(self, estimator, env):
+        self.env, self.reward_table = env, None
+
+    def setup(self, demos, sample_weight):
+        from sklirl.irl._generators import Samples, tabular_samples
+        from sklirl.policies import TabularPolicy
+
+        S, A = self.env.n_states, self.env.n_actions
+        self.pairs = tabular_samples(np.eye(S), A)
+        self.input_dim = self.pairs.inputs.shape[1]
+        self.continuous_mask = np.zeros(self.input_dim, dtype=bool)
+        self.signature = ("uniform", S, A)
+        self.policy = TabularPolicy(np.full((S, A), 1.0 / A))
+        rho_E = empirical_occupancy(demos, S, A, self.env.gamma).ravel()
+        return Samples(self.pairs.inputs, rho_E / rho_E.sum())
+
+    def seed(self, rng):
+        pass
+
+    def start(self, state, policy, reward, pretrain_epochs, rng):
+        self.steps = 0 if state is None else state
+
+    def sample(self):
+        from sklirl.irl._generators import Samples
+
+        n = len(self.pairs.inputs)
+        return Samples(self.pairs.inputs, np.full(n, 1.0 / n), policy=self.policy)
+
+    def improve(self, reward):
+        self.steps += 1
+        self.reward_table = reward(self.pairs).reshape(self.env.n_states, self.env.n_actions)
+        return {"policy_entropy": np.log(self.env.n_actions), "true_return": np.nan,
+                "env_steps": self.steps}
+
+    def snapshot(self):
+        return self.steps
+
+    def restore(self, state):
+        self.steps = state
+
+    def close(self):
+        pass
+
+
+def test_a_generator_is_one_class(grid_problem, monkeypatch):
+    import sklirl.irl._adversarial as adversarial
+
+    env, demos, _ = grid_problem
+    monkeypatch.setattr(adversarial, "GENERATORS", (_UniformGenerator,))
+    gail = GAIL(max_iter=30, n_disc_updates=10, disc_learning_rate=1e-2, random_state=0,
+                hidden_layer_sizes=()).fit(demos, env)
+    assert gail.n_iter_ == 30 and gail.history_["env_steps"].tolist() == list(range(1, 31))
+    assert gail.reward_.shape == (25, 4)
+    # -log D is larger where the expert goes more than the uniform policy does
+    rho_E = empirical_occupancy(demos, 25, 4, env.gamma)
+    expert_more = rho_E / rho_E.sum() > 1.0 / 100
+    assert gail.reward_[expert_more].mean() > gail.reward_[~expert_more].mean() + 0.5
+    # warm start resumes the generator's own state through snapshot/restore
+    gail.set_params(warm_start=True, max_iter=2).fit(demos, env)
+    assert gail.history_["env_steps"].tolist()[-3:] == [30, 31, 32]
