@@ -2,7 +2,8 @@
 
 An adversarial estimator is its parameters plus two choices: the **discriminator** (GAIL's
 ``D_w(s, a)``; AIRL's ``f(s, a, s') - log pi(a|s)``) and the pseudo-reward it gives the policy.
-:class:`BaseAdversarialIRL` runs the rest for every such estimator, in the lecture's order::
+:class:`BaseAdversarialIRL` runs the rest for every such estimator, in the order of Ho &
+Ermon's (2016) Algorithm 1::
 
     expert = generator.setup(demos, sample_weight)     # expert Samples, discriminator input spec
     for each of max_iter rounds:

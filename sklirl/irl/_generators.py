@@ -360,7 +360,7 @@ class SB3Generator(_GymnasiumGenerator):
     """Gymnasium envs: a stable-baselines3 on-policy algorithm (``PPO``, ``A2C``), trained in
     place. Its ``learn`` collects a rollout and updates the policy in one call, so :meth:`sample`
     takes the policy step on the current discriminator's reward and returns that rollout, and
-    :meth:`improve` only reports (the lecture's loop, shifted by half a round)."""
+    :meth:`improve` only reports (Ho & Ermon's (2016) loop, shifted by half a round)."""
 
     kind = "sb3"
 

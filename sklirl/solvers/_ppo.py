@@ -28,6 +28,7 @@ from torch import nn
 
 from .._rollouts import check_observation, env_factory
 from ..policies._torch import ACTIVATIONS, TorchPolicy
+from ..utils._doc_link import DocLinkMixin
 from ..utils._persistence import copy_training_state, restore_training_state
 from ..utils._torch import torch_threads
 from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
@@ -363,7 +364,7 @@ class PPOTrainer:
 # --------------------------------------------------------------------------------------------
 
 
-class PPO(BaseEstimator):
+class PPO(DocLinkMixin, BaseEstimator):
     """Proximal policy optimisation with a clipped surrogate objective and GAE(lambda).
 
     Solves a gymnasium environment for its own reward or for a reward callable, e.g. a learned
