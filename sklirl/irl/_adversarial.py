@@ -51,11 +51,12 @@ is true is used, so adding a generator is one class added there. Its members:
 ``close()``
     Release environments.
 
-:class:`Samples` carries what a discriminator may need. AIRL's needs, at the sampled
-``(s, a)``: ``log_probs`` (``log pi(a|s)`` under the policy that sampled them), the next states
-``next_observations`` (gymnasium generators; the expert's when every demo has its final state),
-and on tabular envs the exact ``occupancy`` ``(S, A)`` and the ``policy`` table (with
-``env.transitions`` for the expectation over ``s'``).
+:class:`Samples` carries what a discriminator may need. AIRL's, at the sampled ``(s, a)``:
+``log_probs``, ``log pi(a|s)`` under the policy that sampled them (PPO and SB3 generators;
+tabular ones give None: use ``samples.policy.log_probs``, the ``(S, A)`` table), the next
+states ``next_observations`` (PPO generator; the expert's when every demo has its final
+state; SB3's rollout buffer does not keep them), and on tabular envs the ``occupancy``
+``(S, A)`` with the ``policy`` (and ``env.transitions`` for expectations over ``s'``).
 """
 
 from __future__ import annotations
