@@ -14,9 +14,10 @@ _ESTIMATORS = {
     "MaxMarginIRL": "sklirl.irl._max_margin",
     "MaxEntIRL": "sklirl.irl._max_ent",
     "GAIL": "sklirl.irl._gail",
+    "BehavioralCloning": "sklirl.irl._bc",
 }
 
-__all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "Trajectory", "__version__"]
+__all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "BehavioralCloning", "Trajectory", "__version__"]
 
 
 def __getattr__(name):

@@ -29,6 +29,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import PolynomialFeatures
 from sklearn.utils import estimator_checks as sk_checks
 from sklearn.utils.estimator_checks import (
@@ -193,6 +194,10 @@ _REAL_ESTIMATORS = {
         {"max_iter": 5},
         {"max_iter": 3, "solver": SoftValueIteration(temperature=0.5),
          "expectation": MonteCarloExpectation(n_episodes=10)},
+    ]),
+    "BehavioralCloning": ("sklirl.irl._bc", [
+        {},
+        {"estimator": LogisticRegression()},
     ]),
     "GAIL": ("sklirl.irl._gail", [
         {"n_rounds": 3, "hidden_layer_sizes": (8,), "disc_batch_size": 32},
