@@ -69,11 +69,16 @@ class BehavioralCloning(BaseIRL):
         0 gives the raw frequencies (uniform in states the demos never visit).
     hidden_layer_sizes : tuple of int, default=(64, 64)
         Gymnasium envs without ``estimator``: hidden layers of the MLP policy (tanh).
-    max_iter : int, default=50
-        Gymnasium envs without ``estimator``: epochs over the demos' steps. The other models
-        are fitted in closed form or by the estimator's own solver (``n_iter_`` = 1).
+    max_iter : int, default=200
+        Gymnasium envs without ``estimator``: the most epochs over the demos' steps. The other
+        models are fitted in closed form or by the estimator's own solver (``n_iter_`` = 1).
+    tol : float, default=1e-4
+        The MLP policy stops when its training loss has not decreased by at least ``tol``
+        for ``n_iter_no_change`` consecutive epochs (as scikit-learn's ``MLPClassifier``).
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
     batch_size : int, default=256
-        Steps per Adam minibatch of the MLP policy.
+        Steps per Adam minibatch of the MLP policy (all steps when there are fewer).
     learning_rate : float, default=1e-3
         Adam step size of the MLP policy.
     l2 : float, default=0.0
@@ -145,6 +150,8 @@ class BehavioralCloning(BaseIRL):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "l2": [Interval(Real, 0, None, closed="left")],
@@ -158,7 +165,9 @@ class BehavioralCloning(BaseIRL):
         *,
         alpha=1.0,
         hidden_layer_sizes=(64, 64),
-        max_iter=50,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
         batch_size=256,
         learning_rate=1e-3,
         l2=0.0,
@@ -169,6 +178,8 @@ class BehavioralCloning(BaseIRL):
         self.alpha = alpha
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.l2 = l2
@@ -313,7 +324,8 @@ class BehavioralCloning(BaseIRL):
         with _torch_threads(1):
             losses = _maximum_likelihood(
                 policy, obs, acts, weights, self.max_iter, self.batch_size,
-                self.learning_rate, self.l2, batch_rng, torch, self.verbose,
+                self.learning_rate, self.l2, batch_rng, torch, self.tol,
+                self.n_iter_no_change, self.verbose,
             )
         self.policy_ = policy
         self._record(losses, len(losses))
@@ -671,11 +683,13 @@ def _check_hidden_layer_sizes(sizes):
 
 
 def _maximum_likelihood(policy, obs, acts, weights, epochs, batch_size, learning_rate, l2,
-                        rng, torch, verbose=0):
+                        rng, torch, tol=0.0, n_iter_no_change=None, verbose=0):
     """Minibatch Adam on the weighted negative log-likelihood of a TorchPolicy's actor (and
     its log-std for Box actions); return the epochs' mean training losses.
 
-    The observation normaliser is set from the demos' states first.
+    The observation normaliser is set from the demos' states first. Training stops after
+    ``epochs`` epochs, or once the loss has not improved on its best by ``tol`` for
+    ``n_iter_no_change`` epochs.
     """
     policy._update_obs_stats(obs)
     x = torch.from_numpy(policy._features(obs)).to(policy.device)
@@ -689,6 +703,7 @@ def _maximum_likelihood(policy, obs, acts, weights, epochs, batch_size, learning
         params.append(policy.net.log_std)
     optimizer = torch.optim.Adam(params, lr=learning_rate, weight_decay=l2)
     n, losses = len(obs), []
+    best, stale = np.inf, 0
     for epoch in range(epochs):
         total = 0.0
         for batch in np.array_split(rng.permutation(n), max(1, -(-n // batch_size))):
@@ -703,4 +718,9 @@ def _maximum_likelihood(policy, obs, acts, weights, epochs, batch_size, learning
         if verbose:
             print(f"BehavioralCloning epoch {epoch + 1}/{epochs} loss={losses[-1]:.4f}",
                   file=sys.stderr)
+        if n_iter_no_change is not None:
+            stale = 0 if losses[-1] < best - tol else stale + 1
+            best = min(best, losses[-1])
+            if stale >= n_iter_no_change:
+                break
     return losses
