@@ -93,3 +93,10 @@ def test_fixed_horizon_validation():
         FixedHorizon(gymnasium.make("CartPole-v1"), absorb_reward=np.nan)
     with pytest.raises(RuntimeError, match="before reset"):
         FixedHorizon(gymnasium.make("CartPole-v1")).step(0)
+
+
+def test_the_spec_rebuilds_the_wrapped_env():
+    env = FixedHorizon(gymnasium.make("MountainCar-v0"), horizon=150, absorb_reward=-0.5)
+    remade = gymnasium.make(env.spec)
+    assert isinstance(remade, FixedHorizon)
+    assert (remade.horizon, remade.absorb_reward) == (150, -0.5)

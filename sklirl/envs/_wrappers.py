@@ -11,7 +11,7 @@ import numpy as np
 __all__ = ["FixedHorizon"]
 
 
-class FixedHorizon(gymnasium.Wrapper):
+class FixedHorizon(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
     """Episodes of exactly ``horizon`` steps: termination becomes an absorbing state.
 
     When the wrapped env terminates (CartPole's pole falls, MountainCar's car reaches the
@@ -59,7 +59,10 @@ class FixedHorizon(gymnasium.Wrapper):
     """
 
     def __init__(self, env, horizon=None, absorb_reward=0.0):
-        super().__init__(env)
+        # recorded, so that gymnasium.make(env.spec) rebuilds the wrapped env (vector envs)
+        gymnasium.utils.RecordConstructorArgs.__init__(
+            self, horizon=horizon, absorb_reward=absorb_reward)
+        gymnasium.Wrapper.__init__(self, env)
         if horizon is None:
             spec = getattr(env, "spec", None)
             horizon = getattr(spec, "max_episode_steps", None)

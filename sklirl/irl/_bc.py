@@ -69,7 +69,7 @@ class BehavioralCloning(BaseIRL):
         0 gives the raw frequencies (uniform in states the demos never visit).
     hidden_layer_sizes : tuple of int, default=(64, 64)
         Gymnasium envs without ``estimator``: hidden layers of the MLP policy (tanh).
-    max_iter : int, default=200
+    max_iter : int, default=1000
         Gymnasium envs without ``estimator``: the most epochs over the demos' steps. The other
         models are fitted in closed form or by the estimator's own solver (``n_iter_`` = 1).
     tol : float, default=1e-4
@@ -77,7 +77,7 @@ class BehavioralCloning(BaseIRL):
         for ``n_iter_no_change`` consecutive epochs (as scikit-learn's ``MLPClassifier``).
     n_iter_no_change : int, default=10
         Epochs without improvement before stopping.
-    batch_size : int, default=256
+    batch_size : int, default=64
         Steps per Adam minibatch of the MLP policy (all steps when there are fewer).
     learning_rate : float, default=1e-3
         Adam step size of the MLP policy.
@@ -165,10 +165,10 @@ class BehavioralCloning(BaseIRL):
         *,
         alpha=1.0,
         hidden_layer_sizes=(64, 64),
-        max_iter=200,
+        max_iter=1000,
         tol=1e-4,
         n_iter_no_change=10,
-        batch_size=256,
+        batch_size=64,
         learning_rate=1e-3,
         l2=0.0,
         random_state=None,
