@@ -33,7 +33,8 @@ Rows:
   imitation ``GAIL`` at its ``train_adversarial`` defaults (SB3 ``PPO`` with
   ``FeedForward32Policy``, 8 envs, 2048 steps per round, ``learning_rate=3e-4``,
   ``batch_size=64``, ``n_epochs=10``, ``ent_coef=0.0``; ``BasicRewardNet`` with a
-  ``RunningNorm`` output; ``demo_batch_size=1024``, ``n_disc_updates_per_round=4``,
+  ``RunningNorm`` output; ``demo_batch_size=1024`` (all the demos' steps when fewer),
+  ``n_disc_updates_per_round=4``,
   ``gen_replay_buffer_capacity=2048``), same step budget.
 - ``GAIL (random demos)``: the control: GAIL fitted to demonstrations of the random policy; it
   must not score like the expert.
@@ -271,8 +272,11 @@ def imitation_gail(name, demos, seed, target, total_steps, eval_every):
                      learning_rate=3e-4, n_epochs=10, ent_coef=0.0, seed=seed)
     reward_net = BasicRewardNet(venv.observation_space, venv.action_space)
     reward_net = _with_output_norm(reward_net, RunningNorm)
+    trajectories = _imitation_trajectories(demos)
+    n_transitions = sum(len(t.acts) for t in trajectories)
     trainer = ImitationGAIL(
-        demonstrations=_imitation_trajectories(demos), demo_batch_size=1024,
+        # imitation refuses a demo batch larger than the demos (1 trajectory: 200-500 steps)
+        demonstrations=trajectories, demo_batch_size=min(1024, n_transitions),
         gen_replay_buffer_capacity=2048, n_disc_updates_per_round=4, venv=venv,
         gen_algo=learner, reward_net=reward_net,
     )
