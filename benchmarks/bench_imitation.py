@@ -212,11 +212,14 @@ def sklirl_gail(name, demos, seed, target, total_steps, eval_every):
     steps_per_round = 8 * 256  # GAIL's default PPO: 8 envs x 256 steps
     n_rounds = max(1, total_steps // steps_per_round)
 
+    rounds = []
+
     def callback(est, row):
-        if len(est.history_) % eval_every == 0 or len(est.history_) == n_rounds:
+        rounds.append(row["env_steps"])
+        if len(rounds) % eval_every == 0 or len(rounds) == n_rounds:
             tracker.evaluation(row["env_steps"], est.policy_.predict)
 
-    gail.set_params(n_rounds=n_rounds, callback=callback).fit(trajs, make_env(name))
+    gail.set_params(max_iter=n_rounds, callback=callback).fit(trajs, make_env(name))
     return tracker.result()
 
 

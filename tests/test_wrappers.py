@@ -72,7 +72,7 @@ def test_envs_without_termination_are_unchanged_and_horizon_overrides():
 
 
 def test_policies_evaluate_on_the_wrapped_env():
-    from sklirl.solvers import TorchPolicy
+    from sklirl.policies import TorchPolicy
 
     env = FixedHorizon(gymnasium.make("CartPole-v1"), horizon=100)
     policy = TorchPolicy(env.observation_space, env.action_space, random_state=0)

@@ -21,13 +21,13 @@ from ..base import BaseIRL, is_tabular_env
 from ..demos import check_demos
 from ..envs._spaces import SpaceEncoder
 from ..expectations import empirical_occupancy
-from ..solvers._tabular import TabularPolicy
+from ..policies import TabularPolicy
 from ..utils._docstring import fill_doc
 from ..utils._optional import import_torch
+from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
 
 __all__ = ["BehavioralCloning", "SupervisedPolicy"]
 
-_MAX_SEED = np.iinfo(np.int32).max
 _LOG_2PI = np.log(2.0 * np.pi)
 #: Floor of a regressor's residual standard deviation, relative to the actions' spread, so
 #: that a regressor that interpolates its training actions still has a finite density.
@@ -46,7 +46,7 @@ class BehavioralCloning(BaseIRL):
       empirical action frequencies of each state, ``pi(a | s) = (N(s, a) + alpha) /
       (N(s) + A alpha)``, the posterior mean under a symmetric Dirichlet(alpha) prior;
     - **gymnasium envs**, ``estimator=None``: a torch MLP policy
-      (:class:`~sklirl.solvers.TorchPolicy`, the policy PPO and GAIL train: a categorical
+      (:class:`~sklirl.policies.TorchPolicy`, the policy PPO and GAIL train: a categorical
       for Discrete actions, a diagonal Gaussian with a learned state-independent standard
       deviation for Box actions), trained by minibatch Adam on the negative log-likelihood;
     - **any env, or none**: a scikit-learn ``estimator``, a classifier for Discrete actions
@@ -310,18 +310,19 @@ class BehavioralCloning(BaseIRL):
 
     def _fit_torch(self, demos, env, sample_weight):
         torch = import_torch("BehavioralCloning on gymnasium environments")
-        from ..solvers._ppo import TorchPolicy, _torch_threads
+        from ..policies import TorchPolicy
+        from ..utils._torch import torch_threads
 
-        hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
         encoder = SpaceEncoder(env.observation_space, env.action_space)
         obs, acts, weights = encoder.demo_arrays(demos, sample_weight)
         rng = check_random_state(self.random_state)
-        generator = torch.Generator().manual_seed(int(rng.randint(_MAX_SEED)))
-        batch_rng = np.random.default_rng(rng.randint(_MAX_SEED))
+        generator = torch.Generator().manual_seed(int(rng.randint(MAX_SEED)))
+        batch_rng = np.random.default_rng(rng.randint(MAX_SEED))
         policy = TorchPolicy(env.observation_space, env.action_space,
                              hidden_layer_sizes=hidden, random_state=generator)
         # Small networks train fastest on one thread (see GAIL); torch's setting is restored.
-        with _torch_threads(1):
+        with torch_threads(1):
             losses = _maximum_likelihood(
                 policy, obs, acts, weights, self.max_iter, self.batch_size,
                 self.learning_rate, self.l2, batch_rng, torch, self.tol,
@@ -587,11 +588,11 @@ class SupervisedPolicy:
         -------
         returns : ndarray of shape (n_episodes,)
         """
-        from ..solvers._ppo import _env_factory
+        from .._rollouts import env_factory
 
         rng = check_random_state(random_state)
-        seeds = rng.randint(_MAX_SEED, size=n_episodes)
-        make_env = _env_factory(env)
+        seeds = rng.randint(MAX_SEED, size=n_episodes)
+        make_env = env_factory(env)
         # The episodes run side by side, so that the estimator predicts one batch per step.
         envs = [make_env() for _ in range(n_episodes)]
         returns = np.zeros(n_episodes)
@@ -671,15 +672,6 @@ def _proba_columns(estimator, X, actions):
     column = np.searchsorted(actions, classes)
     out[:, column] = proba
     return out
-
-
-def _check_hidden_layer_sizes(sizes):
-    sizes = list(sizes)
-    if not all(isinstance(h, Integral) and not isinstance(h, bool) and h > 0 for h in sizes):
-        raise ValueError(
-            f"hidden_layer_sizes must be a sequence of positive integers, got {sizes!r}."
-        )
-    return tuple(int(h) for h in sizes)
 
 
 def _maximum_likelihood(policy, obs, acts, weights, epochs, batch_size, learning_rate, l2,
