@@ -1,6 +1,6 @@
 """The IRL estimators, one module each:
-``from sklirl.irl import MaxEntIRL, MaxEntIRLCV, MaxMarginIRL, GAIL`` (also importable from
-:mod:`sklirl`; imported on first access, so torch loads only with GAIL)."""
+``from sklirl.irl import MaxEntIRL, MaxEntIRLCV, MaxMarginIRL, GAIL, BehavioralCloning`` (also
+importable from :mod:`sklirl`; imported on first access, so torch loads only with GAIL)."""
 
 import importlib
 
@@ -9,6 +9,7 @@ _ESTIMATORS = {
     "MaxEntIRL": "sklirl.irl._max_ent",
     "MaxEntIRLCV": "sklirl.irl._max_ent_cv",
     "GAIL": "sklirl.irl._gail",
+    "BehavioralCloning": "sklirl.irl._bc",
 }
 
 __all__ = list(_ESTIMATORS)
