@@ -11,6 +11,8 @@ Acrobot       ``FixedHorizon(Acrobot-v1)``, 500 steps     ``Acrobot-v1`` + seals
                                                           ``AbsorbAfterDoneWrapper`` (no seals id)
 MountainCar   ``FixedHorizon(MountainCar-v0)``, 200       ``seals/MountainCar-v0``
 Pendulum      ``Pendulum-v1`` (never terminates), 200     ``Pendulum-v1``
+MountainCar-  ``FixedHorizon(MountainCarContinuous-v0)``, ``MountainCarContinuous-v0`` + seals'
+Continuous    999 steps                                   ``AbsorbAfterDoneWrapper``
 ============  ==========================================  ======================================
 
 Experts are scripted controllers (``EXPERTS``); demonstrations are their episodes on the
@@ -76,6 +78,8 @@ ENVS = {
     "MountainCar": {"gym_id": "MountainCar-v0", "horizon": 200,
                     "imitation_id": "seals/MountainCar-v0"},
     "Pendulum": {"gym_id": "Pendulum-v1", "horizon": 200, "imitation_id": "Pendulum-v1"},
+    "MountainCarContinuous": {"gym_id": "MountainCarContinuous-v0", "horizon": 999,
+                              "imitation_id": None},
 }
 
 
@@ -105,8 +109,14 @@ def pendulum_expert(obs):
     return np.clip([u], -2.0, 2.0).astype(np.float32)
 
 
+def mountain_car_continuous_expert(obs):
+    # full throttle along the velocity: the flag in about 106 steps, return about 89
+    return np.array([1.0 if obs[1] >= 0 else -1.0], dtype=np.float32)
+
+
 EXPERTS = {"CartPole": cartpole_expert, "Acrobot": acrobot_expert,
-           "MountainCar": mountain_car_expert, "Pendulum": pendulum_expert}
+           "MountainCar": mountain_car_expert, "Pendulum": pendulum_expert,
+           "MountainCarContinuous": mountain_car_continuous_expert}
 
 
 def make_env(name):

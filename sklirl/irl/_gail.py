@@ -54,8 +54,10 @@ class GAIL(BaseAdversarialIRL):
         Entropy weight ``lambda`` of the policy step: the temperature of soft value iteration
         (tabular, must be positive) or PPO's entropy bonus (gymnasium). None uses 0.1 on tabular
         envs (the -log D reward is in nats; much lower temperatures make the exact best
-        response nearly deterministic and the alternation slow to settle) and 0.01 for PPO,
-        whose bonus is weighed against standardised advantages.
+        response nearly deterministic and the alternation slow to settle), 0.01 for PPO with
+        Discrete actions, whose bonus is weighed against standardised advantages, and 0 for
+        PPO with Box actions, whose Gaussian's standard deviation is learned (see
+        :ref:`gail_continuous`).
     max_iter : int, default=200
         Number of GAIL rounds. On gymnasium envs a round collects ``solver.n_envs *
         solver.n_steps`` environment steps.
@@ -76,9 +78,11 @@ class GAIL(BaseAdversarialIRL):
         statistics of the expert and policy samples (gymnasium) or of the feature matrix (tabular).
     solver : PPO, stable-baselines3 on-policy algorithm or None, default=None
         Gymnasium envs: the policy optimiser. None uses :class:`~sklirl.solvers.PPO` with
-        ``n_envs=8, n_steps=256, n_epochs=10, batch_size=256, learning_rate=3e-4, gamma=0.99``;
-        a given :class:`~sklirl.solvers.PPO` is cloned, with its ``ent_coef`` set to
-        ``entropy_coef`` and its ``device`` to ``device_``. A stable-baselines3 ``PPO`` or ``A2C``
+        ``n_envs=8, n_steps=256, n_epochs=10, batch_size=256`` and, for Discrete actions,
+        ``learning_rate=3e-4, gamma=0.99``, for Box actions ``learning_rate=1e-3, gamma=0.95``
+        (continuous control: :ref:`gail_continuous`); a given :class:`~sklirl.solvers.PPO`
+        is cloned, with its ``ent_coef`` set to ``entropy_coef`` and its ``device`` to
+        ``device_``. A stable-baselines3 ``PPO`` or ``A2C``
         built on the env (with its own settings) is trained in place, a rollout per round, on
         the discriminator's reward (optional extra ``sb3``); its env must have the spaces of the
         env given to ``fit`` (a ``ValueError`` otherwise). ``clone`` (and so ``GridSearchCV`` and

@@ -277,6 +277,21 @@ class _GymnasiumGenerator:
         return Samples(self.encoder.inputs(obs, acts), None, obs, acts, **fields)
 
 
+def default_ppo_params(box_actions):
+    """The settings of the PPO that GAIL's generator uses when it is given no ``solver``.
+
+    Discrete actions: Adam at 3e-4, ``gamma=0.99``. Box actions (a Gaussian policy whose
+    log-standard deviation is a free parameter, moved by Adam about ``learning_rate`` per
+    minibatch step): Adam at 1e-3 and ``gamma=0.95``; the measurements behind them are in the
+    user guide (:ref:`gail_continuous`).
+    """
+    params = dict(n_envs=8, n_steps=256, n_epochs=10, batch_size=256, learning_rate=3e-4,
+                  gamma=0.99)
+    if box_actions:
+        params.update(learning_rate=1e-3, gamma=0.95)
+    return params
+
+
 class PPOGenerator(_GymnasiumGenerator):
     """Gymnasium envs: one update of the library's :class:`~sklirl.solvers.PPO` per round, on
     a rollout of ``n_envs * n_steps`` steps."""
@@ -302,12 +317,13 @@ class PPOGenerator(_GymnasiumGenerator):
         from ..solvers import PPO
 
         est = self.estimator
-        if est.solver is None:
-            solver = PPO(n_envs=8, n_steps=256, n_epochs=10, batch_size=256, learning_rate=3e-4)
-        else:
-            solver = clone(est.solver)
+        box = self.encoder.action_n is None  # Box actions
+        solver = PPO(**default_ppo_params(box)) if est.solver is None else clone(est.solver)
         seed = int(rng.randint(MAX_SEED))
-        self.entropy_coef = 0.01 if est.entropy_coef is None else float(est.entropy_coef)
+        if est.entropy_coef is None:
+            self.entropy_coef = 0.0 if box else 0.01
+        else:
+            self.entropy_coef = float(est.entropy_coef)
         solver.set_params(ent_coef=self.entropy_coef, device=est.device_)
         if solver.random_state is None:
             solver.set_params(random_state=seed)
