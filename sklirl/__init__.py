@@ -14,9 +14,10 @@ _ESTIMATORS = {
     "MaxMarginIRL": "sklirl.irl._max_margin",
     "MaxEntIRL": "sklirl.irl._max_ent",
     "GAIL": "sklirl.irl._gail",
+    "BayesianIRL": "sklirl.irl._bayesian",
 }
 
-__all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "Trajectory", "__version__"]
+__all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "BayesianIRL", "Trajectory", "__version__"]
 
 
 def __getattr__(name):
