@@ -194,6 +194,11 @@ _REAL_ESTIMATORS = {
         {"max_iter": 3, "solver": SoftValueIteration(temperature=0.5),
          "expectation": MonteCarloExpectation(n_episodes=10)},
     ]),
+    "BayesianIRL": ("sklirl.irl._bayesian", [
+        {"n_samples": 30, "burn_in": 30},
+        {"n_samples": 20, "burn_in": 20, "thin": 2, "prior": "laplace",
+         "features": PolynomialFeatures(2)},
+    ]),
     "GAIL": ("sklirl.irl._gail", [
         {"n_rounds": 3, "hidden_layer_sizes": (8,), "disc_batch_size": 32},
         {"n_rounds": 2, "hidden_layer_sizes": (4,), "disc_batch_size": 32,

@@ -19,7 +19,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
-from sklirl import GAIL, MaxEntIRL, MaxMarginIRL, Trajectory
+from sklirl import GAIL, BayesianIRL, MaxEntIRL, MaxMarginIRL, Trajectory
 from sklirl.datasets import make_expert_demos, sample_trajectories
 from sklirl.demos import check_demos, load_demos
 from sklirl.envs import GridWorld, ObjectWorld, TabularMDP
@@ -58,6 +58,7 @@ def _estimators():
         "MaxEntIRL": MaxEntIRL(max_iter=5),
         "MaxMarginIRL": MaxMarginIRL(max_iter=5),
         "GAIL": GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=0),
+        "BayesianIRL": BayesianIRL(n_samples=20, burn_in=20, random_state=0),
     }
 
 
@@ -276,6 +277,20 @@ BAD_PARAMS = [
      ValueError, "initial_policy is not a valid policy"),
     ("MaxMarginIRL mmp loss shape", MaxMarginIRL(method="mmp", loss=np.ones(3)), ValueError,
      "loss must be 'unvisited', a float, or a finite array of shape (9,) or (9, 4)"),
+    ("BayesianIRL n_samples 0", BayesianIRL(n_samples=0), ValueError,
+     "'n_samples' parameter of BayesianIRL must be an int in the range [1, inf)"),
+    ("BayesianIRL burn_in beyond the budget", BayesianIRL(burn_in=50, max_iter=50), ValueError,
+     "burn_in=50 leaves no samples within the iteration budget max_iter=50"),
+    ("BayesianIRL prior_scale inf", BayesianIRL(prior_scale=np.inf), ValueError,
+     "'prior_scale' parameter of BayesianIRL must be a float in the range (0.0, inf)"),
+    ("BayesianIRL prior_scale NaN", BayesianIRL(prior_scale=np.nan), ValueError,
+     "'prior_scale' parameter of BayesianIRL"),
+    ("BayesianIRL alpha 0", BayesianIRL(alpha=0.0), ValueError,
+     "'alpha' parameter of BayesianIRL must be a float in the range (0.0, inf)"),
+    ("BayesianIRL thin 0", BayesianIRL(thin=0), ValueError,
+     "'thin' parameter of BayesianIRL must be an int in the range [1, inf)"),
+    ("BayesianIRL prior", BayesianIRL(prior="cauchy"), ValueError,
+     "'prior' parameter of BayesianIRL must be a str among"),
     ("GAIL n_rounds 0", GAIL(n_rounds=0), ValueError,
      "'n_rounds' parameter of GAIL must be an int in the range [1, inf)"),
     ("GAIL reward_form", GAIL(reward_form="log D"), ValueError, "'reward_form' parameter of GAIL"),

@@ -25,7 +25,6 @@ from sklearn.utils.validation import check_is_fitted
 from ..base import BaseIRL, linear_reward
 from ..envs._tabular import check_indices, check_tabular_env
 from ..solvers._tabular import (
-    _AUTO_POLICY_ITERATION_GAMMA,
     SoftValueIteration,
     _soft_policy,
     soft_value_iteration,
@@ -39,10 +38,14 @@ __all__ = ["BayesianIRL"]
 # is within 2 tol of exact: tol = _LOG_LIKELIHOOD_TOL / (demonstrated steps) bounds the error of
 # the log-likelihood (and of every Metropolis log-ratio) by 2 * _LOG_LIKELIHOOD_TOL.
 _LOG_LIKELIHOOD_TOL = 1e-4
-# Warm-started soft policy iteration (a few Newton steps, each one sparse LU) beats the sweeps'
-# gamma-contraction up to a few hundred states (100 states: 6 ms against 13 ms per proposal;
-# 900 states: 35 ms against 26 ms, measured under load); sweeps are cheaper above.
-_NEWTON_MAX_STATES = 500
+# Which warm-started planner is cheaper per proposal: sweeps contract by gamma, so reaching tol
+# takes about log(1 / tol) / log(1 / gamma) of them (~75 us each at small S); soft policy
+# iteration takes ~4 Newton steps whatever gamma, each worth about 15 + S / 30 sweeps (a sparse
+# LU). Measured per proposal (tol 1e-7, under load): S = 100, gamma = 0.9: sweeps 11 ms, Newton
+# 7 ms; S = 900: 18 ms against 28 ms; gamma = 0.5: sweeps 1.5 ms against Newton 4.5 ms.
+def _planner_method(env, tol):
+    sweeps = np.log(1.0 / tol) / -np.log(min(max(env.gamma, 1e-12), 1 - 1e-12))
+    return "policy_iteration" if sweeps > 4 * (15 + env.n_states / 30) else "value_iteration"
 
 # Robbins-Monro gains of the burn-in adaptation: (t + _GAIN_OFFSET) ** -_GAIN_DECAY.
 _GAIN_OFFSET = 10.0
@@ -65,8 +68,7 @@ class _BoltzmannLikelihood:
         self.index = np.nonzero(counts)
         self.weights = counts[self.index]
         self.tol = float(np.clip(_LOG_LIKELIHOOD_TOL / max(counts.sum(), 1.0), 1e-12, 1e-6))
-        newton = env.n_states <= _NEWTON_MAX_STATES or env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
-        self.method = "policy_iteration" if newton else "value_iteration"
+        self.method = _planner_method(env, self.tol)
 
     def __call__(self, reward, init_values=None):
         """``(log-likelihood, values for the next warm start, sweeps)`` at ``reward`` (S,)."""
