@@ -239,3 +239,26 @@ def test_grid_search_selects_prior_scale_by_held_out_likelihood():
         search.fit(demos, env=env)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_params_["prior_scale"] == 1.0  # a 0.1 prior cannot express the goal
+
+
+def test_finite_horizon_fit_with_progress_lines(capsys):
+    env = GridWorld(3, gamma=1.0, horizon=6)
+    demos, _ = make_expert_demos(env, 10, random_state=0)
+    est = BayesianIRL(n_samples=100, burn_in=100, random_state=0, verbose=1).fit(demos, env)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 10 and lines[-1].startswith("[BayesianIRL] iter    200/200 (sampling)")
+    assert est.policy_.horizon == 6
+    assert est.score(demos) > np.log(1 / 4)  # better than the uniform policy
+
+
+def test_scores_on_another_env_by_replanning_the_posterior_mean():
+    env, demos, w = _random_problem(5)
+    est = BayesianIRL(_identity_features(), n_samples=200, burn_in=200,
+                      random_state=0).fit(demos, env)
+    other, other_demos, _ = _random_problem(6)
+    other = TabularMDP(other.to_dense(), gamma=other.gamma, state_features=other.state_features,
+                       reward=other.state_features @ w)  # the same reward weights
+    other_demos, _ = make_expert_demos(other, 10, horizon=10, random_state=0)
+    expected = SoftValueIteration().solve(other, other.state_features @ est.coef_)
+    np.testing.assert_allclose(est.score(other_demos, other),
+                               log_likelihood(expected, other_demos))
