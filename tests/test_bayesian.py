@@ -262,3 +262,14 @@ def test_scores_on_another_env_by_replanning_the_posterior_mean():
     expected = SoftValueIteration().solve(other, other.state_features @ est.coef_)
     np.testing.assert_allclose(est.score(other_demos, other),
                                log_likelihood(expected, other_demos))
+
+
+@pytest.mark.parametrize("burn_in, thin, max_iter", [(50, 1, 50), (10, 5, 14), (0, 3, 2)])
+def test_a_budget_without_samples_is_an_error(burn_in, thin, max_iter):
+    env, demos, _ = _random_problem(0)
+    est = BayesianIRL(burn_in=burn_in, thin=thin, max_iter=max_iter)
+    with pytest.raises(ValueError, match=re.escape(
+            f"burn_in={burn_in} leaves no samples within the iteration budget "
+            f"max_iter={max_iter}: max_iter must be at least burn_in + thin")):
+        est.fit(demos, env)
+    assert not hasattr(est, "coef_")

@@ -210,7 +210,7 @@ class BayesianIRL(BaseIRL):
     max_iter : int, default=100_000
         Iteration budget of the chain (burn-in included). The chain runs
         ``burn_in + n_samples * thin`` iterations; a smaller budget stops it early with
-        fewer samples and a ``ConvergenceWarning``. It must exceed ``burn_in``.
+        fewer samples and a ``ConvergenceWarning``. It must be at least ``burn_in + thin``.
     {random_state}
     {verbose}
 
@@ -336,11 +336,11 @@ class BayesianIRL(BaseIRL):
     # -- the algorithm ---------------------------------------------------------------------
     def _fit(self, demos, env, sample_weight):
         requested = self.burn_in + self.n_samples * self.thin
-        if self.max_iter <= self.burn_in:
+        if self.max_iter < self.burn_in + self.thin:
             raise ValueError(
                 f"burn_in={self.burn_in} leaves no samples within the iteration budget "
-                f"max_iter={self.max_iter}: burn_in must be smaller than max_iter (the chain "
-                f"needs burn_in + n_samples * thin = {requested} iterations)."
+                f"max_iter={self.max_iter}: max_iter must be at least burn_in + thin (the "
+                f"chain needs burn_in + n_samples * thin = {requested} iterations)."
             )
         n_iter = min(requested, self.max_iter)
         weights = (np.ones(len(demos)) if sample_weight is None
