@@ -95,7 +95,7 @@ def true_features(distances):
     return np.column_stack([near0 & near1, near0 & ~near1, ~near0]).astype(float)
 
 
-def objectworld(n_seeds, demo_counts, size=32):
+def objectworld(n_seeds, demo_counts, size=32, first_seed=0):
     models = {
         "MaxEnt, linear, distances": lambda: MaxEntIRL(StandardScaler()),
         "Bayesian, linear, distances": lambda: BayesianIRL(
@@ -108,7 +108,7 @@ def objectworld(n_seeds, demo_counts, size=32):
     evd = {name: np.zeros((n_seeds, len(demo_counts))) for name in models}
     seconds = dict.fromkeys(models, 0.0)
     tic = time.perf_counter()
-    for seed in range(n_seeds):
+    for i, seed in enumerate(range(first_seed, first_seed + n_seeds)):
         world = ObjectWorld(size, random_state=seed)
         for j, n in enumerate(demo_counts):
             demos, _ = make_expert_demos(world, n, horizon=8, random_state=100 * seed + n)
@@ -116,9 +116,9 @@ def objectworld(n_seeds, demo_counts, size=32):
                 start = time.perf_counter()
                 est = make().fit(demos, world)
                 seconds[name] += time.perf_counter() - start
-                evd[name][seed, j] = expected_value_difference(world, learned_reward=est.reward_)
+                evd[name][i, j] = expected_value_difference(world, learned_reward=est.reward_)
             print(f"  seed {seed}, {n:3d} demos: " + "; ".join(
-                f"{name} {evd[name][seed, j]:.1f}" for name in models), flush=True)
+                f"{name} {evd[name][i, j]:.1f}" for name in models), flush=True)
     print(f"objectworld {size}x{size}, mean EVD over {n_seeds} worlds "
           f"({time.perf_counter() - tic:.0f} s, load {_load()}):")
     print(f"  {'demos':30s}" + "".join(f"{n:6d}" for n in demo_counts))
@@ -132,7 +132,8 @@ def main():
     parser.add_argument("--parts", nargs="+", default=["calibration", "speed", "objectworld"],
                         choices=["calibration", "speed", "objectworld"])
     parser.add_argument("--n-mdps", type=int, default=40)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5, help="ObjectWorlds (seeds) to average")
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--demos", type=int, nargs="+", default=[8, 16, 32, 64])
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -141,7 +142,7 @@ def main():
     if "speed" in args.parts:
         speed()
     if "objectworld" in args.parts:
-        objectworld(args.seeds, args.demos)
+        objectworld(args.seeds, args.demos, first_seed=args.first_seed)
 
 
 if __name__ == "__main__":
