@@ -245,8 +245,9 @@ def test_finite_horizon_fit_with_progress_lines(capsys):
     env = GridWorld(3, gamma=1.0, horizon=6)
     demos, _ = make_expert_demos(env, 10, random_state=0)
     est = BayesianIRL(n_samples=100, burn_in=100, random_state=0, verbose=1).fit(demos, env)
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 10 and lines[-1].startswith("[BayesianIRL] iter    200/200 (sampling)")
+    lines = capsys.readouterr().err.splitlines()  # a log (not a terminal): a line per tenth
+    assert len(lines) == 10
+    assert lines[-1].startswith("[BayesianIRL] iter 10/10 iteration 200 (sampling): log posterior")
     assert est.policy_.horizon == 6
     assert est.score(demos) > np.log(1 / 4)  # better than the uniform policy
 

@@ -30,6 +30,7 @@ from ..solvers._tabular import (
     soft_value_iteration,
 )
 from ..utils._docstring import fill_doc
+from ..utils._progress import Progress
 from ..utils._warnings import warn_user
 
 __all__ = ["BayesianIRL"]
@@ -203,8 +204,10 @@ class BayesianIRL(BaseIRL):
         more deterministic expert.
     n_samples : int, default=1000
         Posterior samples to keep (after burn-in and thinning).
-    burn_in : int, default=1000
+    burn_in : int or None, default=None
         Initial iterations discarded; the proposal is adapted during them (and frozen after).
+        None: as many as are kept (``n_samples * thin``), or half of ``max_iter`` if that is
+        fewer.
     thin : int, default=1
         Keep every ``thin``-th iteration after burn-in.
     max_iter : int, default=100_000
@@ -233,6 +236,8 @@ class BayesianIRL(BaseIRL):
     effective_sample_size_ : ndarray of shape (n_features,)
         Effective sample size of each weight's kept samples (Geyer's initial monotone
         sequence estimator).
+    burn_in_ : int
+        Burn-in iterations run (``burn_in``, or its default).
     step_size_ : float
         Root-mean-square proposal standard deviation per weight, as adapted in burn-in.
     features_ : transformer
@@ -301,7 +306,7 @@ class BayesianIRL(BaseIRL):
         "prior_scale": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "burn_in": [Interval(Integral, 0, None, closed="left")],
+        "burn_in": [Interval(Integral, 0, None, closed="left"), None],
         "thin": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -316,7 +321,7 @@ class BayesianIRL(BaseIRL):
         prior_scale=1.0,
         alpha=1.0,
         n_samples=1000,
-        burn_in=1000,
+        burn_in=None,
         thin=1,
         max_iter=100_000,
         random_state=None,
@@ -335,10 +340,12 @@ class BayesianIRL(BaseIRL):
 
     # -- the algorithm ---------------------------------------------------------------------
     def _fit(self, demos, env, sample_weight):
-        requested = self.burn_in + self.n_samples * self.thin
-        if self.max_iter < self.burn_in + self.thin:
+        kept = self.n_samples * self.thin
+        burn_in = min(kept, self.max_iter // 2) if self.burn_in is None else self.burn_in
+        requested = burn_in + kept
+        if self.max_iter < burn_in + self.thin:
             raise ValueError(
-                f"burn_in={self.burn_in} leaves no samples within the iteration budget "
+                f"burn_in={burn_in} leaves no samples within the iteration budget "
                 f"max_iter={self.max_iter}: max_iter must be at least burn_in + thin (the "
                 f"chain needs burn_in + n_samples * thin = {requested} iterations)."
             )
@@ -360,6 +367,9 @@ class BayesianIRL(BaseIRL):
             "log_posterior", "log_likelihood", "accepted", "acceptance_rate", "step_size",
             "n_sweeps", "time")}
         samples = []
+        # verbose=1 reports every tenth of the chain, verbose > 1 every iteration
+        report_every = 1 if self.verbose > 1 else max(1, n_iter // 10)
+        progress = Progress(type(self).__name__, -(-n_iter // report_every), self.verbose)
         start, accepted_in_phase = time.perf_counter(), 0
         for it in range(n_iter):
             # PolicyWalk step: propose, plan for the proposal (warm-started), accept or not.
@@ -370,12 +380,12 @@ class BayesianIRL(BaseIRL):
             accepted = bool(np.log(rng.random_sample()) < log_ratio)
             if accepted:
                 w, log_lik, log_post, values = proposal, new_lik, new_post, new_values
-            if it < self.burn_in:
+            if it < burn_in:
                 walk.adapt(it, float(np.exp(min(log_ratio, 0.0))), w)
-            if it == self.burn_in:
+            if it == burn_in:
                 accepted_in_phase = 0
             accepted_in_phase += accepted
-            phase_length = it + 1 if it < self.burn_in else it + 1 - self.burn_in
+            phase_length = it + 1 if it < burn_in else it + 1 - burn_in
             history["log_posterior"][it] = log_post
             history["log_likelihood"][it] = log_lik
             history["accepted"][it] = accepted
@@ -383,15 +393,16 @@ class BayesianIRL(BaseIRL):
             history["step_size"][it] = walk.step_size
             history["n_sweeps"][it] = sweeps
             history["time"][it] = time.perf_counter() - start
-            if it >= self.burn_in and (it + 1 - self.burn_in) % self.thin == 0:
+            if it >= burn_in and (it + 1 - burn_in) % self.thin == 0:
                 samples.append(w)
                 self._checkpoint(it + 1, self._finalizer(likelihood, phi, samples, history,
-                                                         walk, it + 1))
-            if self.verbose and (self.verbose > 1 or (it + 1) % max(1, n_iter // 10) == 0):
-                phase = "burn-in" if it < self.burn_in else "sampling"
-                print(f"[BayesianIRL] iter {it + 1:6d}/{n_iter} ({phase})  "
-                      f"log posterior {log_post:.6g}  acceptance "
-                      f"{history['acceptance_rate'][it]:.3f}  step {walk.step_size:.3g}")
+                                                         walk, it + 1, burn_in))
+            if (it + 1) % report_every == 0 or it + 1 == n_iter:
+                progress.update(
+                    f"iteration {it + 1} ({'burn-in' if it < burn_in else 'sampling'}): log "
+                    f"posterior {log_post:.6g}, acceptance {history['acceptance_rate'][it]:.3f}, "
+                    f"step {walk.step_size:.3g}")
+        progress.close()
         if n_iter < requested:
             warn_user(
                 f"BayesianIRL stopped at max_iter={self.max_iter} iterations with "
@@ -399,6 +410,7 @@ class BayesianIRL(BaseIRL):
                 f"(burn_in + n_samples * thin = {requested}); increase max_iter.",
                 ConvergenceWarning,
             )
+        self.burn_in_ = burn_in
         self._set_posterior(likelihood, phi, samples, history, walk, n_iter)
 
     def _log_prior(self, w):
@@ -406,11 +418,12 @@ class BayesianIRL(BaseIRL):
             return -0.5 * float(w @ w) / self.prior_scale**2
         return -float(np.abs(w).sum()) / self.prior_scale
 
-    def _finalizer(self, likelihood, phi, samples, history, walk, n_iter):
+    def _finalizer(self, likelihood, phi, samples, history, walk, n_iter, burn_in):
         """The fitted state after ``n_iter`` iterations (a KeyboardInterrupt checkpoint)."""
         n_kept = len(samples)
 
         def finalize():
+            self.burn_in_ = burn_in
             self._set_posterior(likelihood, phi, samples[:n_kept],
                                 {k: v[:n_iter] for k, v in history.items()}, walk, n_iter)
 
@@ -427,7 +440,7 @@ class BayesianIRL(BaseIRL):
         self.reward_ = np.repeat(mean[:, None], env.n_actions, axis=1)
         self.reward_std_ = np.repeat(std[:, None], env.n_actions, axis=1)
         self.policy_ = likelihood.policy(mean)
-        accepted = history["accepted"][self.burn_in:n_iter]
+        accepted = history["accepted"][self.burn_in_:n_iter]
         self.acceptance_rate_ = float(accepted.mean()) if len(accepted) else 0.0
         self.effective_sample_size_ = effective_sample_size(self.coef_samples_)
         self.step_size_ = walk.step_size
