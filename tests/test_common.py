@@ -195,8 +195,8 @@ _REAL_ESTIMATORS = {
          "expectation": MonteCarloExpectation(n_episodes=10)},
     ]),
     "BayesianIRL": ("sklirl.irl._bayesian", [
-        {"n_samples": 30, "burn_in": 30},
-        {"n_samples": 20, "burn_in": 20, "thin": 2, "prior": "laplace",
+        {"n_samples": 15, "burn_in": 15},
+        {"n_samples": 10, "burn_in": 10, "thin": 2, "prior": "laplace",
          "features": PolynomialFeatures(2)},
     ]),
     "GAIL": ("sklirl.irl._gail", [
