@@ -95,7 +95,7 @@ def true_features(distances):
     return np.column_stack([near0 & near1, near0 & ~near1, ~near0]).astype(float)
 
 
-def objectworld(n_seeds, demo_counts, size=32, first_seed=0):
+def objectworld(n_seeds, demo_counts, size=32, first_seed=0, only=None):
     models = {
         "MaxEnt, linear, distances": lambda: MaxEntIRL(StandardScaler()),
         "Bayesian, linear, distances": lambda: BayesianIRL(
@@ -105,6 +105,8 @@ def objectworld(n_seeds, demo_counts, size=32, first_seed=0):
         "Bayesian, 3 true features": lambda: BayesianIRL(
             FunctionTransformer(true_features), n_samples=1000, burn_in=500, random_state=0),
     }
+    if only:
+        models = {name: make for name, make in models.items() if any(o in name for o in only)}
     evd = {name: np.zeros((n_seeds, len(demo_counts))) for name in models}
     seconds = dict.fromkeys(models, 0.0)
     tic = time.perf_counter()
@@ -134,6 +136,8 @@ def main():
     parser.add_argument("--n-mdps", type=int, default=40)
     parser.add_argument("--seeds", type=int, default=5, help="ObjectWorlds (seeds) to average")
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="ObjectWorld models whose name contains one of these words")
     parser.add_argument("--demos", type=int, nargs="+", default=[8, 16, 32, 64])
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -142,7 +146,7 @@ def main():
     if "speed" in args.parts:
         speed()
     if "objectworld" in args.parts:
-        objectworld(args.seeds, args.demos, first_seed=args.first_seed)
+        objectworld(args.seeds, args.demos, first_seed=args.first_seed, only=args.models)
 
 
 if __name__ == "__main__":
