@@ -274,3 +274,28 @@ def test_a_budget_without_samples_is_an_error(burn_in, thin, max_iter):
             f"max_iter={max_iter}: max_iter must be at least burn_in + thin")):
         est.fit(demos, env)
     assert not hasattr(est, "coef_")
+
+
+def test_interrupt_keeps_the_samples_drawn(monkeypatch):
+    import sklirl.irl._bayesian as bayesian_module
+
+    env, demos, _ = _random_problem(0)
+    original = bayesian_module.soft_value_iteration
+    calls = {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1 + 30 + 12:  # the start, 30 burn-in iterations, 12 sampling ones
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(bayesian_module, "soft_value_iteration", interrupted)
+    est = BayesianIRL(_identity_features(), n_samples=100, burn_in=30, thin=4, random_state=0)
+    with pytest.warns(UserWarning, match=r"interrupted; .*last complete iteration \(n_iter_=42\)"):
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(demos, env)
+    # the 3 samples kept (iterations 34, 38, 42), a consistent posterior summary of them
+    assert est.n_iter_ == 42 and est.coef_samples_.shape == (3, 2)
+    assert {len(v) for v in est.history_.values()} == {42}
+    np.testing.assert_allclose(est.coef_, est.coef_samples_.mean(axis=0))
+    assert np.isfinite(est.score(demos))
