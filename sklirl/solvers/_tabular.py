@@ -281,47 +281,107 @@ def sample_categorical(probs, rng):
 # States per block of the row-wise reductions: (A, block) float64 buffers stay in the L2 cache.
 _BLOCK = 8192
 
+try:  # scipy's CSR kernels, called on row ranges of P without slicing (copying) the matrix
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - private scipy API; fall back to row slices
+    _csr_matvec = _csr_matvecs = None
+
+
+def _block_states(S, K):
+    """States per block for K stacked problems (the block buffers hold ``A * block * K``)."""
+    return max(1, min(S, _BLOCK // K))
+
+
+def _reduce_block(qb, temperature, mb, ob, axis=0):
+    """``ob = max_a qb`` or ``temperature * logsumexp_a(qb / temperature)`` over the action
+    ``axis`` of the in-cache block ``qb``, which it overwrites; ``mb`` is scratch shaped like
+    ``ob``. The action axis is 0 of an ``(A, b)`` block (one problem), 1 of a ``(b, A, K)``
+    block (K problems: the reductions then run over contiguous rows of K)."""
+    np.max(qb, axis=axis, out=mb)
+    if temperature is None:
+        ob[...] = mb
+        return
+    qb -= np.expand_dims(mb, axis)
+    if temperature != 1.0:
+        qb *= 1.0 / temperature
+    np.exp(qb, out=qb)
+    np.sum(qb, axis=axis, out=ob)
+    np.log(ob, out=ob)
+    if temperature != 1.0:
+        ob *= temperature
+    ob += mb
+
 
 def _reduce_actions(ev, reward, discount, temperature=None, out=None):
     """Row-wise ``max_a`` (``temperature=None``) or ``temperature * logsumexp_a(. / temperature)``
-    of ``q = reward + discount * ev``, for ``(S, A)`` arrays.
+    of ``q = reward + discount * ev``, for ``(S, A)`` arrays, or ``(S, A, K)`` stacks of K
+    problems (``out`` then ``(S, K)``).
 
     Works through blocks of states transposed into a small ``(A, block)`` buffer: numpy's
     ``axis=1`` reductions over a short last axis, and column-by-column passes over the
     strided ``(S, A)`` array, are several times slower at large S; here the full-size arrays
     are read once and the arithmetic stays in cache. ``reward`` may be None (zero).
     """
-    S, A = ev.shape
-    out = np.empty(S) if out is None else out
-    block = min(_BLOCK, S)
-    buf = np.empty((A, block))
-    m = np.empty(block)
-    total = np.empty(block)
-    scale = None if temperature is None else 1.0 / temperature
+    S, A = ev.shape[:2]
+    tail = ev.shape[2:]
+    out = np.empty((S, *tail)) if out is None else out
+    block = _block_states(S, tail[0] if tail else 1)
+    # one problem: transpose blocks to (A, b); K problems: (b, A, K) blocks as they lie
+    axis = 1 if tail else 0
+    buf = np.empty((block, A, *tail) if tail else (A, block))
+    m = np.empty((block, *tail))
     for lo in range(0, S, block):
         hi = min(lo + block, S)
-        b = hi - lo
-        qb, mb = buf[:, :b], m[:b]
-        np.copyto(qb, ev[lo:hi].T)
+        qb = buf[: hi - lo] if tail else buf[:, : hi - lo]
+        np.copyto(qb, ev[lo:hi] if tail else ev[lo:hi].T)
         if discount != 1.0:
             qb *= discount
         if reward is not None:
-            qb += reward[lo:hi].T
-        np.max(qb, axis=0, out=mb)
-        if scale is None:
-            out[lo:hi] = mb
-            continue
-        qb -= mb
-        if scale != 1.0:
-            qb *= scale
-        np.exp(qb, out=qb)
-        tb = total[:b]
-        np.sum(qb, axis=0, out=tb)
-        ob = out[lo:hi]
-        np.log(tb, out=ob)
-        if temperature != 1.0:
-            ob *= temperature
-        ob += mb
+            qb += reward[lo:hi] if tail else reward[lo:hi].T
+        _reduce_block(qb, temperature, m[: hi - lo], out[lo:hi], axis)
+    return out
+
+
+def _fused_sweep(P, n_actions, reward, values, discount, temperature=None, out=None):
+    """``out = (soft)max_a (reward + discount * P values)`` without materialising ``P values``.
+
+    ``P`` is the ``(S * A, S)`` CSR transition matrix, ``reward`` ``(S, A)`` with ``values``
+    ``(S,)``, or ``(S, A, K)`` with ``values`` ``(S, K)`` (K problems sharing the
+    transitions, streamed once for all of them). Per block of states the sparse product is
+    accumulated straight onto a copy of the block's rewards, in a buffer that stays in cache,
+    and reduced there: the full ``(S, A)`` product is never written to memory and read back.
+    """
+    S, A = values.shape[0], n_actions
+    tail = values.shape[1:]
+    K = tail[0] if tail else 1
+    out = np.empty((S, *tail)) if out is None else out
+    x = values * discount if discount != 1.0 else values
+    x = np.ascontiguousarray(x, dtype=P.dtype)
+    block = _block_states(S, K)
+    ybuf = np.empty(block * A * K, dtype=P.dtype)
+    buf = None if tail else np.empty((A, block))
+    m = np.empty((block, *tail))
+    indptr, indices, data = P.indptr, P.indices, P.data
+    flat_reward = np.ascontiguousarray(reward).reshape(-1)
+    for lo in range(0, S, block):
+        hi = min(lo + block, S)
+        b = hi - lo
+        rows = b * A
+        yb = ybuf[: rows * K]
+        yb[...] = flat_reward[lo * A * K : hi * A * K]
+        if _csr_matvec is None:  # pragma: no cover
+            yb += (P[lo * A : hi * A] @ x).reshape(-1)
+        elif K == 1 and not tail:
+            _csr_matvec(rows, S, indptr[lo * A : hi * A + 1], indices, data, x, yb)
+        else:
+            _csr_matvecs(rows, S, K, indptr[lo * A : hi * A + 1], indices, data, x.reshape(-1), yb)
+        if tail:  # K problems: reduce the (b, A, K) block where it lies
+            _reduce_block(yb.reshape(b, A, K), temperature, m[:b], out[lo:hi], axis=1)
+        else:  # one problem: transpose to (A, b) first (see _reduce_actions)
+            qb = buf[:, :b]
+            np.copyto(qb, yb.reshape(b, A).T)
+            _reduce_block(qb, temperature, m[:b], out[lo:hi])
     return out
 
 
@@ -336,8 +396,13 @@ def _softmax_values(q, temperature):
 
 
 def _q_values(env, reward_sa, next_values, discount):
+    """``Q = reward + discount * P next_values``: ``(S, A)``, or ``(S, A, K)`` for values
+    ``(S, K)`` (one sparse pass for the K columns)."""
     next_values = next_values * discount if discount != 1.0 else next_values
-    q = env.expected_next(next_values)
+    if next_values.ndim == 1:
+        q = env.expected_next(next_values)
+    else:
+        q = (env.transition_matrix @ next_values).reshape(reward_sa.shape)
     q += reward_sa
     return q
 
@@ -364,17 +429,80 @@ def _check_planner_args(tol, max_iter, method, temperature=1.0):
         )
 
 
-def _check_values(values, n_states, name="values"):
-    """A value vector as a finite float array of shape (S,) (a new copy)."""
+def _check_values(values, n_states, name="values", n_problems=None):
+    """A value vector as a finite float array of shape (S,) (a new copy); for a stack of
+    ``n_problems`` K, a ``(K, S)`` array returned in the solvers' ``(S, K)`` layout."""
+    shape = (n_states,) if n_problems is None else (n_problems, n_states)
+    expected = ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "")
     try:
         v = np.array(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a numeric array of shape ({n_states},).") from None
-    if v.shape != (n_states,) or not np.all(np.isfinite(v)):
+        raise TypeError(f"{name} must be a numeric array of shape ({expected}).") from None
+    if v.shape != shape or not np.all(np.isfinite(v)):
         raise ValueError(
-            f"{name} must be a finite array of shape ({n_states},), got shape {v.shape}."
+            f"{name} must be a finite array of shape ({expected}), got shape {v.shape}."
         )
-    return v
+    return v if n_problems is None else np.ascontiguousarray(v.T)
+
+
+def _check_rewards(reward, n_states, n_actions):
+    """``(r, K)``: one reward as a contiguous ``(S, A)`` array and ``K = None``, or a stack of
+    K rewards, ``(K, S)`` or ``(K, S, A)``, as ``(S, A, K)`` (the layout in which the sweeps
+    read all K at once). A 2-D reward of shape ``(S, A)`` is always one reward."""
+    r = np.asarray(reward)
+    stacked = r.ndim == 3 or (
+        r.ndim == 2 and r.shape != (n_states, n_actions) and r.shape[1] == n_states
+    )
+    if not stacked:
+        return np.ascontiguousarray(as_state_action_reward(r, n_states, n_actions)), None
+    if r.dtype == object or r.dtype.kind not in "biuf":
+        raise TypeError(f"reward must be a numeric array, got dtype {r.dtype}.")
+    K = r.shape[0]
+    if K < 1 or r.shape[1:] not in ((n_states,), (n_states, n_actions)):
+        raise ValueError(
+            f"a stack of rewards must have shape (K, {n_states}) or (K, {n_states}, "
+            f"{n_actions}) with K >= 1, got {r.shape}."
+        )
+    if not np.all(np.isfinite(r)):
+        k = int(np.argmin(np.isfinite(r).reshape(K, -1).all(axis=1)))
+        raise ValueError(f"reward {k} of the stack contains NaN or infinity.")
+    r = r.astype(np.float64, copy=False)
+    if r.ndim == 2:
+        return np.repeat(r.T[:, None, :], n_actions, axis=1), K
+    return np.ascontiguousarray(np.moveaxis(r, 0, -1)), K
+
+
+def _unstack(array):
+    """An internal ``(..., K)`` stack in the public layout ``(K, ...)``."""
+    return np.ascontiguousarray(np.moveaxis(array, -1, 0))
+
+
+def _solve_stack(env, r, K, temperature, tol, max_iter, init_values, method):
+    """Plan for a stack of K rewards ``(S, A, K)``; Q ``(K, ...)``, V ``(K, ...)``, n_iter.
+
+    Sweeps (value iteration and the finite-horizon recursion) run all K at once: each reads
+    the transitions once for all of them, and the stack stops when every reward has
+    converged. Policy iteration's linear solves differ per policy, so it solves the rewards in
+    turn.
+    """
+    name = "value iteration" if temperature is None else "soft value iteration"
+    if method == "policy_iteration" and not env.finite_horizon:
+        init = None if init_values is None else _check_values(
+            init_values, env.n_states, "init_values", K).T
+        Qs, Vs, n_iter = [], [], 0
+        for k in range(K):
+            rk = np.ascontiguousarray(r[..., k])
+            v0 = None if init is None else init[k]
+            if temperature is None:
+                Q, V, n = _greedy_policy_iteration(env, rk, tol, max_iter, v0)
+            else:
+                Q, V, n = _soft_policy_iteration(env, rk, temperature, tol, max_iter, v0)
+            Qs.append(Q)
+            Vs.append(V)
+            n_iter = max(n_iter, n)
+        return np.stack(Qs), np.stack(Vs), n_iter
+    Q, V, n_iter = _iterate(env, r, temperature, tol, max_iter, init_values, name)
+    return _unstack(Q), _unstack(V), n_iter
 
 
 def soft_bellman_backup(env, reward, values, temperature=1.0):
@@ -403,20 +531,24 @@ def soft_bellman_backup(env, reward, values, temperature=1.0):
     True
     """
     env = check_tabular_env(env)
-    r = as_state_action_reward(reward, env.n_states, env.n_actions)
-    v = _check_values(values, env.n_states)
+    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    v = _check_values(values, env.n_states, n_problems=K)
     _check_positive(temperature, "temperature")
     q = _q_values(env, r, v, env.gamma)
-    return q, _softmax_values(q, temperature)
+    new_values = _softmax_values(q, temperature)
+    return (q, new_values) if K is None else (_unstack(q), _unstack(new_values))
 
 
 def _bellman_sweep(env, reward_sa, values, temperature=None, out=None):
     """One discounted sweep ``V' = max_a`` (or soft max) ``of r + gamma P V``, without forming Q.
 
-    The sparse product streams the ``(S * A, S)`` transitions once; the reward, discount and
-    reduction over actions are fused blockwise in cache (see :func:`_reduce_actions`).
+    The sparse product streams the ``(S * A, S)`` transitions once (for all K problems when
+    ``reward_sa`` is an ``(S, A, K)`` stack and ``values`` ``(S, K)``); the reward, discount
+    and reduction over actions are fused blockwise in cache (see :func:`_fused_sweep`).
     """
-    return _reduce_actions(env.expected_next(values), reward_sa, env.gamma, temperature, out)
+    return _fused_sweep(
+        env.transition_matrix, env.n_actions, reward_sa, values, env.gamma, temperature, out
+    )
 
 
 def _rounding_floor(values):
@@ -436,19 +568,22 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
     (discounted) or backwards over the horizon (finite)."""
     S = env.n_states
     gamma = env.gamma
+    tail = reward.shape[2:]  # (K,) for a stack of K rewards (S, A, K)
     if env.finite_horizon:
         H = env.horizon
-        Q = np.empty((H, S, env.n_actions))
-        V = np.zeros((H + 1, S))
+        Q = np.empty((H, *reward.shape))
+        V = np.zeros((H + 1, S, *tail))
         for t in range(H - 1, -1, -1):
             Q[t] = _q_values(env, reward, V[t + 1], gamma)
             _reduce_actions(Q[t], None, 1.0, temperature, out=V[t])
         return Q, V, H
-    V = np.zeros(S) if init_values is None else _check_values(init_values, S, "init_values")
+    K = tail[0] if tail else None
+    V = (np.zeros((S, *tail)) if init_values is None
+         else _check_values(init_values, S, "init_values", K))
     # Stop when the sup-norm change guarantees |V - V*| <= tol.
     threshold = tol * (1 - gamma) / max(gamma, 1e-12)
-    V_new = np.empty(S)
-    diff = np.empty(S)
+    V_new = np.empty_like(V)
+    diff = np.empty_like(V)
     n_iter, previous = 0, np.inf
     for _ in range(max_iter):
         n_iter += 1
@@ -537,11 +672,13 @@ def soft_value_iteration(
     True
     """
     env = check_tabular_env(env)
-    r = as_state_action_reward(reward, env.n_states, env.n_actions)
+    r, K = _check_rewards(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method, temperature)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
         method = "policy_iteration" if auto_pi else "value_iteration"
+    if K is not None:
+        return _solve_stack(env, r, K, temperature, tol, max_iter, init_values, method)
     if method == "policy_iteration" and not env.finite_horizon:
         return _soft_policy_iteration(env, r, temperature, tol, max_iter, init_values)
     return _iterate(env, r, temperature, tol, max_iter, init_values, "soft value iteration")
@@ -711,11 +848,13 @@ def value_iteration(env, reward, tol=1e-10, max_iter=100_000, init_values=None, 
            [1, 1, 1]])
     """
     env = check_tabular_env(env)
-    r = as_state_action_reward(reward, env.n_states, env.n_actions)
+    r, K = _check_rewards(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
         method = "policy_iteration" if auto_pi else "value_iteration"
+    if K is not None:
+        return _solve_stack(env, r, K, None, tol, max_iter, init_values, method)
     if method == "policy_iteration" and not env.finite_horizon:
         return _greedy_policy_iteration(env, r, tol, max_iter, init_values)
     return _iterate(env, r, None, tol, max_iter, init_values, "value iteration")
@@ -754,17 +893,23 @@ class _TabularSolver(BaseEstimator):
         Parameters
         ----------
         env : TabularMDP
-        reward : ndarray of shape (S,) or (S, A)
-        init_values : ndarray of shape (S,), default=None
+        reward : ndarray of shape (S,) or (S, A), or a stack (K, S) or (K, S, A)
+            A stack of K rewards is solved in one pass over the transitions per sweep.
+        init_values : ndarray of shape (S,), or (K, S) for a stack, default=None
             Warm start (discounted MDPs), e.g. the values of the previous IRL iteration.
 
         Returns
         -------
-        policy : TabularPolicy
+        policy : TabularPolicy, or list of K TabularPolicy for a stack of rewards
             With ``q_values``, ``values`` and ``n_iter`` set.
         """
         self._validate_params()
         Q, V, n_iter = self._plan(env, reward, init_values)
+        if V.ndim == (3 if env.finite_horizon else 2):  # a stack of K rewards
+            return [self._finish(Qk, Vk, n_iter) for Qk, Vk in zip(Q, V)]
+        return self._finish(Q, V, n_iter)
+
+    def _finish(self, Q, V, n_iter):
         policy = self._policy(Q, V)
         policy.q_values, policy.values, policy.n_iter = Q, V, n_iter
         return policy
