@@ -50,7 +50,7 @@ def policy_value(env, policy, reward):
     d = occupancy_measure(env, policy)
     if K is None:
         return float(np.sum(d * r))
-    return d.reshape(-1) @ r.reshape(-1, K)  # one occupancy for all K rewards
+    return r.reshape(K, -1) @ d.reshape(-1)  # one occupancy for all K rewards
 
 
 def expected_value_difference(env, true_reward=None, learned_reward=None, policy=None):

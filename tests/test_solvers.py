@@ -478,3 +478,30 @@ def test_policy_value_reward_stack():
     pi = np.full((16, 4), 0.25)
     np.testing.assert_allclose(
         policy_value(env, pi, R), [policy_value(env, pi, r) for r in R], rtol=1e-12)
+
+
+@pytest.mark.parametrize("horizon", [None, 6])
+@pytest.mark.parametrize("solver", [SoftValueIteration, ValueIteration])
+def test_float32_transitions_within_stated_tolerance(horizon, solver):
+    # float32 transitions: values within 1e-6 * max|V| / (1 - gamma) of float64's (docstring)
+    env = GridWorld(6, slip=0.2, gamma=0.9, horizon=horizon)
+    reward = np.random.default_rng(0).normal(scale=3.0, size=(env.n_states, env.n_actions))
+    p64 = solver(tol=1e-10).solve(env, reward)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # stops at the float32 floor
+        p32 = solver(tol=1e-10, transition_dtype="float32").solve(env, reward)
+    bound = 1e-6 * np.abs(p64.values).max() / (1 - env.gamma)
+    assert 0 < np.abs(p32.values - p64.values).max() <= bound
+    assert p32.values.dtype == np.float64 and env.transition_matrix.dtype == np.float64
+    assert p32.n_iter < 400
+    np.testing.assert_allclose(p32.probs, p64.probs, atol=1e-4)
+
+
+def test_float32_transitions_reward_stack_and_validation():
+    env = GridWorld(5, slip=0.1, gamma=0.9)
+    R = np.random.default_rng(1).normal(size=(3, env.n_states))
+    _, V32, _ = soft_value_iteration(env, R, transition_dtype="float32")
+    _, V64, _ = soft_value_iteration(env, R)
+    assert np.abs(V32 - V64).max() <= 1e-6 * np.abs(V64).max() / (1 - env.gamma)
+    with pytest.raises(ValueError, match="transition_dtype must be 'float64' or 'float32'"):
+        value_iteration(env, R[0], transition_dtype="float16")
