@@ -214,6 +214,9 @@ def main():
                         help="imitation's Adam learning rates (the best run is compared)")
     parser.add_argument("--no-imitation", action="store_true")
     parser.add_argument("--large", action="store_true", help="also sklirl at S ~ 10^5")
+    parser.add_argument("--large-side", type=int, default=316,
+                        help="side of the --large grid (1000: S = 10^6)")
+    parser.add_argument("--profile", action="store_true", help="profile the --large fit")
     args = parser.parse_args()
 
     header = (f"{'S':>6} {'features':>8} {'demos':>7} | {'library':>14} {'time (s)':>9} "
@@ -256,24 +259,43 @@ def main():
                     print(f"{'':>24}   {compare(results[0], best_run(results[1:]))}",
                           flush=True)
     if args.large:
-        run_large()
+        run_large(args.large_side, profile=args.profile)
 
 
-def run_large(side=316, gamma=0.95):
+def run_large(side=316, gamma=0.95, profile=False):
+    """sklirl alone on a discounted sparse ``side x side`` grid: time, peak memory (the
+    process's maximum resident set over its value before the fit) and, with ``profile``, the
+    functions that take the time."""
+    import cProfile
+    import pstats
+    import resource
+
     from sklearn.preprocessing import FunctionTransformer
 
     rng = np.random.RandomState(0)
     S = side * side
+    t0 = time.perf_counter()
     phi_bin = (rng.random_sample((S, 8)) < 0.3).astype(np.float64)
     env = GridWorld(side, slip=0.1, gamma=gamma, reward=phi_bin @ rng.randn(8))
     demos, _ = make_expert_demos(env, N_DEMOS, horizon=100, random_state=0)
+    setup = time.perf_counter() - t0
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     est = MaxEntIRL(FunctionTransformer(lambda X: phi_bin), l2=0.0, tol=1e-6)
+    profiler = cProfile.Profile() if profile else None
     t0 = time.perf_counter()
+    if profiler:
+        profiler.enable()
     est.fit(demos, env)
+    if profiler:
+        profiler.disable()
     wall = time.perf_counter() - t0
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nS = {S} (discounted gamma={gamma}, slip 0.1, sparse), 8 binary features, "
-          f"{N_DEMOS} demos of 100 steps: sklirl {wall:.1f} s, {est.n_iter_} iterations, "
-          f"final normalised gap {est.history_['gap'][-1]:.2e}")
+          f"{N_DEMOS} demos of 100 steps: sklirl {wall:.1f} s ({est.n_iter_} iterations, "
+          f"final normalised gap {est.history_['gap'][-1]:.2e}); env + demos {setup:.1f} s; "
+          f"peak RSS {rss1:.0f} MiB ({rss0:.0f} MiB before the fit)")
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
 if __name__ == "__main__":

@@ -68,12 +68,12 @@ def _min_times(fns, repeats):
     return best
 
 
-def read_bandwidth(nbytes, repeats=5):
-    """Single-thread read bandwidth (bytes/s): the best of ``x.sum()`` and ``x @ ones``."""
+def _bandwidth_probes(nbytes):
+    """Functions whose minimum time gives the single-thread read bandwidth: ``x.sum()`` and
+    ``x @ ones`` over ``nbytes`` of float64 (timed interleaved with the sweeps)."""
     x = np.ones(int(nbytes) // 8)
     ones = np.ones_like(x)
-    t = _min_times({"sum": x.sum, "dot": lambda: x @ ones}, repeats)
-    return x.nbytes / min(t.values()), {k: x.nbytes / v for k, v in t.items()}
+    return x.nbytes, {"bw_sum": x.sum, "bw_dot": lambda: x @ ones}
 
 
 def _unfused_sweep(env, reward, V, out):
@@ -98,18 +98,22 @@ def bench(size, repeats, slip=0.1, gamma=0.99, stacks=(1, 4, 16)):
     out = np.empty(S)
     env32 = _with_transition_dtype(env, "float32")
 
-    # the floor: bytes the sweep must stream over the bandwidth measured now
+    # the floor: bytes the sweep must stream over the read bandwidth, both timed in the same
+    # interleaved rounds (the machine's load is then the same for both)
     stream_bytes = p_bytes + 2 * V.nbytes + reward.nbytes
-    bandwidth, bw_each = read_bandwidth(max(2 * p_bytes, 256 * MIB))
-    floor = stream_bytes / bandwidth
-
+    probe_bytes, probes = _bandwidth_probes(max(2 * p_bytes, 256 * MIB))
     t = _min_times({
+        **probes,
         "sweep": lambda: _bellman_sweep(env, reward, V, 1.0, out),
         "f32": lambda: _bellman_sweep(env32, reward, V, 1.0, out),
         "unfused": lambda: _unfused_sweep(env, reward, V, out),
         "matvec": lambda: P @ V,
         "backup": lambda: soft_bellman_backup(env, reward, V),
     }, repeats)
+    bw_each = {k[3:]: probe_bytes / t[k] for k in probes}
+    bandwidth = max(bw_each.values())
+    floor = stream_bytes / bandwidth
+    del probes
 
     # stacks of K rewards: one sweep for all K, against K = 1
     stack_fns = {}

@@ -355,41 +355,52 @@ def _fused_sweep(P, n_actions, reward, values, discount, temperature=None, out=N
     """``out = (soft)max_a (reward + discount * P values)`` without materialising ``P values``.
 
     ``P`` is the ``(S * A, S)`` CSR transition matrix, ``reward`` ``(S, A)`` with ``values``
-    ``(S,)``, or a stack of K: ``(K, S, A)`` with ``(K, S)``. Per block of states the sparse
+    ``(S,)``, or a stack of K: ``(K, S, A)`` with ``(K, S)``; a reward of the values' shape is
+    a state reward (a quarter of the memory traffic of its ``(S, A)`` copy at A = 4, which
+    for stacks is most of what a sweep streams). Per block of states the sparse
     product is accumulated straight onto a copy of the block's rewards, in a buffer that
     stays in cache, and reduced there: the full ``(S, A)`` product is never written to memory
-    and read back. A stack runs its K problems block by block, so each block of the
-    transitions is read from memory once and from cache for the other K - 1.
+    and read back. A stack runs its K problems block by block (each block of the transitions
+    is read from memory once, from cache for the other K - 1) and reduces the K problems of a
+    block together, in one ``(A, K * block)`` buffer.
     """
     A = n_actions
     stacked = values.ndim == 2
     V = values if stacked else values[None]
-    R = reward if stacked else reward[None]
     K, S = V.shape
     out = np.empty((K, S)) if out is None else out.reshape(K, S)
     x = V * discount if discount != 1.0 else V
     x = np.ascontiguousarray(x, dtype=P.dtype)
-    R = np.ascontiguousarray(R).reshape(K, S * A)
-    # smaller blocks for stacks: the block of P is re-read K times and should stay in cache
-    block = min(S, _BLOCK if K == 1 else _BLOCK // 4)
-    yb_buf = np.empty(block * A, dtype=P.dtype)
-    # float32 transitions (transition_dtype="float32"): the block arithmetic is float32 too
-    buf = np.empty((A, block), dtype=P.dtype)
-    m = np.empty(block, dtype=P.dtype)
+    state_reward = reward.shape == values.shape
+    R = np.ascontiguousarray(reward).reshape(K, -1)
+    block = min(S, max(_BLOCK // K, 1024))
+    dtype = P.dtype  # float32 transitions (transition_dtype="float32"): float32 arithmetic too
+    yb_buf = np.empty(K * block * A, dtype=dtype)
+    buf = np.empty(A * K * block, dtype=dtype)
+    m = np.empty(K * block, dtype=dtype)
+    total = np.empty(K * block)
     for lo in range(0, S, block):
         hi = min(lo + block, S)
         b = hi - lo
-        yb, qb = yb_buf[: b * A], buf[:, :b]
+        yb = yb_buf[: K * b * A].reshape(K, b * A)
+        if dtype == np.float64 and not state_reward:
+            yb[...] = R[:, lo * A : hi * A]  # the product accumulates onto the reward
+        else:
+            yb[...] = 0
         for k in range(K):
-            if yb.dtype == np.float64:
-                yb[...] = R[k, lo * A : hi * A]  # the product accumulates onto the reward
-                _add_block_product(P, A, lo, hi, x[k], yb)
-                np.copyto(qb, yb.reshape(b, A).T)
-            else:  # float32: the float64 reward is added (and rounded) in the transpose
-                yb[...] = 0
-                _add_block_product(P, A, lo, hi, x[k], yb)
-                np.add(yb.reshape(b, A).T, R[k, lo * A : hi * A].reshape(b, A).T, out=qb)
-            _reduce_block(qb, temperature, m[:b], out[k, lo:hi])
+            _add_block_product(P, A, lo, hi, x[k], yb[k])
+        qb = buf[: A * K * b].reshape(A, K, b)
+        if state_reward:
+            np.copyto(qb, yb.reshape(K, b, A).transpose(2, 0, 1))
+            qb += R[:, lo:hi]  # broadcast over the actions
+        elif dtype == np.float64:
+            np.copyto(qb, yb.reshape(K, b, A).transpose(2, 0, 1))
+        else:  # the float64 reward is added (and rounded to float32) in the transpose
+            np.add(yb.reshape(K, b, A).transpose(2, 0, 1),
+                   R[:, lo * A : hi * A].reshape(K, b, A).transpose(2, 0, 1), out=qb)
+        ob = total[: K * b]
+        _reduce_block(qb.reshape(A, K * b), temperature, m[: K * b], ob)
+        out[:, lo:hi] = ob.reshape(K, b)
     return out if stacked else out[0]
 
 
@@ -596,6 +607,14 @@ def _bellman_sweep(env, reward_sa, values, temperature=None, out=None):
     )
 
 
+def _state_reward_or(reward):
+    """``reward[..., 0]`` (contiguous) when the ``(..., S, A)`` reward does not depend on the
+    action, else ``reward``: the sweeps then stream S numbers per problem instead of S * A."""
+    first = reward[..., :1]
+    return np.ascontiguousarray(first[..., 0]) if np.array_equal(reward, np.broadcast_to(
+        first, reward.shape)) else reward
+
+
 def _rounding_floor(values, env=None):
     """The smallest sweep-to-sweep change floating point can resolve at these values.
 
@@ -631,10 +650,11 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
     threshold = tol * (1 - gamma) / max(gamma, 1e-12)
     V_new = np.empty_like(V)
     diff = np.empty_like(V)
+    sweep_reward = _state_reward_or(reward)
     n_iter, previous = 0, np.inf
     for _ in range(max_iter):
         n_iter += 1
-        _bellman_sweep(env, reward, V, temperature, out=V_new)
+        _bellman_sweep(env, sweep_reward, V, temperature, out=V_new)
         np.subtract(V_new, V, out=diff)
         np.abs(diff, out=diff)
         delta = diff.max()
