@@ -121,13 +121,6 @@ class Tracker:
         self.mark = time.perf_counter()
 
 
-def _gail_rounds_param():
-    """The name of sklirl GAIL's round budget (``n_rounds``, being renamed ``max_iter``)."""
-    from sklirl import GAIL
-
-    return "max_iter" if "max_iter" in GAIL().get_params() else "n_rounds"
-
-
 def run_sklirl(demos, seed, expert_return, steps, eval_every):
     from sklirl import GAIL
 
@@ -137,7 +130,7 @@ def run_sklirl(demos, seed, expert_return, steps, eval_every):
         tracker.round_done(row["env_steps"], gail.policy_.predict)
 
     rounds = -(-steps // 2048)  # 8 envs x 256 steps per round
-    GAIL(**{_gail_rounds_param(): rounds}, random_state=seed, callback=callback).fit(
+    GAIL(max_iter=rounds, random_state=seed, callback=callback).fit(
         demos, gymnasium.make(ENV_ID)
     )
     return tracker

@@ -9,7 +9,9 @@ import numpy as np
 from .demos import check_demos
 from .envs._tabular import as_state_action_reward, check_tabular_env
 from .expectations import occupancy_measure
-from .solvers._tabular import ValueIteration, _check_rewards, check_policy
+from .policies import check_policy
+from .solvers import ValueIteration
+from .solvers._tabular import _check_rewards
 
 __all__ = [
     "policy_value",
