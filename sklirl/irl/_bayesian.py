@@ -42,8 +42,8 @@ _LOG_LIKELIHOOD_TOL = 1e-4
 # Which warm-started planner is cheaper per proposal: sweeps contract by gamma, so reaching tol
 # takes about log(1 / tol) / log(1 / gamma) of them (~75 us each at small S); soft policy
 # iteration takes ~4 Newton steps whatever gamma, each worth about 15 + S / 30 sweeps (a sparse
-# LU). Measured per proposal (tol 1e-7, under load): S = 100, gamma = 0.9: sweeps 11 ms, Newton
-# 7 ms; S = 900: 18 ms against 28 ms; gamma = 0.5: sweeps 1.5 ms against Newton 4.5 ms.
+# LU). Measured per proposal (tol 1e-7, load 14 on 2 cores): S = 100, gamma = 0.9: sweeps
+# 7.7 ms, Newton 3.1 ms; S = 900: 13 ms against 17 ms; gamma = 0.5: 1.1 ms against 2.9 ms.
 def _planner_method(env, tol):
     sweeps = np.log(1.0 / tol) / -np.log(min(max(env.gamma, 1e-12), 1 - 1e-12))
     return "policy_iteration" if sweeps > 4 * (15 + env.n_states / 30) else "value_iteration"
