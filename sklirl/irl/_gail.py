@@ -20,7 +20,7 @@ from ..base import BaseIRL, is_tabular_env
 from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
-    empirical_occupancy,
+    expert_occupancy,
     occupancy_measure,
     policy_from_occupancy,
 )
@@ -368,7 +368,7 @@ class GAIL(BaseIRL):
         x = disc.as_tensor(X)
 
         # The expert's state-action distribution (normalised discounted visitation).
-        rho_E = empirical_occupancy(demos, S, A, env.gamma, sample_weight).ravel()
+        rho_E = expert_occupancy(demos, env, sample_weight=sample_weight).ravel()
         w_E = torch.as_tensor(rho_E / rho_E.sum(), dtype=torch.float64, device=self.device_)
 
         self.solver_ = SoftValueIteration(temperature=self.entropy_coef_)

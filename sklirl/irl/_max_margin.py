@@ -38,7 +38,7 @@ from ..expectations import (
     _gym_rollouts,
     _observation_features,
     _occupancy_features,
-    empirical_occupancy,
+    expert_occupancy,
     feature_expectations,
     occupancy_feature_expectations,
     occupancy_mass,
@@ -369,7 +369,7 @@ default="uniform"
 
         # Expert feature expectations rho_E = 1/m sum_i sum_t gamma^t phi(s_t^(i)).
         demos, sample_weight = _canonical_order(demos, sample_weight)
-        d_E = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma, sample_weight)
+        d_E = expert_occupancy(demos, env, sample_weight=sample_weight)
         rho_E = occupancy_feature_expectations(d_E, phi)
         self.expert_feature_expectations_ = rho_E
         if self.method == "mmp":

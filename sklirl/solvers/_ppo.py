@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from ..utils._gym_compat import same_step_sync_vector_env
 from ..utils._persistence import (
     copy_training_state,
     restore_training_state,
@@ -714,9 +715,7 @@ class PPOTrainer:
         if policy is not None and not isinstance(policy, TorchPolicy):
             raise TypeError(f"policy must be a TorchPolicy, got {type(policy).__name__}.")
         make_env = _env_factory(env)
-        self.env = gymnasium.vector.SyncVectorEnv(
-            [make_env] * params["n_envs"], autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP
-        )
+        self.env = same_step_sync_vector_env([make_env] * params["n_envs"])
         torch_seed, numpy_seed, env_seed = (int(s) for s in seeds)
         single_obs, single_act = self.env.single_observation_space, self.env.single_action_space
         if policy is None:
