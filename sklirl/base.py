@@ -410,7 +410,7 @@ class BaseIRL(BaseEstimator):
             Rows sum to 1.
         """
         check_is_fitted(self)
-        if np.ndim(states) == 0:
+        if np.isscalar(states) or (isinstance(states, np.ndarray) and states.ndim == 0):
             return self.policy_.predict_proba(self._check_tabular_states([states]))[0]
         return self.policy_.predict_proba(self._check_tabular_states(states))
 

@@ -420,8 +420,14 @@ def _occupancy_features(d, phi):
     return np.asarray(phi.T @ vec).ravel()
 
 
-def feature_expectations(demos, features, gamma, *, n_actions=None, sample_weight=None):
+def feature_expectations(demos, features, gamma=None, *, env=None, n_actions=None,
+                         sample_weight=None):
     """Empirical discounted feature expectations of demonstrations.
+
+    With ``env`` (a :class:`~sklirl.envs.TabularMDP`) they are the features of the
+    estimators' expert visitation, :func:`expert_occupancy`: terminated demonstrations go on
+    in the absorbing state, cut ones are rescaled to the env's mass (see
+    :ref:`terminal_states`). Without it, each demonstration's own steps are summed.
 
     Parameters
     ----------
@@ -433,8 +439,10 @@ fitted transformer or callable
         The feature matrix, one row per state (or state-action, row ``s * A + a``); or a
         fitted transformer (``transform``) or callable mapping observations ``(n, obs_dim)``
         to features ``(n, k)`` (gymnasium demonstrations).
-    gamma : float
-        Discount factor.
+    gamma : float, default=None
+        Discount factor; required without ``env`` (with it, ``env.gamma``).
+    env : TabularMDP, default=None
+        Use :func:`expert_occupancy` in this env (feature matrices only).
     n_actions : int, default=None
         Give it for state-action features of shape ``(S * A, k)``; leave it None for state
         features of shape ``(S, k)``.
@@ -453,6 +461,17 @@ fitted transformer or callable
     >>> feature_expectations([([0, 1, 1], [0, 0])], phi, gamma=0.5)
     array([1. , 0.5])
     """
+    if env is not None:
+        env = check_tabular_env(env)
+        if gamma is not None and _check_gamma(gamma) != env.gamma:
+            raise ValueError(f"gamma={gamma} differs from env.gamma={env.gamma}; leave it None.")
+        if _is_observation_map(features):
+            raise TypeError("with env=, features must be a feature matrix of the env's states.")
+        features = check_feature_matrix(features, env.n_states, env.n_actions)
+        occ = expert_occupancy(demos, env, sample_weight=sample_weight)
+        return _occupancy_features(occ, features)
+    if gamma is None:
+        raise TypeError("feature_expectations needs gamma (or env=).")
     if _is_observation_map(features):
         trajs = check_demos(demos)
         weights = check_sample_weight(sample_weight, len(trajs))

@@ -121,7 +121,8 @@ def test_terminal_demo_visitation_is_the_exact_occupancy_of_the_expert():
         probs = expert.probs if horizon is None else expert.probs[0]
         greedy = np.eye(4)[probs.argmax(1)]
         greedy[mdp.terminal_states] = greedy[mdp.absorbing_state] = 0.25  # no choice there
-        (demo,) = record_episodes(env, lambda obs: int(probs[obs].argmax()), 1, random_state=0)
+        (demo,) = record_episodes(env, lambda obs, p=probs: int(p[obs].argmax()), 1,
+                                  random_state=0)
         assert demo.terminal and len(demo) == 6
         d_E = expert_occupancy([demo], mdp)
         np.testing.assert_allclose(d_E, occupancy_measure(mdp, greedy), atol=1e-12)
