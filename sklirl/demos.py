@@ -428,20 +428,20 @@ def check_demos(
 
 
 def _absorbing_and_terminal(env):
-    """The model's absorbing state (None if it has none) and a mask of its terminal states."""
+    """The model's absorbing state (None if it has none), a mask of its terminal states, and
+    a test of whether a state keeps itself under every action (for models without one)."""
     S, A = env.n_states, env.n_actions
     P = env.transition_matrix
     absorbing = getattr(env, "absorbing_state", None)
     terminal = np.zeros(S, dtype=bool)
     if absorbing is not None:
         terminal[env.terminal_states] = True
-    return absorbing, terminal, _self_absorbing(P, S, A)
 
+    def self_absorbing(state):
+        stay = np.asarray(P[state * A:(state + 1) * A, state].todense()).ravel()
+        return bool(np.all(np.abs(stay - 1.0) <= 1e-6))
 
-def _self_absorbing(P, S, A):
-    """States that every action keeps where they are with probability 1."""
-    stay = np.asarray(P[np.arange(S * A), np.repeat(np.arange(S), A)]).reshape(S, A)
-    return np.all(np.abs(stay - 1.0) <= 1e-6, axis=1)
+    return absorbing, terminal, self_absorbing
 
 
 def terminal_end(traj, absorbing, terminal, self_absorbing):
@@ -454,7 +454,7 @@ def terminal_end(traj, absorbing, terminal, self_absorbing):
     if not traj.has_final_state:
         return None if absorbing is None else (None, absorbing)
     last = int(traj.states[-1])
-    if last == absorbing or (absorbing is None and self_absorbing[last]):
+    if last == absorbing or (absorbing is None and self_absorbing(last)):
         return (None, last)
     if absorbing is not None and terminal[last]:
         return (last, absorbing)
@@ -486,20 +486,37 @@ def check_demos_in_model(trajectories, env, *, strict=False):
     P = env.transition_matrix
     A = env.n_actions
     absorbing, terminal, self_absorbing = _absorbing_and_terminal(env)
-    impossible = []
+    # every transition of every trajectory in one sparse lookup
+    rows, cols, owner, step = [], [], [], []
     for i, t in enumerate(trajectories):
-        if t.has_final_state and len(t):
-            if t.actions is None:
-                # state-only: possible if some action makes the move
-                s, ns = t.states[:-1], t.states[1:]
-                dense = P[(s[:, None] * A + np.arange(A)).ravel(), np.repeat(ns, A)]
-                prob = np.asarray(dense).reshape(len(s), A).max(axis=1)
-            else:
-                s, a, ns = t.states[:-1], t.actions, t.states[1:]
-                prob = np.asarray(P[s * A + a, ns]).ravel()
-            bad = np.flatnonzero(prob <= 0)
-            if bad.size:
-                impossible.append((i, int(bad[0]), bad.size))
+        if not (t.has_final_state and len(t)):
+            continue
+        s, ns = t.states[:-1], t.states[1:]
+        if t.actions is None:  # state-only: possible if some action makes the move
+            rows.append((s[:, None] * A + np.arange(A)).ravel())
+            cols.append(np.repeat(ns, A))
+            owner.append(np.full(len(s) * A, i))
+            step.append(np.repeat(np.arange(len(s)), A))
+        else:
+            rows.append(s * A + t.actions)
+            cols.append(ns)
+            owner.append(np.full(len(s), i))
+            step.append(np.arange(len(s)))
+    impossible = []
+    if rows:
+        prob = np.asarray(P[np.concatenate(rows), np.concatenate(cols)]).ravel()
+        owner, step = np.concatenate(owner), np.concatenate(step)
+        # a (trajectory, step) is impossible when none of its entries has probability > 0
+        key = owner.astype(np.int64) * (int(step.max()) + 1) + step
+        uniq, inverse = np.unique(key, return_inverse=True)
+        possible = np.zeros(len(uniq), dtype=bool)
+        np.logical_or.at(possible, inverse, prob > 0)
+        first = np.zeros(len(uniq), dtype=np.intp)
+        first[inverse[::-1]] = np.arange(len(key))[::-1]
+        bad_owner, bad_step = owner[first[~possible]], step[first[~possible]]
+        for i in np.unique(bad_owner):
+            steps = bad_step[bad_owner == i]
+            impossible.append((int(i), int(steps.min()), len(steps)))
     if impossible:
         i, step, _ = impossible[0]
         t = trajectories[i]
