@@ -118,7 +118,7 @@ def _canonical_order(demos, sample_weight):
     differences in it can flip exact ties between actions in a hard-max planner, and another
     (equally optimal) policy would enter the mixture.
     """
-    keys = [(len(t), t.states.tobytes(), t.actions.tobytes()) for t in demos]
+    keys = [(len(t), t.states.tobytes(), t.actions.tobytes(), t.terminal) for t in demos]
     order = sorted(range(len(demos)), key=keys.__getitem__)
     weights = None if sample_weight is None else np.asarray(sample_weight)[order]
     return [demos[i] for i in order], weights
