@@ -179,8 +179,22 @@ def test_learned_policy_reaches_the_experts_return_taxi(estimator):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["FrozenLake", "CliffWalking"])
+@pytest.mark.parametrize("name", ["FrozenLake", "FrozenLake-slippery", "CliffWalking", "Taxi"])
 def test_tabular_gail_reaches_the_experts_return(name):
     pytest.importorskip("torch")
-    expert, learned = _table_row(name, GAIL(random_state=0), n_eval=100)
-    _assert_reaches(expert, learned, 0.90)
+    expert, learned = _table_row(name, GAIL(random_state=0))
+    if name == "FrozenLake-slippery":  # the success rate, within 0.03
+        assert abs(learned - expert) <= 0.03, (expert, learned)
+    else:
+        _assert_reaches(expert, learned, 0.90)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="measured 0.000 (MaxEntIRL) and 0.612 (MaxMarginIRL) "
+                   "against the expert's 0.740: the soft-optimal reward explains the expert's "
+                   "caution as a reward for surviving, and predict's argmax steps away from "
+                   "the goal (MaxEnt); 50 demos of a noisy env leave rho_E noisy (MaxMargin)")
+@pytest.mark.parametrize("estimator", [MaxEntIRL, MaxMarginIRL], ids=lambda e: e.__name__)
+def test_learned_policy_success_rate_slippery_frozenlake(estimator):
+    expert, learned = _table_row("FrozenLake-slippery", estimator())
+    assert abs(learned - expert) <= 0.03, (expert, learned)
