@@ -10,6 +10,8 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from .utils._gym_compat import is_vector_env
+
 __all__ = ["check_observation", "env_factory", "env_name"]
 
 
@@ -43,7 +45,7 @@ def env_factory(env):
     if isinstance(env, str):
         return functools.partial(gymnasium.make, env)
     # Before the Env test: gymnasium 0.29's VectorEnv is an Env.
-    if isinstance(env, gymnasium.vector.VectorEnv):
+    if is_vector_env(env):
         raise TypeError(
             "pass a single environment (instance, id or factory); PPO builds the vector env."
         )

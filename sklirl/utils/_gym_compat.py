@@ -3,12 +3,14 @@
 - Vector envs: gymnasium 1.0 made the autoreset mode a choice (``autoreset_mode``, 1.1) and
   renamed the final observation of a finished episode from ``info["final_observation"]`` to
   ``info["final_obs"]``. 0.29 always resets in the same step, as sklirl's PPO wants.
+- ``gymnasium.make_vec`` returns a ``gymnasium.experimental.vector.VectorEnv`` in 0.29, a
+  class apart from ``gymnasium.vector.VectorEnv`` (which is an ``Env`` there).
 - Toy-text ids: 1.x has ``CliffWalking-v1`` and ``Taxi-v4``; 0.29 has ``-v0`` and ``-v3``.
 """
 
 import gymnasium
 
-__all__ = ["same_step_sync_vector_env", "toy_text_id"]
+__all__ = ["is_vector_env", "same_step_sync_vector_env", "toy_text_id"]
 
 
 class _FinalObsSyncVectorEnv(gymnasium.vector.SyncVectorEnv):
@@ -53,3 +55,12 @@ def toy_text_id(name):
         raise ValueError(f"no {name} environment is registered in gymnasium "
                          f"{gymnasium.__version__}.")
     return versions[-1][1]
+
+
+def is_vector_env(env):
+    """Whether ``env`` is a vector env of any of the supported gymnasium versions."""
+    classes = [gymnasium.vector.VectorEnv]
+    experimental = getattr(getattr(gymnasium, "experimental", None), "vector", None)
+    if experimental is not None and hasattr(experimental, "VectorEnv"):
+        classes.append(experimental.VectorEnv)
+    return isinstance(env, tuple(classes))
