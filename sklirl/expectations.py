@@ -372,6 +372,12 @@ def _expert_occupancy(trajs, env, weights):
     return occ.reshape(S, A)
 
 
+def _demo_occupancy_at_model_mass(demos, env, sample_weight=None):
+    """:func:`expert_occupancy` of validated demos, without checking them against the model
+    again (the estimators' per-demonstration terms; the check ran once on the whole set)."""
+    return _expert_occupancy(demos, env, check_sample_weight(sample_weight, len(demos)))
+
+
 def occupancy_feature_expectations(occupancy, phi):
     """Feature expectations ``rho = sum_{s,a} d(s, a) phi(s, a)`` of an occupancy measure.
 
