@@ -79,7 +79,12 @@ def main():
                   f"train_s {time.perf_counter() - start - eval_time:.0f}", flush=True)
         return row["env_steps"] >= args.steps
 
-    GAIL(**params).set_params(max_iter=10**6, callback=callback).fit(demos, B.make_env(name))
+    # the fit's budget is max_iter rounds (the default Box-action generator anneals its step
+    # size over them); the callback stops at --steps
+    solver = params.get("solver")
+    per_round = 2048 if solver is None else solver.n_envs * solver.n_steps
+    max_iter = -(-args.steps // per_round)
+    GAIL(**params).set_params(max_iter=max_iter, callback=callback).fit(demos, B.make_env(name))
 
 
 if __name__ == "__main__":

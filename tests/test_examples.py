@@ -22,6 +22,7 @@ REQUIRES = {
     "plot_frozenlake": ("gymnasium",),
     "plot_gail_cartpole": ("gymnasium", "torch"),
     "plot_gymnasium_demos": ("gymnasium",),
+    "plot_gail_pendulum": ("gymnasium", "torch"),
     "plot_objectworld_evd": (),  # torch models are skipped without torch
     "plot_quickstart": ("torch",),
 }
@@ -80,6 +81,14 @@ def _check_gymnasium_demos(ns):
     assert ns["table"]["CliffWalking", "MaxEntIRL"][0] == -ns["MAX_STEPS"]
 
 
+def _check_gail_pendulum(ns):
+    assert len(ns["curve"]) == ns["N_ROUNDS"] // ns["EVAL_EVERY"]
+    assert all(np.isfinite(r) for _, r in ns["curve"])
+    assert ns["R_expert"] > -200 and ns["R_random"] < -1000  # the normalisation's ends
+    # the stored full run reaches 90% of the way to the expert
+    assert max(r for _, r in ns["FULL_RUN"]) >= 0.9
+
+
 CHECKS = {
     "plot_quickstart": _check_quickstart,
     "plot_objectworld_evd": _check_objectworld,
@@ -89,6 +98,7 @@ CHECKS = {
     "plot_load_external_demos": _check_external_demos,
     "plot_gail_cartpole": _check_gail_cartpole,
     "plot_gymnasium_demos": _check_gymnasium_demos,
+    "plot_gail_pendulum": _check_gail_pendulum,
 }
 
 

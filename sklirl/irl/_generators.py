@@ -282,8 +282,9 @@ def default_ppo_params(box_actions):
 
     Discrete actions: Adam at 3e-4, ``gamma=0.99``. Box actions (a Gaussian policy whose
     log-standard deviation is a free parameter, moved by Adam about ``learning_rate`` per
-    minibatch step): Adam at 1e-3 and ``gamma=0.95``; the measurements behind them are in the
-    user guide (:ref:`gail_continuous`).
+    minibatch step): Adam at 1e-3 and ``gamma=0.95``, decayed linearly to 0 over the fit's
+    rounds by :class:`PPOGenerator`; the measurements behind them are in the user guide
+    (``gail_continuous`` in docs/user_guide/estimators.rst).
     """
     params = dict(n_envs=8, n_steps=256, n_epochs=10, batch_size=256, learning_rate=3e-4,
                   gamma=0.99)
@@ -319,6 +320,9 @@ class PPOGenerator(_GymnasiumGenerator):
         est = self.estimator
         box = self.encoder.action_n is None  # Box actions
         solver = PPO(**default_ppo_params(box)) if est.solver is None else clone(est.solver)
+        # The default Box-action generator anneals its step size to 0 over the fit's rounds,
+        # so that the adversarial game settles instead of cycling (see default_ppo_params).
+        self._decay_rounds = int(est.max_iter) if est.solver is None and box else None
         seed = int(rng.randint(MAX_SEED))
         if est.entropy_coef is None:
             self.entropy_coef = 0.0 if box else 0.01
@@ -331,6 +335,7 @@ class PPOGenerator(_GymnasiumGenerator):
 
     def start(self, state, policy, reward, pretrain_epochs, rng):
         self._trainer = self.solver.make_trainer(self.env, policy=policy)
+        self._rounds = 0
         if state is not None:
             self.restore(state)
         elif pretrain_epochs > 0:
@@ -349,6 +354,10 @@ class PPOGenerator(_GymnasiumGenerator):
 
     def improve(self, reward):
         batch = self._batch
+        if self._decay_rounds:  # linear decay over this fit's rounds (the trainer's is constant)
+            self._trainer.params["learning_rate"] = self.solver.learning_rate * (
+                1.0 - self._rounds / self._decay_rounds)
+        self._rounds += 1
         stats = self._trainer.update(batch, reward(self._samples))
         returns = batch.episode_returns
         return {"policy_entropy": stats["entropy"],
