@@ -324,7 +324,7 @@ def test_interrupt_without_checkpoint_restores_the_previous_state(monkeypatch):
     reward = est.reward_.copy()
     with monkeypatch.context() as m:
         m.setattr(max_margin_module.ValueIteration, "solve", interrupted)
-        with pytest.warns(UserWarning, match="left its previous fit"):
+        with pytest.warns(UserWarning, match="keeps its previous fit"):
             with pytest.raises(KeyboardInterrupt):
                 est.fit(demos, GRID)
     np.testing.assert_array_equal(est.reward_, reward)

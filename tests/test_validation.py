@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
 
 from sklirl import GAIL, MaxEntIRL, MaxMarginIRL, Trajectory
@@ -582,3 +583,97 @@ def test_check_demos_copies_and_freezes():
     assert not traj.states.flags.writeable
     states[0] = 2
     assert traj.states[0] == 0
+
+
+# -- a failed fit is rolled back -----------------------------------------------------------------
+class _NaNFeatures(TransformerMixin, BaseEstimator):
+    """A feature map whose features are NaN: fit must fail after it started changing things."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.full((len(X), 2), np.nan)
+
+
+def _stop_after_first_round(est, row):
+    if len(est.history_) >= 1:
+        raise RuntimeError("callback failed")
+
+
+# (id, estimator of the first fit, parameters of the failing refit, expected exception)
+FAILING_REFITS = [
+    ("MaxEntIRL-nan-features", MaxEntIRL(max_iter=5), {"features": _NaNFeatures()}, ValueError),
+    ("MaxEntIRL-mlp-warm-nan", MaxEntIRL(reward_model="mlp", max_iter=3, warm_start=True),
+     {"features": _NaNFeatures()}, ValueError),
+    ("MaxMarginIRL-nan-features", MaxMarginIRL(max_iter=5), {"features": _NaNFeatures()},
+     ValueError),
+    ("GAIL-nan-features", GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=0),
+     {"features": _NaNFeatures()}, ValueError),
+    ("GAIL-callback", GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=0),
+     {"callback": _stop_after_first_round, "n_rounds": 3}, RuntimeError),
+    ("GAIL-warm-callback", GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=0,
+                                warm_start=True),
+     {"callback": _stop_after_first_round, "n_rounds": 3}, RuntimeError),
+]
+
+
+def _fitted_state(est):
+    """The instance's attributes with array and network contents, for an exact comparison."""
+    import pickle
+
+    return {k: pickle.dumps(v) for k, v in vars(est).items()
+            if k.endswith("_") and not k.startswith("_")}
+
+
+@pytest.mark.parametrize("case, est, refit_params, exc", FAILING_REFITS,
+                         ids=[c[0] for c in FAILING_REFITS])
+def test_failed_refit_keeps_the_previous_fit(case, est, refit_params, exc):
+    """Any exception in fit (not only Ctrl-C) leaves the previous fit intact, every attribute
+    and network included, so the estimator predicts exactly as before the failed call."""
+    est = clone(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(_demos(), ENV)
+    before = _fitted_state(est)
+    reward = est.predict_reward([0, 4, 8])
+    est.set_params(**refit_params)
+    ids = {k: id(v) for k, v in vars(est).items()}
+    other_env = GridWorld(4, gamma=0.9)
+    demos, _ = make_expert_demos(other_env, 4, horizon=6, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(exc) as info:
+            est.fit(demos, other_env)
+    assert any("keeps its previous fit" in n for n in getattr(info.value, "__notes__", []))
+    assert {k: id(v) for k, v in vars(est).items()} == ids
+    assert _fitted_state(est) == before
+    assert est.env_ is ENV
+    if isinstance(getattr(est, "history_", None), list):  # GAIL: one row per round
+        assert est.n_iter_ == len(est.history_)
+    np.testing.assert_array_equal(est.predict_reward([0, 4, 8]), reward)
+
+
+@pytest.mark.parametrize("case, est, refit_params, exc", FAILING_REFITS,
+                         ids=[c[0] for c in FAILING_REFITS])
+def test_failed_first_fit_leaves_the_estimator_unfitted(case, est, refit_params, exc):
+    est = clone(est).set_params(**refit_params)
+    params = dict(vars(est))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(exc, match="") as info:
+            est.fit(_demos(), ENV)
+    assert any("is unfitted" in n for n in getattr(info.value, "__notes__", []))
+    assert vars(est) == params
+    with pytest.raises(NotFittedError):
+        est.predict([0])
+
+
+def test_failed_fit_occupancy_keeps_the_previous_fit():
+    est = MaxEntIRL(max_iter=50).fit(_demos(), ENV)
+    before = _fitted_state(est)
+    est.set_params(features=_NaNFeatures())
+    other_env = GridWorld(4, gamma=0.9)
+    with pytest.raises(ValueError):
+        est.fit_occupancy(np.ones(other_env.n_states), other_env)
+    assert _fitted_state(est) == before and est.env_ is ENV

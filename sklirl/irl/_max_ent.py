@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from numbers import Integral, Real
 
@@ -317,9 +318,10 @@ class MaxEntIRL(BaseIRL):
         if not np.all(np.isfinite(d)) or (d < 0).any() or d.sum() <= 0:
             raise ValueError("occupancy must be finite, non-negative and not all zero.")
         d = d.sum(axis=1) if d.ndim == 2 else d
-        self.env_ = env
-        self._fit_visitation(d * (occupancy_mass(env) / d.sum()), env.initial_state_distribution,
-                             env)
+        with self._fit_transaction(env):
+            self.env_ = env
+            self._fit_visitation(d * (occupancy_mass(env) / d.sum()),
+                                 env.initial_state_distribution, env)
         return self
 
     def _fit_visitation(self, expert_visitation, mu0, env):
@@ -486,6 +488,8 @@ class MaxEntIRL(BaseIRL):
         net = getattr(self, "reward_net_", None) if self.warm_start else None
         if net is None or net.n_features != X.shape[1]:
             net = MLPReward(X.shape[1], self.hidden_layer_sizes, random_state=self.random_state)
+        else:  # train a copy: a failed fit must leave the previous fit's network untouched
+            net = copy.deepcopy(net)
         net.set_optimizer(lr, self.l2, self.weight_decay)
         it = 0
         for it in range(1, self.max_iter + 1):
