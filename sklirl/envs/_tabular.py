@@ -10,6 +10,10 @@ import scipy.sparse as sp
 __all__ = ["TabularMDP"]
 
 _ATOL = 1e-8
+# The largest discount of an infinite-horizon MDP. Its values are of order |r| / (1 - gamma)
+# and float64 resolves them to a relative eps / (1 - gamma) (2e-6 here); closer to 1 the
+# planners' answers lose their digits (a soft value below the hard one at 1 - 1e-15).
+MAX_DISCOUNT = 1 - 1e-10
 
 
 def as_state_action_reward(reward, n_states, n_actions, name="reward"):
@@ -80,7 +84,8 @@ class TabularMDP:
     initial_state_distribution : array-like of shape (S,), default=None
         Distribution of the initial state; uniform when None.
     gamma : float, default=0.99
-        Discount factor in [0, 1]; must be < 1 when ``horizon`` is None.
+        Discount factor in [0, 1]; at most ``1 - 1e-10`` when ``horizon`` is None (beyond,
+        float64 cannot resolve the values: use a finite horizon).
     horizon : int, default=None
         None for the discounted infinite-horizon problem, or the number of steps of the
         finite-horizon problem (policies are then time-indexed).
@@ -266,6 +271,13 @@ class TabularMDP:
             raise ValueError(
                 "gamma must be < 1 for a discounted infinite-horizon MDP (horizon=None); "
                 "set a finite horizon to use gamma=1."
+            )
+        if horizon is None and gamma > MAX_DISCOUNT:
+            raise ValueError(
+                f"gamma={gamma!r} is too close to 1 for a discounted infinite-horizon MDP: "
+                "the values, of order 1 / (1 - gamma), would keep fewer than 6 significant "
+                "digits in float64. Use gamma <= 1 - 1e-10, or a finite horizon (any gamma "
+                "in [0, 1])."
             )
         return gamma
 
