@@ -13,11 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .utils._numeric import as_float_array, refuse_grad
+
 __all__ = ["Trajectory", "check_demos", "check_sample_weight", "save_demos", "load_demos"]
 
 
 def _frozen_array(values, name, dtype=None):
+    refuse_grad(values, f"Trajectory {name}")
     arr = np.array(values, dtype=dtype, copy=True)
+    if arr.dtype.kind not in "biuf":  # Trajectory([None], ...), strings, complex numbers
+        raise TypeError(
+            f"Trajectory {name} must be numbers (state indices or observation vectors, "
+            f"action indices or vectors), got an array of dtype {arr.dtype}."
+        )
     arr.setflags(write=False)
     return arr
 
@@ -111,6 +119,7 @@ def _extract_pair(demo, i):
 
 
 def _as_numeric(values, what, i):
+    refuse_grad(values, f"trajectory {i}: {what}")
     try:
         arr = np.asarray(values)
     except ValueError as exc:  # ragged nesting
@@ -189,13 +198,7 @@ def check_sample_weight(sample_weight, n_trajectories):
         return np.full(n_trajectories, 1.0 / n_trajectories)
     if isinstance(sample_weight, (str, bytes)):
         raise TypeError("sample_weight must be an array of numbers, one weight per trajectory.")
-    try:
-        w = np.array(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            "sample_weight must be an array of numbers, one weight per trajectory, got "
-            f"{type(sample_weight).__name__}."
-        ) from None
+    w = as_float_array(sample_weight, "sample_weight")
     if w.shape != (n_trajectories,):
         raise ValueError(
             f"sample_weight has shape {w.shape}; expected ({n_trajectories},), one weight per "

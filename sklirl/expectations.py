@@ -29,6 +29,7 @@ from .demos import check_demos, check_sample_weight
 from .envs._tabular import check_tabular_env
 from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, _policy_state_matrix, check_policy
+from .utils._numeric import as_float_array
 
 __all__ = [
     "occupancy_measure",
@@ -61,7 +62,7 @@ _policy_transition_matrix = _policy_state_matrix
 def _check_initial(env, initial_distribution):
     if initial_distribution is None:
         return env.initial_state_distribution
-    mu = np.asarray(initial_distribution, dtype=np.float64)
+    mu = as_float_array(initial_distribution, "initial_distribution", copy=False)
     if mu.shape != (env.n_states,) or not np.all(np.isfinite(mu)):
         raise ValueError(
             f"initial_distribution must be a finite array of shape ({env.n_states},), got "
@@ -218,7 +219,7 @@ def policy_from_occupancy(occupancy, fallback=None):
     >>> policy_from_occupancy([[1.0, 3.0], [0.0, 0.0]]).probs.tolist()
     [[0.25, 0.75], [0.5, 0.5]]
     """
-    d = np.asarray(occupancy, dtype=np.float64)
+    d = as_float_array(occupancy, "occupancy", copy=False)
     if d.ndim not in (2, 3) or 0 in d.shape or (d < -1e-12).any() or not np.all(np.isfinite(d)):
         raise ValueError("occupancy must be a finite, non-negative (S, A) or (H, S, A) array.")
     d = np.maximum(d, 0.0)
@@ -311,7 +312,16 @@ def occupancy_feature_expectations(occupancy, phi):
     d = d.astype(np.float64, copy=False)
     if not np.all(np.isfinite(d)):
         raise ValueError("occupancy contains NaN or infinite values.")
-    return _occupancy_features(d, check_feature_matrix(phi, *d.shape))
+    phi = check_feature_matrix(phi, *d.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rho = _occupancy_features(d, phi)
+    if not np.all(np.isfinite(rho)):
+        raise ValueError(
+            f"the feature expectations overflow float64 (occupancy up to {np.abs(d).max():.3g}, "
+            "features up to "
+            f"{abs(phi).max():.3g}); rescale the features or the occupancy."
+        )
+    return rho
 
 
 def _occupancy_features(d, phi):

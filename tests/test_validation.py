@@ -200,13 +200,13 @@ BAD_ENVS = [
     ("mu0 negative", lambda: TabularMDP(P_OK, initial_state_distribution=[1.5, -0.5]),
      ValueError, "initial_state_distribution must be finite and non-negative"),
     ("mu0 strings", lambda: TabularMDP(P_OK, initial_state_distribution=["a", "b"]), TypeError,
-     "initial_state_distribution must be an array of numbers"),
+     "initial_state_distribution must be numeric"),
     ("state_features wrong rows", lambda: TabularMDP(P_OK, state_features=np.ones((3, 2))),
      ValueError, "state_features must have shape (2, d), got (3, 2)"),
     ("state_features NaN", lambda: TabularMDP(P_OK, state_features=[[np.nan], [1.0]]),
      ValueError, "state_features contains NaN or infinity"),
     ("state_features strings", lambda: TabularMDP(P_OK, state_features=[["a"], ["b"]]),
-     TypeError, "state_features must be an array of numbers"),
+     TypeError, "state_features must be numeric"),
     ("reward wrong shape", lambda: TabularMDP(P_OK, reward=[1.0, 2.0, 3.0]), ValueError,
      "reward must have shape (2,) or (2, 2), got (3,)"),
     ("reward infinite", lambda: TabularMDP(P_OK, reward=[1.0, np.inf]), ValueError,
@@ -301,7 +301,9 @@ BAD_WEIGHTS = [
     ("negative", -np.ones(6), ValueError, "sample_weight must be finite and non-negative"),
     ("NaN", np.full(6, np.nan), ValueError, "sample_weight must be finite and non-negative"),
     ("all zero", np.zeros(6), ValueError, "sample_weight must not be all zero"),
-    ("strings", ["a"] * 6, TypeError, "sample_weight must be an array of numbers"),
+    ("strings", ["a"] * 6, TypeError, "sample_weight must be numeric"),
+    ("numeric strings", ["0.5"] * 6, TypeError, "sample_weight must be numeric"),
+    ("complex", [1 + 1j] * 6, TypeError, "(complex numbers)"),
 ]
 
 
@@ -473,7 +475,7 @@ BAD_FUNCTION_CALLS = [
     ("value_iteration tol negative", lambda: value_iteration(ENV, np.zeros(S), tol=-1.0),
      ValueError, "tol must be a positive finite float, got -1.0"),
     ("soft_value_iteration init_values", lambda: soft_value_iteration(
-        ENV, np.zeros(S), init_values="zeros"), TypeError, "init_values must be a numeric array"),
+        ENV, np.zeros(S), init_values="zeros"), TypeError, "init_values must be numeric"),
     # horizons: rollouts never run past what the policy or the env defines
     ("sample_trajectories past a time-indexed policy", lambda: sample_trajectories(
         ENV, np.full((2, S, A), 1 / A), 1, horizon=4), ValueError,
@@ -677,3 +679,127 @@ def test_failed_fit_occupancy_keeps_the_previous_fit():
     with pytest.raises(ValueError):
         est.fit_occupancy(np.ones(other_env.n_states), other_env)
     assert _fitted_state(est) == before and est.env_ is ENV
+
+
+# -- classes of numeric input, each through every coercion point -----------------------------------
+def _not_numbers(shape):
+    """Arrays of ``shape`` that are not real numbers: each must be refused with a TypeError."""
+    import torch
+
+    return {
+        "numeric strings": np.full(shape, "0.5"),
+        "complex": np.full(shape, 0.5 + 0j),
+        "None": np.full(shape, None, dtype=object),
+        "tensor requiring grad": torch.full(shape, 0.5, dtype=torch.float64,
+                                            requires_grad=True),
+    }
+
+
+# (id, call with the bad value, shape of the value): every place that coerces user numbers
+NUMBER_SINKS = [
+    ("TabularMDP initial_state_distribution",
+     lambda v: TabularMDP(P_OK, initial_state_distribution=v), (2,)),
+    ("TabularMDP reward", lambda v: TabularMDP(P_OK, reward=v), (2,)),
+    ("TabularMDP state_features", lambda v: TabularMDP(P_OK, state_features=v), (2, 1)),
+    ("fit sample_weight", lambda v: _fitted("MaxEntIRL").score(_demos(), sample_weight=v),
+     (6,)),
+    ("solver reward", lambda v: SoftValueIteration().solve(ENV, v), (S,)),
+    ("solver init_values", lambda v: soft_value_iteration(ENV, np.zeros(S), init_values=v),
+     (S,)),
+    ("occupancy initial_distribution",
+     lambda v: occupancy_measure(ENV, np.full((S, A), 1 / A), initial_distribution=v), (S,)),
+    ("policy probabilities", lambda v: TabularPolicy(v), (S, A)),
+    ("fit_occupancy", lambda v: MaxEntIRL(max_iter=1).fit_occupancy(v, ENV), (S,)),
+    ("epic_distance", lambda v: epic_distance(v, np.arange(S * A).reshape(S, A), gamma=0.9),
+     (S, A)),
+    ("feature_expectation_gap", lambda v: feature_expectation_gap(v, np.zeros(2)), (2,)),
+    ("Trajectory states", lambda v: Trajectory(v, [0]), (2,)),
+]
+
+
+@pytest.mark.parametrize("kind", ["numeric strings", "complex", "None", "tensor requiring grad"])
+@pytest.mark.parametrize("case, call, shape", NUMBER_SINKS, ids=[c[0] for c in NUMBER_SINKS])
+def test_non_numbers_are_refused_everywhere_numbers_are_needed(case, call, shape, kind):
+    """Strings are not parsed ("0.5"), complex numbers not truncated, objects not coerced,
+    tensors requiring grad not converted: a TypeError naming the argument."""
+    pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="numeric|numbers|detach|dtype"):
+        call(_not_numbers(shape)[kind])
+
+
+# (id, call): float indices are range-checked before any cast to int (1e20 would wrap around)
+HUGE_FLOAT_INDICES = [
+    ("predict", lambda x: _fitted("MaxMarginIRL").predict([x])),
+    ("predict_reward", lambda x: _fitted("MaxEntIRL").predict_reward([x])),
+    ("policy.predict", lambda x: TabularPolicy(np.full((S, A), 1 / A)).predict([x])),
+    ("check_demos", lambda x: check_demos([([0.0, x], [0.0])], n_states=S, n_actions=A)),
+    ("check_demos actions", lambda x: check_demos([([0, 1], [x])], n_states=S, n_actions=A)),
+]
+
+
+@pytest.mark.parametrize("x", [1e20, -1e20, 2.0**63, 1e300])
+@pytest.mark.parametrize("case, call", HUGE_FLOAT_INDICES, ids=[c[0] for c in HUGE_FLOAT_INDICES])
+def test_huge_float_indices_are_reported_as_given(case, call, x):
+    with pytest.raises(ValueError, match=re.escape(f"{x:g}") + r"|" + re.escape(repr(x))):
+        call(x)
+
+
+def test_policy_at_rejects_invalid_time_steps():
+    policy = TabularPolicy(np.full((3, S, A), 1 / A))
+    assert policy.at(10**30).shape == (S, A)  # past the horizon: the last step's rule
+    for t in (-1, 1.5, "0", None):
+        with pytest.raises(ValueError, match="non-negative int time step"):
+            policy.at(t)
+
+
+# (id, call): results that would overflow float64 are refused, never returned as inf/NaN/zeros
+OVERFLOWS = [
+    ("finite-horizon value iteration", lambda: value_iteration(
+        GridWorld(3, gamma=0.9, horizon=5), np.full(S, 1e308)), "beyond float64's range"),
+    ("discounted soft value iteration", lambda: soft_value_iteration(
+        ENV, np.full(S, 1e306)), "beyond float64's range"),
+    ("occupancy_feature_expectations", lambda: occupancy_feature_expectations(
+        np.full((S, A), 1e308), np.full((S, 2), 10.0)), "overflow float64"),
+    ("CSR features with duplicates summing to inf", lambda: fit_feature_matrix(
+        _DuplicateCSR(), ENV), "NaN or infinite"),
+]
+
+
+class _DuplicateCSR(TransformerMixin, BaseEstimator):
+    """Features with duplicate CSR entries 1e308 + 1e308 = inf in the first cell."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        n = len(X)
+        indptr = np.r_[0, np.full(n, 2)]
+        return sp.csr_matrix((np.full(2, 1e308), np.zeros(2, dtype=int), indptr),
+                             shape=(n, 1))
+
+
+@pytest.mark.parametrize("case, call, fragment", OVERFLOWS, ids=[c[0] for c in OVERFLOWS])
+def test_overflowing_results_are_refused(case, call, fragment):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow warning on the way
+        with pytest.raises(ValueError, match=fragment):
+            call()
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e300, 1e308])
+def test_results_near_the_float64_edge_are_right(scale):
+    """Inputs near the largest float that have a finite answer get the right one."""
+    from sklirl.features import MacroCells
+
+    # fit_occupancy depends on the occupancy's proportions only
+    occupancy = np.zeros(S)
+    occupancy[[2, 5, 8]] = scale
+    a = MaxEntIRL(max_iter=20).fit_occupancy(occupancy, ENV)
+    b = MaxEntIRL(max_iter=20).fit_occupancy(occupancy / scale, ENV)
+    np.testing.assert_allclose(a.reward_, b.reward_)
+    # MacroCells: rows beyond the fitted range go to the edge cell, on the correct side
+    cells = MacroCells(1).fit([[0.0], [3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = cells.transform([[scale * 1e19 if scale < 1e300 else scale], [-scale]])
+    np.testing.assert_array_equal(out.argmax(axis=1), [3, 0])

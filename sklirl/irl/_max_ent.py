@@ -28,6 +28,7 @@ from ..solvers._tabular import (
     _soft_policy,
     soft_value_iteration,
 )
+from ..utils._numeric import as_float_array
 from ..utils._warnings import warn_user
 
 __all__ = ["MaxEntIRL"]
@@ -309,14 +310,15 @@ class MaxEntIRL(BaseIRL):
         """
         self._validate_params()
         env = check_tabular_env(env)
-        d = np.asarray(occupancy, dtype=np.float64)
+        d = as_float_array(occupancy, "occupancy")
         if d.shape not in ((env.n_states,), (env.n_states, env.n_actions)):
             raise ValueError(
                 f"occupancy must have shape ({env.n_states},) or ({env.n_states}, "
                 f"{env.n_actions}), got {d.shape}."
             )
-        if not np.all(np.isfinite(d)) or (d < 0).any() or d.sum() <= 0:
+        if not np.all(np.isfinite(d)) or (d < 0).any() or not d.max() > 0:
             raise ValueError("occupancy must be finite, non-negative and not all zero.")
+        d /= d.max()  # only its proportions matter: entries near 1e308 would overflow the sums
         d = d.sum(axis=1) if d.ndim == 2 else d
         with self._fit_transaction(env):
             self.env_ = env

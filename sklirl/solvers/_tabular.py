@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..envs._tabular import as_state_action_reward, check_indices, check_tabular_env
+from ..utils._numeric import as_float_array, refuse_grad
 from ..utils._warnings import warn_user
 
 __all__ = [
@@ -67,6 +68,7 @@ class TabularPolicy:
     def __init__(self, probs=None, log_probs=None):
         if (probs is None) == (log_probs is None):
             raise ValueError("give exactly one of probs and log_probs.")
+        refuse_grad(probs if log_probs is None else log_probs, "policy probabilities")
         try:
             given = np.asarray(probs if log_probs is None else log_probs)
         except ValueError:
@@ -242,6 +244,10 @@ class TabularPolicy:
         probs : ndarray of shape (S, A)
             Read-only.
         """
+        if isinstance(t, np.integer):
+            t = int(t)
+        if not isinstance(t, int) or isinstance(t, bool) or t < 0:
+            raise ValueError(f"t must be a non-negative int time step, got {t!r}.")
         return self.probs if self.probs.ndim == 2 else self.probs[min(t, self.probs.shape[0] - 1)]
 
     def __repr__(self):
@@ -366,15 +372,42 @@ def _check_planner_args(tol, max_iter, method, temperature=1.0):
 
 def _check_values(values, n_states, name="values"):
     """A value vector as a finite float array of shape (S,) (a new copy)."""
-    try:
-        v = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a numeric array of shape ({n_states},).") from None
+    v = as_float_array(values, name)
     if v.shape != (n_states,) or not np.all(np.isfinite(v)):
         raise ValueError(
             f"{name} must be a finite array of shape ({n_states},), got shape {v.shape}."
         )
     return v
+
+
+# Values are sums of up to ``occupancy_mass`` rewards: above this bound a Q-value's sums and
+# log-sum-exp shifts could overflow float64 (max 1.8e308) with a margin for the entropy term.
+_MAX_VALUE_SCALE = 1e300
+
+
+def _check_value_scale(env, reward_sa, temperature=0.0):
+    """Refuse, up front, rewards whose values would overflow float64.
+
+    The values are bounded by ``(max |r| + temperature log A) * M`` with ``M`` the discounted
+    horizon (``1 / (1 - gamma)``, or ``sum_{t<H} gamma^t``). Beyond ~1e300 the sweeps would
+    return ``inf`` (finite horizons, with only a RuntimeWarning) or fail mid-iteration.
+    """
+    if env.finite_horizon:
+        mass = float(env.horizon) if env.gamma == 1.0 else (
+            (1.0 - env.gamma ** env.horizon) / (1.0 - env.gamma))
+    else:
+        mass = 1.0 / (1.0 - env.gamma)
+    top = float(np.abs(reward_sa).max(initial=0.0))
+    with np.errstate(over="ignore"):
+        bound = (top + temperature * np.log(max(env.n_actions, 1))) * max(mass, 1.0)
+    if not bound <= _MAX_VALUE_SCALE:
+        order = f"{bound:.3g}" if np.isfinite(bound) else (
+            f"1e{np.log10(top) + np.log10(max(mass, 1.0)):.0f}")
+        raise ValueError(
+            f"reward of magnitude up to {top:.3g} over a discounted horizon of {mass:.3g} steps "
+            f"gives values up to {order}, beyond float64's range (values must stay below "
+            f"{_MAX_VALUE_SCALE:.0e}); rescale the reward."
+        )
 
 
 def soft_bellman_backup(env, reward, values, temperature=1.0):
@@ -539,6 +572,7 @@ def soft_value_iteration(
     env = check_tabular_env(env)
     r = as_state_action_reward(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method, temperature)
+    _check_value_scale(env, r, temperature)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
         method = "policy_iteration" if auto_pi else "value_iteration"
@@ -733,6 +767,7 @@ def value_iteration(env, reward, tol=1e-10, max_iter=100_000, init_values=None, 
     env = check_tabular_env(env)
     r = as_state_action_reward(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method)
+    _check_value_scale(env, r)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
         method = "policy_iteration" if auto_pi else "value_iteration"
