@@ -30,6 +30,7 @@ from .envs._tabular import check_tabular_env
 from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, _policy_state_matrix, check_policy
 from .utils._numeric import as_float_array
+from .utils._resources import check_memory, check_work
 
 __all__ = [
     "occupancy_measure",
@@ -121,6 +122,12 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     if per_step and not env.finite_horizon:
         raise ValueError("per_step=True needs a finite-horizon env.")
     if env.finite_horizon:
+        H = float(env.horizon)
+        what = f"occupancy_measure over horizon {env.horizon} (S={S}, A={A})"
+        check_work(H * (1e4 + env.transition_matrix.nnz + 4.0 * S * A), what,
+                   "Use a shorter horizon, or a discounted env (horizon=None).")
+        if per_step:
+            check_memory(8.0 * H * S * A, what + " with per_step=True")
         PT = env.transition_matrix.T
         d_s = mu0.copy()
         total = np.zeros((S, A))
@@ -670,7 +677,15 @@ class MonteCarloExpectation(_Expectation):
         if env_horizon is not None:
             return int(env_horizon)
         gamma = env.gamma if gamma is None else gamma
-        return 1 if gamma == 0 else int(np.ceil(np.log(1e-3) / np.log(gamma)))
+        horizon = 1 if gamma == 0 else float(np.ceil(np.log(1e-3) / np.log(gamma)))
+        # Each rollout step costs a Python-level step (~1e4 operations) and 16 bytes a state-
+        # action per episode: at gamma = 1 - 1e-15 this is 6.9e15 steps, 49 PiB.
+        what = (f"MonteCarloExpectation(n_episodes={self.n_episodes}) rollouts of "
+                f"{horizon:.3g} steps (the first T with gamma^T <= 1e-3 at gamma={gamma!r})")
+        hint = "Set horizon= to truncate the rollouts, or use ExactExpectation."
+        check_work(horizon * (1e4 + self.n_episodes), what, hint)
+        check_memory(16.0 * horizon * self.n_episodes, what, hint)
+        return int(horizon)
 
     def feature_expectations(self, env, policy, features, *, gamma=None):
         """Feature expectations ``rho_pi`` of ``policy`` in ``env``.

@@ -803,3 +803,55 @@ def test_results_near_the_float64_edge_are_right(scale):
         warnings.simplefilter("error", RuntimeWarning)
         out = cells.transform([[scale * 1e19 if scale < 1e300 else scale], [-scale]])
     np.testing.assert_array_equal(out.argmax(axis=1), [3, 0])
+
+
+# -- absurd sizes are refused up front, with the size and the estimate ----------------------------
+def _long_env(horizon):
+    return TabularMDP(P_OK, gamma=1.0, horizon=horizon)
+
+
+def _ppo(**params):
+    from sklirl.solvers import PPO
+
+    return PPO(n_steps=8, batch_size=8, **params).make_trainer("CartPole-v1")
+
+
+# (id, call, the size the message must name)
+ABSURD_SIZES = [
+    ("occupancy horizon 2**40", lambda: occupancy_measure(_long_env(2**40), np.full((2, 2), .5)),
+     "1099511627776"),
+    ("occupancy per_step", lambda: occupancy_measure(_long_env(2**33), np.full((2, 2), .5),
+                                                     per_step=True), "8589934592"),
+    ("finite-horizon planning", lambda: value_iteration(_long_env(2**40), np.zeros(2)),
+     "1099511627776"),
+    ("soft planning", lambda: SoftValueIteration().solve(_long_env(2**40), np.zeros(2)),
+     "1099511627776"),
+    ("sample_trajectories horizon 2**40", lambda: sample_trajectories(
+        ENV, np.full((S, A), 1 / A), 1, horizon=2**40), "1099511627776"),
+    ("sample_trajectories 10**12 trajectories", lambda: sample_trajectories(
+        ENV, np.full((S, A), 1 / A), 10**12, horizon=10), "1000000000000"),
+    ("GridWorld(10**9)", lambda: GridWorld(10**9), "1000000000 x 1000000000"),
+    ("ObjectWorld(10**6)", lambda: ObjectWorld(10**6), "1000000 x 1000000"),
+    ("Monte Carlo rollouts at gamma 1 - 1e-10", lambda: MonteCarloExpectation(
+        n_episodes=10).occupancy(TabularMDP(P_OK, gamma=1 - 1e-10), np.full((2, 2), .5)),
+     "6.91e+10 steps"),
+    ("PPO(n_envs=10**9)", lambda: _ppo(n_envs=10**9), "n_envs=1000000000"),
+]
+
+
+@pytest.mark.parametrize("case, call, size", ABSURD_SIZES, ids=[c[0] for c in ABSURD_SIZES])
+def test_absurd_sizes_are_refused_with_an_estimate(case, call, size):
+    with pytest.raises(ValueError, match=r"needs about [\d.]+ [KMGTPE]i?B of memory|would take "
+                                         r"about [\d.e+]+ operations") as info:
+        call()
+    assert size in str(info.value)
+
+
+def test_resource_checks_leave_reasonable_sizes_alone():
+    """The limits are the machine's memory and ~a day of work: ordinary sizes pass."""
+    from sklirl.utils._resources import check_memory, check_work, physical_memory
+
+    check_memory(physical_memory() / 2, "half the memory")
+    check_work(1e12, "a few minutes")
+    assert occupancy_measure(_long_env(10_000), np.full((2, 2), .5)).sum() == pytest.approx(1e4)
+    assert len(sample_trajectories(ENV, np.full((S, A), 1 / A), 2, horizon=10_000)[0]) == 10_000

@@ -37,6 +37,7 @@ from ..utils._persistence import (
     state_dict_from_bytes,
     state_dict_to_bytes,
 )
+from ..utils._resources import check_memory
 from ..utils._running_stats import update_running_moments
 
 __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
@@ -635,11 +636,50 @@ def _env_factory(env):
             "pass a single environment (instance, id or factory); PPO builds the vector env."
         )
     if callable(env):
-        return env
+        return functools.partial(_make_checked_env, env)
     raise TypeError(
         "env must be a gymnasium.Env, a registered environment id or a zero-argument callable "
         f"returning one, got {type(env).__name__}."
     )
+
+
+def _make_checked_env(factory):
+    env = factory()
+    if not isinstance(env, gymnasium.Env):
+        raise TypeError(
+            f"the env factory {factory!r} returned {type(env).__name__}, not a gymnasium.Env; "
+            "pass a zero-argument callable that returns a new environment."
+        )
+    return env
+
+
+def _check_ppo_resources(params):
+    """Refuse absurd sizes and unknown devices before any env or tensor is built."""
+    device = params["device"]
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'cpu', 'cuda' or another torch device string, got {device!r}."
+        ) from None
+    # Each env copy (its state, wrappers, autoreset bookkeeping) takes a few KiB to a few
+    # MiB; each step of a rollout stores observations, actions, values and log-probabilities.
+    n_envs, n_steps = float(params["n_envs"]), float(params["n_steps"])
+    check_memory(n_envs * 64 * 1024 + n_envs * n_steps * 256,
+                 f"PPO(n_envs={params['n_envs']}, n_steps={params['n_steps']})",
+                 "Use fewer environments (n_envs) or shorter rollouts (n_steps).")
+
+
+def check_reward_scale(rewards, gamma):
+    """Refuse rewards whose returns would overflow: the advantages' normalisation squares
+    returns of order ``max |r| / (1 - gamma)``, so beyond ~1e150 the policy gets NaN."""
+    top = float(np.abs(rewards).max(initial=0.0))
+    if top / max(1.0 - gamma, 1e-12) > 1e150:
+        raise ValueError(
+            f"rewards up to {top:.3g} at gamma={gamma} give returns whose squares overflow "
+            "float64 (the advantage normalisation would turn the policy into NaN); rescale the "
+            "reward."
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -928,6 +968,7 @@ class PPOTrainer:
             raise ValueError(f"rewards must have shape ({N},), got {rewards.shape}.")
         if not np.all(np.isfinite(rewards)):
             raise ValueError("rewards contain NaN or infinite values.")
+        check_reward_scale(rewards, p["gamma"])
         T = N // E
         advantages, returns = generalized_advantage_estimate(
             rewards.reshape(T, E), batch.values.reshape(T, E), batch.next_values.reshape(T, E),
@@ -1195,6 +1236,7 @@ class PPO(BaseEstimator):
             )
         params = self.get_params()
         params["hidden_layer_sizes"] = tuple(int(h) for h in sizes)
+        _check_ppo_resources(params)
         return params
 
     def make_trainer(self, env, policy=None):

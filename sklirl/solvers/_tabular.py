@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..envs._tabular import as_state_action_reward, check_indices, check_tabular_env
 from ..utils._numeric import as_float_array, refuse_grad
+from ..utils._resources import check_memory, check_work
 from ..utils._warnings import warn_user
 
 __all__ = [
@@ -472,6 +473,10 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
     gamma = env.gamma
     if env.finite_horizon:
         H = env.horizon
+        what = f"{name} over horizon {H} (S={S}, A={env.n_actions})"
+        check_memory(8.0 * (H * S * env.n_actions + (H + 1.0) * S), what + ": its (H, S, A) "
+                     "Q table", "Use a shorter horizon, or a discounted env (horizon=None).")
+        check_work(float(H) * (1e4 + env.transition_matrix.nnz), what)
         Q = np.empty((H, S, env.n_actions))
         V = np.zeros((H + 1, S))
         for t in range(H - 1, -1, -1):
