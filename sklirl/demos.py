@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numbers
 import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .utils._numeric import as_float_array, refuse_grad
+from .utils._resources import check_memory
 
 __all__ = ["Trajectory", "check_demos", "check_sample_weight", "save_demos", "load_demos"]
 
@@ -308,15 +310,58 @@ def _check_int(value, name):
     return int(value)
 
 
+def _demos_file(path, for_reading=False):
+    """The file name both functions use: ``.npz`` appended when missing (as ``np.savez`` does),
+    so that ``save_demos("x", ...)`` then ``load_demos("x")`` find the same ``x.npz``."""
+    path = os.fspath(path)
+    if path.endswith(".npz") or (for_reading and os.path.isfile(path)):
+        return path
+    return path + ".npz"
+
+
+def _pack(arrays, name):
+    """Arrays of the trajectories under ``name``, concatenated without changing any value.
+
+    One array when they share a dtype (the usual case). Mixed dtypes (int64 state indices next
+    to float observations) are never promoted to a common one, which would round integers
+    above 2**53: each dtype gets its own concatenation ``name__<dtype>`` and ``name__dtypes``
+    records which one each trajectory is in.
+    """
+    dtypes = [a.dtype.str for a in arrays]
+    if len(set(dtypes)) <= 1:
+        return {name: np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)}
+    packed = {f"{name}__dtypes": np.array(dtypes)}
+    for dtype in sorted(set(dtypes)):
+        packed[f"{name}__{dtype}"] = np.concatenate(
+            [a for a, d in zip(arrays, dtypes) if d == dtype])
+    return packed
+
+
+def _unpack(data, name, lengths):
+    """The per-trajectory arrays stored by :func:`_pack` (``lengths`` already validated)."""
+    if name in data:
+        return np.split(data[name], np.cumsum(lengths)[:-1])
+    dtypes = data[f"{name}__dtypes"]
+    out, offsets = [], {}
+    for dtype, n in zip(dtypes.tolist(), lengths.tolist()):
+        group = data[f"{name}__{dtype}"]
+        start = offsets.get(dtype, 0)
+        out.append(group[start:start + n])
+        offsets[dtype] = start + n
+    return out
+
+
 def save_demos(path, demos):
     """Save demonstrations to a ``.npz`` file that loads without pickle.
 
     Parameters
     ----------
     path : str or path-like
-        Destination file.
+        Destination file; ``.npz`` is appended when missing (:func:`load_demos` does the
+        same, so both take the same name).
     demos : sequence
-        Demonstrations in any format accepted by :func:`check_demos`.
+        Demonstrations in any format accepted by :func:`check_demos`. Values are stored
+        exactly, in each trajectory's own dtype (integer states above 2**53 stay exact).
 
     Examples
     --------
@@ -329,12 +374,79 @@ def save_demos(path, demos):
     """
     trajs = check_demos(demos)
     np.savez(
-        os.fspath(path),
-        states=np.concatenate([t.states for t in trajs]),
-        actions=np.concatenate([t.actions for t in trajs]),
+        _demos_file(path),
+        **_pack([t.states for t in trajs], "states"),
+        **_pack([t.actions for t in trajs], "actions"),
         state_lengths=np.array([len(t.states) for t in trajs], dtype=np.int64),
         action_lengths=np.array([len(t.actions) for t in trajs], dtype=np.int64),
     )
+
+
+# What each array of a demos file may hold: numbers (never objects, which need pickle).
+_LENGTHS = ("state_lengths", "action_lengths")
+
+
+def _check_demos_archive(path):
+    """Validate a demos archive's structure and array headers before anything is allocated.
+
+    Returns the uncompressed size of every member. Reads only the zip directory and each
+    ``.npy`` header: a header declaring 10^14 elements, an object array (which would need
+    pickle), a truncated or foreign file are all refused here.
+    """
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValueError(
+            f"{path} is a single .npy array, not a demos file (a .npz archive written by "
+            "sklirl.demos.save_demos)."
+        )
+    if not magic.startswith(b"PK"):
+        raise ValueError(
+            f"{path} is not a demos file: not a .npz (zip) archive written by "
+            "sklirl.demos.save_demos."
+        )
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"{path} is a corrupt or truncated demos file ({exc}).") from None
+    sizes = {}
+    with archive:
+        total = 0.0
+        for info in archive.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            try:
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                                   (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                    if read_header is None:
+                        raise ValueError(f"unsupported .npy format version {version}")
+                    shape, _, dtype = read_header(member)
+                    header = member.tell() if member.seekable() else None
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise ValueError(
+                    f"{path} is a corrupt demos file: array {name!r} has no valid header "
+                    f"({exc})."
+                ) from None
+            if dtype.hasobject or (dtype.kind not in "biuf" and not name.endswith("__dtypes")):
+                raise ValueError(
+                    f"{path}: array {name!r} has dtype {dtype}; a demos file holds numbers only "
+                    "(object arrays are refused: they would need pickle)."
+                )
+            n_elements = float(np.prod(shape, dtype=np.float64))
+            declared = n_elements * dtype.itemsize
+            if header is not None and declared != info.file_size - header:
+                raise ValueError(
+                    f"{path} is a corrupt demos file: array {name!r} declares shape {shape} "
+                    f"({declared:.3g} bytes) but holds {info.file_size - header} bytes."
+                )
+            total += declared
+            sizes[name] = (shape, dtype)
+        check_memory(total, f"loading the demos file {path}")
+        bad = archive.testzip()
+        if bad is not None:
+            raise ValueError(f"{path} is a corrupt demos file: member {bad!r} fails its CRC.")
+    return sizes
 
 
 def load_demos(path):
@@ -343,13 +455,16 @@ def load_demos(path):
     Parameters
     ----------
     path : str or path-like
-        A ``.npz`` file written by :func:`save_demos`.
+        A ``.npz`` file written by :func:`save_demos` (``.npz`` is appended to a name that
+        is not a file, as :func:`save_demos` does).
 
     Returns
     -------
     trajectories : list of Trajectory
-        Validated like any demos (:func:`check_demos`); a file that is not a demos file, or
-        whose lengths do not match its arrays, raises ``ValueError``.
+        Validated like any demos (:func:`check_demos`). The file is validated before
+        anything is allocated: a file that is not a demos archive, a truncated one, arrays
+        of objects, headers that do not match their data, and lengths that are negative,
+        fractional or do not add up raise ``ValueError``.
 
     Examples
     --------
@@ -361,14 +476,43 @@ def load_demos(path):
     >>> traj.states.tolist(), traj.actions.tolist()
     ([0, 1, 2], [1, 0])
     """
-    with np.load(os.fspath(path), allow_pickle=False) as data:
-        missing = {"states", "actions", "state_lengths", "action_lengths"} - set(data.files)
-        if missing:
-            raise ValueError(f"{path} is not a demos file: missing arrays {sorted(missing)}.")
-        states, actions = data["states"], data["actions"]
+    path = _demos_file(path, for_reading=True)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no demos file {path}.")
+    sizes = _check_demos_archive(path)
+    missing = [n for n in _LENGTHS if n not in sizes] + [
+        n for n in ("states", "actions") if n not in sizes and f"{n}__dtypes" not in sizes
+    ]
+    if missing:
+        raise ValueError(f"{path} is not a demos file: missing arrays {sorted(missing)}.")
+    for name in _LENGTHS:
+        shape, dtype = sizes[name]
+        if len(shape) != 1 or dtype.kind not in "iu":
+            raise ValueError(
+                f"{path} is corrupt: {name} must be a 1-D integer array, got shape {shape} "
+                f"and dtype {dtype}."
+            )
+    with np.load(path, allow_pickle=False) as data:
         s_len, a_len = data["state_lengths"], data["action_lengths"]
-    if len(s_len) != len(a_len) or s_len.sum() != len(states) or a_len.sum() != len(actions):
-        raise ValueError(f"{path} is corrupt: trajectory lengths do not match the arrays.")
-    s_split = np.split(states, np.cumsum(s_len)[:-1])
-    a_split = np.split(actions, np.cumsum(a_len)[:-1])
+        if len(s_len) != len(a_len) or (s_len < 0).any() or (a_len < 0).any():
+            raise ValueError(f"{path} is corrupt: trajectory lengths are negative or unpaired.")
+        for name, lengths in (("states", s_len), ("actions", a_len)):
+            names = [name] if name in sizes else [n for n in sizes if n.startswith(f"{name}__")
+                                                  and n != f"{name}__dtypes"]
+            stored = sum(int(np.prod(sizes[n][0][:1])) for n in names)
+            if any(len(sizes[n][0]) == 0 for n in names) or lengths.sum() != stored:
+                raise ValueError(
+                    f"{path} is corrupt: trajectory lengths do not match the arrays."
+                )
+            if name not in sizes:
+                dtypes = data[f"{name}__dtypes"]
+                counts = {n[len(name) + 2:]: sizes[n][0][0] for n in names}
+                if dtypes.shape != lengths.shape or any(
+                        lengths[dtypes == d].sum() != c for d, c in counts.items()) or not set(
+                        dtypes.tolist()) <= set(counts):
+                    raise ValueError(
+                        f"{path} is corrupt: trajectory lengths do not match the arrays."
+                    )
+        s_split = _unpack(data, "states", s_len)
+        a_split = _unpack(data, "actions", a_len)
     return check_demos(list(zip(s_split, a_split)))

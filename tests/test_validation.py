@@ -22,7 +22,7 @@ from sklearn.exceptions import NotFittedError
 
 from sklirl import GAIL, MaxEntIRL, MaxMarginIRL, Trajectory
 from sklirl.datasets import make_expert_demos, sample_trajectories
-from sklirl.demos import check_demos, load_demos
+from sklirl.demos import check_demos, load_demos, save_demos
 from sklirl.envs import GridWorld, ObjectWorld, TabularMDP
 from sklirl.expectations import (
     ExactExpectation,
@@ -507,7 +507,7 @@ def test_load_demos_refuses_pickled_objects(tmp_path):
     obj[0] = {"payload": 1}
     np.savez(path, states=obj, actions=np.zeros(1), state_lengths=np.ones(1, dtype=np.int64),
              action_lengths=np.ones(1, dtype=np.int64))
-    with pytest.raises(ValueError, match="allow_pickle=False"):
+    with pytest.raises(ValueError, match="refused: they would need pickle"):
         load_demos(path)
 
 
@@ -855,3 +855,77 @@ def test_resource_checks_leave_reasonable_sizes_alone():
     check_work(1e12, "a few minutes")
     assert occupancy_measure(_long_env(10_000), np.full((2, 2), .5)).sum() == pytest.approx(1e4)
     assert len(sample_trajectories(ENV, np.full((S, A), 1 / A), 2, horizon=10_000)[0]) == 10_000
+
+
+# -- persistence: exact round trips, tampered files refused before any allocation -----------------
+def test_save_load_round_trip_is_exact_across_dtypes(tmp_path):
+    """int64 states above 2**53 next to float trajectories are not promoted to float."""
+    big = 2**53 + 1
+    demos = [Trajectory(np.array([big, 1]), [0]), Trajectory(np.array([0.5, 1.5]), [1]),
+             Trajectory(np.array([2**62, 3], dtype=np.int64), np.array([1], dtype=np.uint8))]
+    save_demos(tmp_path / "mixed", demos)  # same name, without .npz, on both sides
+    loaded = load_demos(tmp_path / "mixed")
+    assert (tmp_path / "mixed.npz").exists()
+    for a, b in zip(demos, loaded):
+        assert a.states.dtype == b.states.dtype and a.actions.dtype == b.actions.dtype
+        assert a.states.tolist() == b.states.tolist() and a.actions.tolist() == b.actions.tolist()
+    assert loaded[0].states[0] == big
+
+
+def _npz_with_header(path, shape, descr="<i8", data=b"\0" * 16):
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": descr, "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("states.npy", header.getvalue() + data)
+        for name in ("actions", "state_lengths", "action_lengths"):
+            member = io.BytesIO()
+            np.save(member, np.ones(1, dtype=np.int64))
+            archive.writestr(name + ".npy", member.getvalue())
+    return path
+
+
+def _tampered(kind, tmp_path):
+    path = tmp_path / f"{kind}.npz"
+    ok = dict(states=np.zeros(3, int), actions=np.zeros(2, int),
+              state_lengths=np.array([2, 1]), action_lengths=np.array([1, 1]))
+    if kind == "negative lengths":
+        np.savez(path, **{**ok, "state_lengths": np.array([5, -2])})
+    elif kind == "float lengths":
+        np.savez(path, **{**ok, "state_lengths": np.array([1.5, 1.5])})
+    elif kind == "lengths not adding up":
+        np.savez(path, **{**ok, "action_lengths": np.array([1, 7])})
+    elif kind == "header declaring 1e14 elements":
+        _npz_with_header(path, (10**14,))
+    elif kind == "header declaring a 0-d array":
+        _npz_with_header(path, (), data=b"\0" * 8)
+    elif kind == "garbage bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(200))
+    elif kind == ".npy file":
+        np.save(tmp_path / "single.npy", np.zeros(3))
+        path = tmp_path / "single.npy"
+    elif kind == "truncated zip":
+        np.savez(path, **ok)
+        path.write_bytes(path.read_bytes()[:150])
+    elif kind == "corrupted member":
+        np.savez(path, **ok)
+        data = bytearray(path.read_bytes())
+        data[100] ^= 0xFF  # inside the first member's data (np.savez does not compress)
+        path.write_bytes(bytes(data))
+    return path
+
+
+TAMPERED = ["negative lengths", "float lengths", "lengths not adding up",
+            "header declaring 1e14 elements", "header declaring a 0-d array", "garbage bytes",
+            ".npy file", "truncated zip", "corrupted member"]
+
+
+@pytest.mark.parametrize("kind", TAMPERED)
+def test_tampered_demos_files_are_refused_clearly(kind, tmp_path):
+    path = _tampered(kind, tmp_path)
+    with pytest.raises(ValueError, match="demos file|is corrupt") as info:
+        load_demos(path)
+    assert "pickle" not in str(info.value).replace("would need pickle", "")
