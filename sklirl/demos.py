@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .utils._numeric import as_float_array, refuse_grad
+from .utils._numeric import as_float_array, check_size, refuse_grad
 from .utils._resources import check_memory
 
 __all__ = ["Trajectory", "check_demos", "check_sample_weight", "save_demos", "load_demos"]
@@ -273,6 +273,8 @@ def check_demos(demos, *, n_states=None, n_actions=None, min_length=1):
             ) from None
     if len(demos) == 0:
         raise ValueError("demos is empty: at least one trajectory is required.")
+    n_states = None if n_states is None else check_size(n_states, "n_states")
+    n_actions = None if n_actions is None else check_size(n_actions, "n_actions")
     out = []
     obs_shape = None
     for i, demo in enumerate(demos):

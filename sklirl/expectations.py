@@ -29,7 +29,7 @@ from .demos import check_demos, check_sample_weight
 from .envs._tabular import check_tabular_env
 from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, _policy_state_matrix, check_policy
-from .utils._numeric import as_float_array
+from .utils._numeric import as_float_array, check_size
 from .utils._resources import check_memory, check_work
 
 __all__ = [
@@ -272,6 +272,7 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     >>> empirical_occupancy([([0, 1, 1], [1, 0])], 2, 2, gamma=0.5).tolist()
     [[0.0, 1.0], [0.5, 0.0]]
     """
+    n_states, n_actions = check_size(n_states, "n_states"), check_size(n_actions, "n_actions")
     trajs = check_demos(demos, n_states=n_states, n_actions=n_actions)
     gamma = _check_gamma(gamma)
     weights = check_sample_weight(sample_weight, len(trajs))

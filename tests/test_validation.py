@@ -32,7 +32,7 @@ from sklirl.expectations import (
     occupancy_feature_expectations,
     occupancy_measure,
 )
-from sklirl.features import OneHotStates, fit_feature_matrix, state_action_features
+from sklirl.features import MacroCells, OneHotStates, fit_feature_matrix, state_action_features
 from sklirl.metrics import (
     epic_distance,
     expected_value_difference,
@@ -929,3 +929,133 @@ def test_tampered_demos_files_are_refused_clearly(kind, tmp_path):
     with pytest.raises(ValueError, match="demos file|is corrupt") as info:
         load_demos(path)
     assert "pickle" not in str(info.value).replace("would need pickle", "")
+
+
+# -- sizes, temperatures, tables, plots: the remaining classes of the red-team run --------------
+FLOAT_SIZES = [
+    ("check_demos n_states", lambda n: check_demos(_demos(), n_states=n, n_actions=A)),
+    ("check_demos n_actions", lambda n: check_demos(_demos(), n_states=S, n_actions=n)),
+    ("empirical_occupancy n_states", lambda n: empirical_occupancy(_demos(), n, A, 0.9)),
+    ("TabularMDP n_actions", lambda n: TabularMDP(np.full((4, 2), 0.5), n_actions=n)),
+]
+
+
+@pytest.mark.parametrize("n", [9.5, 9.0, "9"])
+@pytest.mark.parametrize("case, call", FLOAT_SIZES, ids=[c[0] for c in FLOAT_SIZES])
+def test_sizes_must_be_ints(case, call, n):
+    with pytest.raises(TypeError, match="must be an int"):
+        call(n)
+
+
+@pytest.mark.parametrize("value", [1e-310, 5e-324])
+@pytest.mark.parametrize("make", [
+    lambda T: SoftValueIteration(temperature=T).solve(ENV, ENV.reward),
+    lambda T: soft_value_iteration(ENV, ENV.reward, temperature=T),
+    lambda T: GAIL(n_rounds=1, entropy_coef=T, hidden_layer_sizes=(4,)).fit(_demos(), ENV),
+], ids=["SoftValueIteration", "soft_value_iteration", "GAIL entropy_coef"])
+def test_temperatures_whose_reciprocal_overflows_are_named(make, value):
+    with pytest.raises(ValueError, match="reciprocal overflows"):
+        make(value)
+
+
+def test_reward_over_temperature_beyond_float64_is_refused():
+    with pytest.raises(ValueError, match="raise the temperature"):
+        soft_value_iteration(ENV, ENV.reward * 1e10, temperature=1e-295)
+
+
+@pytest.mark.parametrize("est, refit", [
+    (MaxEntIRL(max_iter=3, warm_start=True), {"features": MacroCells(2)}),
+    (MaxEntIRL(reward_model="mlp", max_iter=2, warm_start=True), {"features": MacroCells(2)}),
+    (GAIL(n_rounds=1, hidden_layer_sizes=(4,), warm_start=True, random_state=0),
+     {"features": MacroCells(2)}),
+], ids=["MaxEntIRL", "MaxEntIRL-mlp", "GAIL"])
+def test_warm_start_that_cannot_apply_warns(est, refit):
+    """warm_start=True is never ignored silently: new features start from scratch, saying so."""
+    est = clone(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(_demos(), ENV)
+    est.set_params(**refit)
+    with pytest.warns(UserWarning, match="warm_start=True is ignored because"):
+        est.fit(_demos(), ENV)
+
+
+def _fake_gym(P):
+    gymnasium = pytest.importorskip("gymnasium")
+
+    class Toy(gymnasium.Env):
+        def __init__(self):
+            self.P = P
+            self.observation_space = gymnasium.spaces.Discrete(2)
+            self.action_space = gymnasium.spaces.Discrete(1)
+
+    return Toy()
+
+
+_OK = (1.0, 1, 0.0, False)
+MALFORMED_P = [
+    ("missing state", {0: {0: [_OK]}}, "no entry for state 1"),
+    ("missing action", {0: {}, 1: {0: [_OK]}}, "no list of outcomes for action 0"),
+    ("short tuple", {0: {0: [(1.0, 1)]}, 1: {0: [_OK]}}, "must be a (prob, next_state"),
+    ("string probability", {0: {0: [("x", 1, 0.0, False)]}, 1: {0: [_OK]}}, "probability 'x'"),
+    ("next state out of range", {0: {0: [(1.0, 5, 0.0, False)]}, 1: {0: [_OK]}},
+     "next state 5 is not a state index in [0, 2)"),
+    ("NaN reward", {0: {0: [(1.0, 1, np.nan, False)]}, 1: {0: [_OK]}}, "reward nan"),
+]
+
+
+@pytest.mark.parametrize("case, P, fragment", MALFORMED_P, ids=[c[0] for c in MALFORMED_P])
+def test_from_gymnasium_names_the_malformed_entry(case, P, fragment):
+    from sklirl.envs import from_gymnasium
+
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        from_gymnasium(_fake_gym(P))
+
+
+PLOT_CALLS = [
+    ("plot_reward unfitted estimator", lambda p: p.plot_reward(ENV, MaxEntIRL()), TypeError,
+     "pass its fitted reward_"),
+    ("plot_policy unfitted estimator", lambda p: p.plot_policy(ENV, MaxEntIRL()),
+     NotFittedError, "not fitted"),
+    ("plot_learning_curve unfitted estimator", lambda p: p.plot_learning_curve(GAIL()),
+     NotFittedError, "not fitted"),
+    ("titles that stringify alike", lambda p: p.plot_reward_comparison(
+        ENV, {1: np.zeros(S), "1": np.ones(S)}), ValueError, "two rewards have the title '1'"),
+    ("sum over actions overflowing", lambda p: p.plot_occupancy(ENV, np.full((S, A), 1e308)),
+     ValueError, "overflows float64"),
+    ("string reward", lambda p: p.plot_reward(ENV, ["1"] * S), TypeError, "numeric"),
+]
+
+
+@pytest.mark.parametrize("case, call, exc, fragment", PLOT_CALLS, ids=[c[0] for c in PLOT_CALLS])
+def test_bad_plot_inputs(case, call, exc, fragment):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import sklirl.plotting as plotting
+
+    with pytest.raises(exc, match=re.escape(fragment)):
+        call(plotting)
+
+
+def test_plots_of_huge_values_draw_their_proportions():
+    """Rewards and occupancies near 1e308 draw the same picture as their rescaled versions
+    (not NaN, not a blank panel)."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import sklirl.plotting as plotting
+
+    values = np.arange(S, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        big = plotting.plot_reward_comparison(ENV, {"a": values * 1e307})
+        small = plotting.plot_reward_comparison(ENV, {"a": values})
+        occ_big = plotting.plot_occupancy(ENV, values * 1e307)
+        occ_small = plotting.plot_occupancy(ENV, values)
+    np.testing.assert_allclose(big.axes[0].images[0].get_array(),
+                               small.axes[0].images[0].get_array())
+    np.testing.assert_allclose(occ_big.images[0].get_array(), occ_small.images[0].get_array())
+    matplotlib.pyplot.close("all")

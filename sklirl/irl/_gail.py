@@ -29,6 +29,7 @@ from ..metrics import policy_value
 from ..solvers._tabular import SoftValueIteration, TabularPolicy
 from ..utils._optional import import_torch
 from ..utils._persistence import copy_training_state, restore_training_state
+from ..utils._warnings import warn_user
 
 __all__ = ["GAIL"]
 
@@ -451,19 +452,30 @@ class GAIL(BaseIRL):
     def _warm_state(self, kind, input_dim, env):
         """The loop state to resume from with ``warm_start=True``; None for a cold start."""
         state = getattr(self, "_gail_warm", None) if self.warm_start else None
-        if state is None or state["kind"] != kind or state["input_dim"] != input_dim:
+        if state is None or not (hasattr(self, "discriminator_") and hasattr(self, "history_")):
             return None
-        if not (hasattr(self, "discriminator_") and hasattr(self, "history_")):
-            return None
-        if kind == "tabular":
+        reason = None
+        if state["kind"] != kind:
+            reason = f"the previous fit was on a {state['kind']} env, this one is {kind}"
+        elif state["input_dim"] != input_dim:
+            reason = (f"the discriminator's inputs changed ({state['input_dim']} -> "
+                      f"{input_dim} features)")
+        elif kind == "tabular":
             policy = state["policy"]
             if (policy.n_states, policy.n_actions, policy.horizon) != (
                 env.n_states, env.n_actions, env.horizon
             ):
-                return None
+                reason = "the env's states, actions or horizon changed"
         elif (getattr(self.policy_, "observation_space", None),
               getattr(self.policy_, "action_space", None)) != (
                   env.observation_space, env.action_space):
+            reason = "the env's observation or action space changed"
+        if reason is not None:
+            warn_user(
+                f"GAIL: warm_start=True is ignored because {reason}; the fit starts from "
+                "scratch. Set warm_start=False to silence this.",
+                UserWarning,
+            )
             return None
         return state
 

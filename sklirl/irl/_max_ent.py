@@ -488,6 +488,8 @@ class MaxEntIRL(BaseIRL):
         X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
         lr = 0.01 if self.learning_rate is None else float(self.learning_rate)
         net = getattr(self, "reward_net_", None) if self.warm_start else None
+        if net is not None and net.n_features != X.shape[1]:
+            _warn_cold_start(f"the features changed ({net.n_features} -> {X.shape[1]})")
         if net is None or net.n_features != X.shape[1]:
             net = MLPReward(X.shape[1], self.hidden_layer_sizes, random_state=self.random_state)
         else:  # train a copy: a failed fit must leave the previous fit's network untouched
@@ -521,6 +523,8 @@ class MaxEntIRL(BaseIRL):
         coef = getattr(self, "coef_", None)
         if self.warm_start and coef is not None and coef.shape == (n_features,):
             return np.array(coef, dtype=np.float64)
+        if self.warm_start and coef is not None:
+            _warn_cold_start(f"the features changed ({coef.shape[0]} -> {n_features})")
         return np.zeros(n_features)
 
     @staticmethod
@@ -575,6 +579,14 @@ class MaxEntIRL(BaseIRL):
         """
         check_is_fitted(self)
         return self._reward_on(check_tabular_env(env))
+
+
+def _warn_cold_start(reason):
+    warn_user(
+        f"MaxEntIRL: warm_start=True is ignored because {reason}; the fit starts from "
+        "scratch. Set warm_start=False to silence this.",
+        UserWarning,
+    )
 
 
 def _preconditioner(phi, dual, expert_features, l2):

@@ -356,6 +356,12 @@ def _check_positive(value, name):
     if not (isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
             and value > 0):
         raise ValueError(f"{name} must be a positive finite float, got {value!r}.")
+    with np.errstate(over="ignore", divide="ignore"):
+        if not np.isfinite(1.0 / value):  # a subnormal: the sweeps divide by it
+            raise ValueError(
+                f"{name}={value!r} is too small: its reciprocal overflows float64 (use a value "
+                "of at least 1e-300)."
+            )
 
 
 def _check_planner_args(tol, max_iter, method, temperature=1.0):
@@ -401,6 +407,7 @@ def _check_value_scale(env, reward_sa, temperature=0.0):
     top = float(np.abs(reward_sa).max(initial=0.0))
     with np.errstate(over="ignore"):
         bound = (top + temperature * np.log(max(env.n_actions, 1))) * max(mass, 1.0)
+        scaled = bound / temperature if temperature > 0 else 0.0
     if not bound <= _MAX_VALUE_SCALE:
         order = f"{bound:.3g}" if np.isfinite(bound) else (
             f"1e{np.log10(top) + np.log10(max(mass, 1.0)):.0f}")
@@ -408,6 +415,12 @@ def _check_value_scale(env, reward_sa, temperature=0.0):
             f"reward of magnitude up to {top:.3g} over a discounted horizon of {mass:.3g} steps "
             f"gives values up to {order}, beyond float64's range (values must stay below "
             f"{_MAX_VALUE_SCALE:.0e}); rescale the reward."
+        )
+    if not scaled <= _MAX_VALUE_SCALE:  # the log-sum-exp works on Q / temperature
+        raise ValueError(
+            f"reward of magnitude up to {top:.3g} at temperature={temperature!r} gives soft "
+            f"values / temperature beyond float64's range; raise the temperature or rescale "
+            "the reward."
         )
 
 
