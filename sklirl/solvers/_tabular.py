@@ -470,13 +470,27 @@ def _rounding_floor(values):
     """The smallest sweep-to-sweep change floating point can resolve at these values.
 
     A sweep sums a row of transitions and takes a log-sum-exp, so successive iterates can keep
-    differing by a few ulps of ``max |V|`` forever. The loops stop once the change is below
-    this floor: a smaller ``tol`` cannot be met (with large ``|V|`` and gamma near 1 the loop
-    would otherwise run to ``max_iter``, the change shrinking by gamma per sweep), and the
-    values are then as accurate as float64 resolves them (relative ``eps / (1 - gamma)``;
-    TabularMDP caps gamma so that this stays below 1e-5).
+    differing by a few ulps of ``max |V|`` forever. Below this floor the loops stop once the
+    change no longer shrinks, or shrinks by so little per sweep (gamma near 1) that ``tol``
+    is out of reach (:func:`_converged`); the values are then as accurate as float64
+    resolves them (relative ``eps / (1 - gamma)``; TabularMDP caps gamma so that this stays
+    below 1e-5).
     """
     return 128 * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(values))))
+
+
+def _converged(delta, previous, threshold, values):
+    """Whether a loop whose last changes were ``previous`` then ``delta`` should stop: at
+    ``tol`` (``threshold``), or at the rounding floor once the change no longer shrinks, or
+    shrinks so slowly (gamma near 1) that reaching ``tol`` would take over 1000 more sweeps."""
+    if delta <= threshold:
+        return True
+    if delta > _rounding_floor(values):
+        return False
+    if delta >= previous:
+        return True
+    ratio = delta / previous
+    return ratio > 0 and np.log(threshold / delta) / np.log(ratio) > 1000
 
 
 def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
@@ -501,9 +515,10 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
     threshold = tol * (1 - gamma) / max(gamma, 1e-12)
     V_new = np.empty(S)
     diff = np.empty(S)
-    n_iter = 0
+    n_iter, previous, delta = 0, np.inf, np.inf
     for _ in range(max_iter):
         n_iter += 1
+        previous = delta
         _bellman_sweep(env, reward, V, temperature, out=V_new)
         np.subtract(V_new, V, out=diff)
         np.abs(diff, out=diff)
@@ -513,7 +528,7 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
             raise FloatingPointError(
                 f"{name} diverged (non-finite values); check the reward scale."
             )
-        if delta <= max(threshold, _rounding_floor(V)):
+        if _converged(delta, previous, threshold, V):
             break
     else:
         warn_user(
@@ -705,7 +720,7 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
             raise FloatingPointError(
                 "soft policy iteration diverged (non-finite values); check the reward scale."
             )
-        if delta <= max(threshold, _rounding_floor(V)):
+        if _converged(delta, previous, threshold, V):
             break
         # Newton converges quadratically: three steps in a row that do not halve the residual
         # mean the solves' precision is reached (a single one happens in the global phase,
