@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklirl import GAIL, MaxEntIRL, MaxMarginIRL, Trajectory
 from sklirl.datasets import make_expert_demos, sample_trajectories
@@ -976,8 +976,10 @@ def test_warm_start_that_cannot_apply_warns(est, refit):
         warnings.simplefilter("ignore")
         est.fit(_demos(), ENV)
     est.set_params(**refit)
-    with pytest.warns(UserWarning, match="warm_start=True is ignored because"):
-        est.fit(_demos(), ENV)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match="warm_start=True is ignored because"):
+            est.fit(_demos(), ENV)
 
 
 def _fake_gym(P):
