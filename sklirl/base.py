@@ -310,9 +310,29 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
             if hasattr(exc, "add_note"):  # Python >= 3.11
                 state = "keeps its previous fit" if _fitted_attributes(self) else "is unfitted"
                 exc.add_note(f"{type(self).__name__}.fit failed; the estimator {state}.")
+                diverged = self._divergence_hint(exc)
+                if diverged:
+                    exc.add_note(diverged)
             raise
         finally:
             self.__dict__.pop("_interrupt_checkpoint", None)
+
+    def _divergence_hint(self, exc):
+        """What to change when the fit's own reward overflowed (inputs were validated before
+        the fit started, so a non-finite reward inside it means the optimisation diverged)."""
+        message = str(exc)
+        if not (isinstance(exc, (ValueError, FloatingPointError))
+                and "reward" in message
+                and any(w in message for w in ("NaN", "infinity", "float64", "non-finite"))):
+            return None
+        params = sorted(self.get_params(deep=False))
+        steps = [name for name in params
+                 if "learning_rate" in name and getattr(self, name) is not None]
+        change = f"lower {' or '.join(steps)}" if steps else "lower the step sizes"
+        penalties = [name for name in params if name in ("l2", "grad_penalty", "weight_decay")]
+        if penalties:
+            change += f", or raise {' or '.join(penalties)}"
+        return f"The learned reward diverged during the fit: {change}."
 
     def _roll_back(self, snapshot):
         """Put back the instance's attributes as they were in ``snapshot``."""

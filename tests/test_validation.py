@@ -1061,3 +1061,20 @@ def test_plots_of_huge_values_draw_their_proportions():
                                small.axes[0].images[0].get_array())
     np.testing.assert_allclose(occ_big.images[0].get_array(), occ_small.images[0].get_array())
     matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize("est, parameter", [
+    (MaxEntIRL(optimizer="gradient", learning_rate=1e308, max_iter=3), "learning_rate"),
+    (MaxEntIRL(reward_model="mlp", learning_rate=1e308, max_iter=3), "learning_rate"),
+    (GAIL(n_rounds=3, disc_learning_rate=1e308, hidden_layer_sizes=(4,), random_state=0),
+     "disc_learning_rate"),
+], ids=["MaxEntIRL gradient", "MaxEntIRL mlp", "GAIL"])
+def test_diverging_step_sizes_are_named(est, parameter):
+    """A learning rate that makes the learned reward overflow is named, not reported as a bad
+    reward input."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError) as info:
+            clone(est).fit(_demos(), ENV)
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert f"diverged during the fit: lower {parameter}" in notes

@@ -410,12 +410,17 @@ def _check_value_scale(env, reward_sa, temperature=0.0):
         bound = (top + temperature * np.log(max(env.n_actions, 1))) * max(mass, 1.0)
         scaled = bound / temperature if temperature > 0 else 0.0
     if not bound <= _MAX_VALUE_SCALE:
-        order = f"{bound:.3g}" if np.isfinite(bound) else (
-            f"1e{np.log10(top) + np.log10(max(mass, 1.0)):.0f}")
+        entropy = temperature * np.log(max(env.n_actions, 1))
+        with np.errstate(over="ignore", divide="ignore"):
+            order = f"{bound:.3g}" if np.isfinite(bound) else (
+                f"1e{np.log10(max(top, entropy)) + np.log10(max(mass, 1.0)):.0f}")
+        cause = (f"temperature={temperature!r} (entropy bonus up to {entropy:.3g} per step)"
+                 if entropy > top else f"reward of magnitude up to {top:.3g}")
         raise ValueError(
-            f"reward of magnitude up to {top:.3g} over a discounted horizon of {mass:.3g} steps "
-            f"gives values up to {order}, beyond float64's range (values must stay below "
-            f"{_MAX_VALUE_SCALE:.0e}); rescale the reward."
+            f"{cause} over a discounted horizon of {mass:.3g} steps gives values up to "
+            f"{order}, beyond float64's range (values must stay below "
+            f"{_MAX_VALUE_SCALE:.0e}); rescale the "
+            + ("temperature." if entropy > top else "reward.")
         )
     if not scaled <= _MAX_VALUE_SCALE:  # the log-sum-exp works on Q / temperature
         raise ValueError(
