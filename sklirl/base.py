@@ -29,7 +29,7 @@ from .envs._gym import is_gymnasium_env
 from .envs._tabular import TabularMDP, check_indices
 from .features import OneHotStates, fit_feature_matrix, transform_feature_matrix
 from .metrics import log_likelihood
-from .solvers._tabular import TabularPolicy
+from .policies import TabularPolicy
 from .utils._doc_link import DocLinkMixin
 from .utils._warnings import warn_user
 
@@ -83,9 +83,11 @@ def _same_tabular_env(a, b):
     )
 
 
-def linear_reward(phi, w):
-    """The linear reward ``phi @ w`` of every state, as a flat float array."""
-    return np.asarray(phi @ w, dtype=np.float64).ravel()
+def linear_reward(phi, w, n_actions=None):
+    """The linear reward ``phi @ w`` of every state, as a flat float array; with
+    ``n_actions``, the ``(S, A)`` table (the same for every action) estimators expose."""
+    r = np.asarray(phi @ w, dtype=np.float64).ravel()
+    return r if n_actions is None else np.repeat(r[:, None], n_actions, axis=1)
 
 
 def _fitted_attributes(estimator):

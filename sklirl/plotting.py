@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .envs._tabular import check_tabular_env
-from .solvers._tabular import check_policy
+from .policies import check_policy
 from .utils._numeric import as_float_array
 from .utils._optional import import_optional
 

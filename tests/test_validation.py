@@ -58,7 +58,7 @@ def _estimators():
     return {
         "MaxEntIRL": MaxEntIRL(max_iter=5),
         "MaxMarginIRL": MaxMarginIRL(max_iter=5),
-        "GAIL": GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=0),
+        "GAIL": GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
     }
 
 
@@ -277,15 +277,15 @@ BAD_PARAMS = [
      ValueError, "initial_policy is not a valid policy"),
     ("MaxMarginIRL mmp loss shape", MaxMarginIRL(method="mmp", loss=np.ones(3)), ValueError,
      "loss must be 'unvisited', a float, or a finite array of shape (9,) or (9, 4)"),
-    ("GAIL n_rounds 0", GAIL(n_rounds=0), ValueError,
-     "'n_rounds' parameter of GAIL must be an int in the range [1, inf)"),
+    ("GAIL max_iter 0", GAIL(max_iter=0), ValueError,
+     "'max_iter' parameter of GAIL must be an int in the range [1, inf)"),
     ("GAIL reward_form", GAIL(reward_form="log D"), ValueError, "'reward_form' parameter of GAIL"),
     ("GAIL disc_learning_rate NaN", GAIL(disc_learning_rate=np.nan), ValueError,
      "'disc_learning_rate' parameter of GAIL"),
-    ("GAIL entropy_coef 0 on a tabular env", GAIL(entropy_coef=0.0, n_rounds=1), ValueError,
+    ("GAIL entropy_coef 0 on a tabular env", GAIL(entropy_coef=0.0, max_iter=1), ValueError,
      "entropy_coef must be positive on tabular envs"),
-    ("GAIL device", GAIL(device="tpu", n_rounds=1), ValueError, "device must be 'cpu', 'cuda'"),
-    ("GAIL hidden_layer_sizes", GAIL(hidden_layer_sizes=(-1,), n_rounds=1), ValueError,
+    ("GAIL device", GAIL(device="tpu", max_iter=1), ValueError, "device must be 'cpu', 'cuda'"),
+    ("GAIL hidden_layer_sizes", GAIL(hidden_layer_sizes=(-1,), max_iter=1), ValueError,
      "hidden_layer_sizes must be a sequence of positive integers"),
 ]
 
@@ -599,8 +599,7 @@ class _NaNFeatures(TransformerMixin, BaseEstimator):
 
 
 def _stop_after_first_round(est, row):
-    if len(est.history_) >= 1:
-        raise RuntimeError("callback failed")
+    raise RuntimeError("callback failed")  # after the first round has been recorded
 
 
 # (id, estimator of the first fit, parameters of the failing refit, expected exception)
@@ -610,13 +609,13 @@ FAILING_REFITS = [
      {"features": _NaNFeatures()}, ValueError),
     ("MaxMarginIRL-nan-features", MaxMarginIRL(max_iter=5), {"features": _NaNFeatures()},
      ValueError),
-    ("GAIL-nan-features", GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=0),
+    ("GAIL-nan-features", GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
      {"features": _NaNFeatures()}, ValueError),
-    ("GAIL-callback", GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=0),
-     {"callback": _stop_after_first_round, "n_rounds": 3}, RuntimeError),
-    ("GAIL-warm-callback", GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=0,
+    ("GAIL-callback", GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
+     {"callback": _stop_after_first_round, "max_iter": 3}, RuntimeError),
+    ("GAIL-warm-callback", GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0,
                                 warm_start=True),
-     {"callback": _stop_after_first_round, "n_rounds": 3}, RuntimeError),
+     {"callback": _stop_after_first_round, "max_iter": 3}, RuntimeError),
 ]
 
 
@@ -651,8 +650,9 @@ def test_failed_refit_keeps_the_previous_fit(case, est, refit_params, exc):
     assert {k: id(v) for k, v in vars(est).items()} == ids
     assert _fitted_state(est) == before
     assert est.env_ is ENV
-    if isinstance(getattr(est, "history_", None), list):  # GAIL: one row per round
-        assert est.n_iter_ == len(est.history_)
+    history = getattr(est, "history_", None)
+    if isinstance(history, dict) and "disc_loss" in history:  # GAIL: one entry per round
+        assert all(len(v) == est.n_iter_ for v in history.values())
     np.testing.assert_array_equal(est.predict_reward([0, 4, 8]), reward)
 
 
@@ -951,7 +951,7 @@ def test_sizes_must_be_ints(case, call, n):
 @pytest.mark.parametrize("make", [
     lambda T: SoftValueIteration(temperature=T).solve(ENV, ENV.reward),
     lambda T: soft_value_iteration(ENV, ENV.reward, temperature=T),
-    lambda T: GAIL(n_rounds=1, entropy_coef=T, hidden_layer_sizes=(4,)).fit(_demos(), ENV),
+    lambda T: GAIL(max_iter=1, entropy_coef=T, hidden_layer_sizes=(4,)).fit(_demos(), ENV),
 ], ids=["SoftValueIteration", "soft_value_iteration", "GAIL entropy_coef"])
 def test_temperatures_whose_reciprocal_overflows_are_named(make, value):
     with pytest.raises(ValueError, match="reciprocal overflows"):
@@ -966,7 +966,7 @@ def test_reward_over_temperature_beyond_float64_is_refused():
 @pytest.mark.parametrize("est, refit", [
     (MaxEntIRL(max_iter=3, warm_start=True), {"features": MacroCells(2)}),
     (MaxEntIRL(reward_model="mlp", max_iter=2, warm_start=True), {"features": MacroCells(2)}),
-    (GAIL(n_rounds=1, hidden_layer_sizes=(4,), warm_start=True, random_state=0),
+    (GAIL(max_iter=1, hidden_layer_sizes=(4,), warm_start=True, random_state=0),
      {"features": MacroCells(2)}),
 ], ids=["MaxEntIRL", "MaxEntIRL-mlp", "GAIL"])
 def test_warm_start_that_cannot_apply_warns(est, refit):
@@ -1066,7 +1066,7 @@ def test_plots_of_huge_values_draw_their_proportions():
 @pytest.mark.parametrize("est, parameter", [
     (MaxEntIRL(optimizer="gradient", learning_rate=1e308, max_iter=3), "learning_rate"),
     (MaxEntIRL(reward_model="mlp", learning_rate=1e308, max_iter=3), "learning_rate"),
-    (GAIL(n_rounds=3, disc_learning_rate=1e308, hidden_layer_sizes=(4,), random_state=0),
+    (GAIL(max_iter=3, disc_learning_rate=1e308, hidden_layer_sizes=(4,), random_state=0),
      "disc_learning_rate"),
 ], ids=["MaxEntIRL gradient", "MaxEntIRL mlp", "GAIL"])
 def test_diverging_step_sizes_are_named(est, parameter):
