@@ -839,6 +839,27 @@ ABSURD_SIZES = [
 ]
 
 
+@pytest.mark.parametrize("device", ["tpu", "gpu", 3])
+def test_ppo_refuses_devices_it_cannot_use(device):
+    with pytest.raises(ValueError, match="device"):
+        _ppo(n_envs=1, device=device)
+
+
+def test_ppo_factory_must_return_an_env():
+    from sklirl.solvers import PPO
+
+    with pytest.raises(TypeError, match="returned int, not a gymnasium.Env"):
+        PPO(n_envs=1, n_steps=8, batch_size=8).make_trainer(lambda: 3)
+
+
+def test_ppo_rewards_whose_returns_overflow_are_refused():
+    trainer = _ppo(n_envs=1)
+    batch = trainer.collect_rollouts()
+    with pytest.raises(ValueError, match="overflow float64"):
+        trainer.update(batch, np.full(8, 1e308))
+    trainer.close()
+
+
 @pytest.mark.parametrize("case, call, size", ABSURD_SIZES, ids=[c[0] for c in ABSURD_SIZES])
 def test_absurd_sizes_are_refused_with_an_estimate(case, call, size):
     with pytest.raises(ValueError, match=r"needs about [\d.]+ [KMGTPE]i?B of memory|would take "

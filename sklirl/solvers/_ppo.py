@@ -31,7 +31,7 @@ from ..policies._torch import ACTIVATIONS, TorchPolicy
 from ..utils._doc_link import DocLinkMixin
 from ..utils._persistence import copy_training_state, restore_training_state
 from ..utils._resources import check_memory
-from ..utils._torch import torch_threads
+from ..utils._torch import resolve_device, torch_threads
 from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
 from ._rollout_buffer import RolloutBatch, generalized_advantage_estimate
 
@@ -39,7 +39,8 @@ __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_adva
 
 
 def _check_ppo_resources(params):
-    """Refuse absurd sizes before any env or tensor is built."""
+    """Refuse unknown devices and absurd sizes before any env or tensor is built."""
+    resolve_device(params["device"])  # ValueError naming the device ('tpu', 'cuda' without one)
     # Each env copy (its state, wrappers, autoreset bookkeeping) takes a few KiB to a few
     # MiB; each step of a rollout stores observations, actions, values and log-probabilities.
     n_envs, n_steps = float(params["n_envs"]), float(params["n_steps"])
