@@ -300,8 +300,12 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
         instance's whole ``__dict__`` (fitted and private attributes), so a fit must not
         modify the previous fit's objects in place (warm starts work on copies).
         """
+        if self.__dict__.get("_in_fit_transaction"):  # nested (a CV estimator's refit):
+            yield                                        # the outermost call handles it
+            return
         snapshot = dict(self.__dict__)
         self._interrupt_checkpoint = None
+        self._in_fit_transaction = True
         try:
             yield
         except KeyboardInterrupt:
@@ -318,6 +322,7 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
             raise
         finally:
             self.__dict__.pop("_interrupt_checkpoint", None)
+            self.__dict__.pop("_in_fit_transaction", None)
 
     def _divergence_hint(self, exc):
         """What to change when the fit's own reward overflowed (inputs were validated before

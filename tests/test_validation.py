@@ -602,6 +602,12 @@ def _stop_after_first_round(est, row):
     raise RuntimeError("callback failed")  # after the first round has been recorded
 
 
+def _maxent_cv():
+    from sklirl.irl import MaxEntIRLCV
+
+    return MaxEntIRLCV(l2s=[0.1, 10.0], cv=2, max_iter=5)
+
+
 # (id, estimator of the first fit, parameters of the failing refit, expected exception)
 FAILING_REFITS = [
     ("MaxEntIRL-nan-features", MaxEntIRL(max_iter=5), {"features": _NaNFeatures()}, ValueError),
@@ -611,6 +617,7 @@ FAILING_REFITS = [
      ValueError),
     ("GAIL-nan-features", GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
      {"features": _NaNFeatures()}, ValueError),
+    ("MaxEntIRLCV-nan-features", _maxent_cv(), {"features": _NaNFeatures()}, ValueError),
     ("GAIL-callback", GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
      {"callback": _stop_after_first_round, "max_iter": 3}, RuntimeError),
     ("GAIL-warm-callback", GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0,
@@ -669,6 +676,29 @@ def test_failed_first_fit_leaves_the_estimator_unfitted(case, est, refit_params,
     assert vars(est) == params
     with pytest.raises(NotFittedError):
         est.predict([0])
+
+
+def test_failed_cv_refit_keeps_the_previous_fit(monkeypatch):
+    """MaxEntIRLCV sets its CV results and refits in one transaction: a failing refit leaves
+    neither the new CV results nor half a refit."""
+    import sklirl.irl._max_ent as max_ent_module
+
+    est = _maxent_cv()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(_demos(), ENV)
+    before = _fitted_state(est)
+
+    def failing_refit(self, *args, **kwargs):
+        raise RuntimeError("refit failed")
+
+    monkeypatch.setattr(max_ent_module.MaxEntIRL, "fit", failing_refit)
+    est.set_params(l2s=[1.0, 100.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match="refit failed"):
+            est.fit(_demos(), ENV)
+    assert _fitted_state(est) == before
 
 
 def test_failed_fit_occupancy_keeps_the_previous_fit():
