@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..envs._tabular import as_state_action_reward, check_tabular_env
 from ..policies._tabular import TabularPolicy, check_policy, sample_categorical  # noqa: F401
 from ..utils._doc_link import DocLinkMixin
-from ..utils._numeric import as_float_array
+from ..utils._numeric import as_float_array, refuse_grad
 from ..utils._resources import check_memory, check_work
 from ..utils._warnings import warn_user
 
@@ -307,6 +307,7 @@ def _check_rewards(reward, n_states, n_actions):
     K rewards, ``(K, S)`` or ``(K, S, A)``, as a contiguous ``(K, S, A)`` array. A 2-D reward
     of shape ``(S, A)`` is always one reward (give a stack of K = S state rewards as
     ``(K, S, A)``)."""
+    refuse_grad(reward, "reward")
     r = np.asarray(reward)
     stacked = r.ndim == 3 or (
         r.ndim == 2 and r.shape != (n_states, n_actions) and r.shape[1] == n_states
