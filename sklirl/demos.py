@@ -638,7 +638,10 @@ def save_demos(path, demos):
     """
     trajs = check_demos(demos, allow_no_actions=True)
     has_actions = np.array([t.actions is not None for t in trajs])
-    with_actions = [t.actions for t in trajs if t.actions is not None]
+    # state-only trajectories store no actions: an empty run (of a dtype already present) keeps
+    # the per-trajectory packing aligned with action_lengths
+    fill = next((t.actions.dtype for t in trajs if t.actions is not None), np.dtype(np.int64))
+    with_actions = [np.empty(0, fill) if t.actions is None else t.actions for t in trajs]
     np.savez(
         _demos_file(path),
         **_pack([t.states for t in trajs], "states"),
