@@ -90,6 +90,10 @@ class TabularMDP:
         Ground-truth reward, when known (used by benchmarks and metrics).
     n_actions : int, default=None
         Number of actions; required only with sparse ``transitions``.
+    state_action_features : array-like of shape (S, A, d), default=None
+        State-action descriptors (the price or promotion of the chosen option, ...) that
+        feature maps transform when an estimator has ``reward_input="state_action"``;
+        an ``(S, A)`` array is one descriptor per pair.
 
     Attributes
     ----------
@@ -97,6 +101,10 @@ class TabularMDP:
     n_actions : int
     transition_matrix : scipy.sparse.csr_matrix of shape (S * A, S)
         Validated copy of the transitions; row ``s * A + a`` is P(. | s, a).
+    state_action_counts : ndarray of shape (S, A) or None
+        Models estimated by :meth:`from_trajectories`: the number of observed transitions
+        from each pair (0 marks the unseen pairs, which follow the prior's rule); None
+        otherwise.
 
     Examples
     --------
@@ -117,6 +125,7 @@ class TabularMDP:
         state_features=None,
         reward=None,
         n_actions=None,
+        state_action_features=None,
     ):
         P, n_states, n_act = self._validate_transitions(transitions, n_actions)
         for array in (P.data, P.indices, P.indptr):
@@ -141,6 +150,22 @@ class TabularMDP:
                 raise ValueError("state_features contains NaN or infinity.")
             feats.setflags(write=False)
             self.state_features = feats
+        if state_action_features is None:
+            self.state_action_features = None
+        else:
+            feats = _float_array(state_action_features, "state_action_features")
+            if feats.ndim == 2:
+                feats = feats[:, :, None]
+            if feats.ndim != 3 or feats.shape[:2] != (n_states, n_act):
+                raise ValueError(
+                    f"state_action_features must have shape ({n_states}, {n_act}, d), got "
+                    f"{feats.shape}."
+                )
+            if not np.all(np.isfinite(feats)):
+                raise ValueError("state_action_features contains NaN or infinity.")
+            feats.setflags(write=False)
+            self.state_action_features = feats
+        self.state_action_counts = None
         if reward is None:
             self.reward = None
         else:
@@ -154,7 +179,7 @@ class TabularMDP:
     # on it staying valid; build a new env, or use with_initial_distribution, to change it).
     _MODEL_ATTRIBUTES = frozenset({
         "transition_matrix", "gamma", "horizon", "initial_state_distribution",
-        "state_features", "reward",
+        "state_features", "reward", "state_action_features",
     })
 
     def __setattr__(self, name, value):
@@ -289,6 +314,154 @@ class TabularMDP:
         mu.setflags(write=False)
         return mu
 
+    # -- estimation from logs -----------------------------------------------------------
+    @classmethod
+    def from_trajectories(
+        cls,
+        demos,
+        n_states,
+        n_actions,
+        *,
+        prior=1.0,
+        prior_mean="pooled",
+        gamma=0.99,
+        horizon=None,
+        initial_state_distribution="demos",
+        state_features=None,
+        state_action_features=None,
+        reward=None,
+        sample_weight=None,
+    ):
+        """Estimate the model from logged trajectories (counts with a Dirichlet prior).
+
+        Each ``P(. | s, a)`` is the posterior mean under a Dirichlet prior of concentration
+        ``prior`` centred on ``prior_mean``::
+
+            P(s' | s, a) = (N(s, a, s') + prior * P0(s' | s, a)) / (N(s, a) + prior)
+
+        where ``N`` counts the observed transitions (only trajectories that include their
+        final state contribute their last step). ``prior=0`` is the maximum-likelihood (count)
+        estimate. **Unseen pairs** (``N(s, a) = 0``) get ``P0(. | s, a)`` exactly, whatever
+        ``prior`` is; ``state_action_counts == 0`` marks them. Read more in the
+        :ref:`User Guide <own_logs>`.
+
+        Parameters
+        ----------
+        demos : list of trajectories
+            Integer states in ``[0, n_states)`` and actions in ``[0, n_actions)``; any format
+            :func:`~sklirl.demos.check_demos` accepts.
+        n_states, n_actions : int
+            Sizes of the model (states or actions never logged are allowed).
+        prior : float, default=1.0
+            Dirichlet concentration (pseudo-transitions per pair) on ``prior_mean``.
+        prior_mean : {"pooled", "self_loop", "uniform"}, default="pooled"
+            ``P0``, and so the rule for unseen pairs. ``"pooled"``: the successors of ``s``
+            pooled over all its logged actions (an unseen action behaves like the logged
+            ones on average; a state never left by a logged step stays put). ``"self_loop"``:
+            stay in ``s``. ``"uniform"``: any state (dense: small models only). The first two
+            keep the model sparse, so models of 10^5 states and more are fine.
+        gamma : float, default=0.99
+        horizon : int, default=None
+            As in the constructor.
+        initial_state_distribution : "demos", "uniform" or array-like of shape (S,), \
+default="demos"
+            ``"demos"``: the (weighted) empirical distribution of the demos' first states.
+        state_features, state_action_features, reward : array-like, default=None
+            As in the constructor.
+        sample_weight : array-like of shape (n_trajectories,), default=None
+            Weights of the trajectories in the counts and the start distribution.
+
+        Returns
+        -------
+        mdp : TabularMDP
+            With ``state_action_counts`` (the ``N(s, a)``) set.
+
+        Examples
+        --------
+        >>> from sklirl.envs import TabularMDP
+        >>> demos = [([0, 1, 1], [1, 0]), ([0, 0], [0])]
+        >>> env = TabularMDP.from_trajectories(demos, 2, 2, prior=0.0, gamma=0.9)
+        >>> env.to_dense()[0].tolist()  # from state 0: action 0 stayed, action 1 moved
+        [[1.0, 0.0], [0.0, 1.0]]
+        >>> env.state_action_counts.tolist()  # (1, 1) never logged: pooled successors of 1
+        [[1, 1], [1, 0]]
+        >>> env.to_dense()[1, 1].tolist()
+        [0.0, 1.0]
+        """
+        from ..demos import check_demos, check_sample_weight
+
+        S = _check_size(n_states, "n_states")
+        A = _check_size(n_actions, "n_actions")
+        if (not isinstance(prior, numbers.Real) or isinstance(prior, bool)
+                or not np.isfinite(prior) or prior < 0):
+            raise ValueError(f"prior must be a finite float >= 0, got {prior!r}.")
+        if prior_mean not in ("pooled", "self_loop", "uniform"):
+            raise ValueError(
+                f"prior_mean must be 'pooled', 'self_loop' or 'uniform', got {prior_mean!r}."
+            )
+        if prior_mean == "uniform" and S * S * A > 50_000_000:
+            raise ValueError(
+                f"prior_mean='uniform' makes a dense model of {S * A} x {S} entries; use "
+                "'pooled' or 'self_loop' (sparse) for this many states."
+            )
+        trajs = check_demos(demos, n_states=S, n_actions=A)
+        weights = (np.ones(len(trajs)) if sample_weight is None
+                   else check_sample_weight(sample_weight, len(trajs)) * len(trajs))
+        # Transition counts N(s, a, s') as a sparse (S * A, S) matrix.
+        rows, cols, vals = [], [], []
+        for w, t in zip(weights, trajs):
+            n = len(t.states) - 1  # steps whose next state is logged
+            rows.append(t.states[:n] * A + t.actions[:n])
+            cols.append(t.states[1 : n + 1])
+            vals.append(np.full(n, w))
+        rows, cols, vals = (np.concatenate(x) for x in (rows, cols, vals))
+        counts = sp.csr_matrix((vals, (rows, cols)), shape=(S * A, S))
+        counts.sum_duplicates()
+        n_sa = np.asarray(counts.sum(axis=1)).ravel()
+        # The prior mean P0 (S * A, S), sparse unless uniform.
+        if prior_mean == "uniform":
+            P0 = sp.csr_matrix(np.full((S * A, S), 1.0 / S))
+        else:
+            loops = sp.csr_matrix(
+                (np.ones(S * A), (np.arange(S * A), np.repeat(np.arange(S), A))),
+                shape=(S * A, S),
+            )
+            if prior_mean == "self_loop":
+                P0 = loops
+            else:
+                by_state = sp.csr_matrix(
+                    (np.ones(S * A), (np.repeat(np.arange(S), A), np.arange(S * A))),
+                    shape=(S, S * A),
+                ) @ counts
+                out = np.asarray(by_state.sum(axis=1)).ravel()
+                pooled = sp.diags(np.divide(1.0, out, out=np.zeros(S), where=out > 0)) @ by_state
+                pooled = pooled + sp.diags((out == 0).astype(np.float64))  # never left: stay
+                P0 = sp.csr_matrix(pooled)[np.repeat(np.arange(S), A)]
+        # Unseen pairs take P0 whatever the prior (also for the count estimate, prior = 0).
+        alpha = np.where(n_sa > 0, float(prior), 1.0)
+        P = sp.diags(1.0 / (n_sa + alpha)) @ (counts + sp.diags(alpha) @ P0)
+        if isinstance(initial_state_distribution, str):
+            if initial_state_distribution == "demos":
+                starts = np.array([t.states[0] for t in trajs], dtype=np.intp)
+                mu0 = np.bincount(starts, weights=weights, minlength=S)
+                mu0 = mu0 / mu0.sum()
+            elif initial_state_distribution == "uniform":
+                mu0 = None
+            else:
+                raise ValueError(
+                    "initial_state_distribution must be 'demos', 'uniform' or an array, got "
+                    f"{initial_state_distribution!r}."
+                )
+        else:
+            mu0 = initial_state_distribution
+        mdp = cls(
+            sp.csr_matrix(P), mu0, gamma=gamma, horizon=horizon, state_features=state_features,
+            reward=reward, n_actions=A, state_action_features=state_action_features,
+        )
+        mdp.state_action_counts = (n_sa.reshape(S, A) if sample_weight is not None
+                                   else np.rint(n_sa).astype(np.int64).reshape(S, A))
+        return mdp
+
     # -- properties --------------------------------------------------------------------
     @property
     def n_states(self):
@@ -377,6 +550,12 @@ class TabularMDP:
             f"{type(self).__name__}(n_states={self.n_states}, n_actions={self.n_actions}, "
             f"gamma={self.gamma}, {kind})"
         )
+
+
+def _check_size(value, name):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return int(value)
 
 
 def check_tabular_env(env, name="env"):
