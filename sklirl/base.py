@@ -71,18 +71,23 @@ def _same_tabular_env(a, b):
     if (a.n_states, a.n_actions, a.gamma, a.horizon) != (b.n_states, b.n_actions, b.gamma,
                                                           b.horizon):
         return False
-    fa, fb = a.state_features, b.state_features
-    if (fa is None) != (fb is None) or (fa is not None and not np.array_equal(fa, fb)):
-        return False
+    for fa, fb in ((a.state_features, b.state_features),
+                   (a.state_action_features, b.state_action_features)):
+        if (fa is None) != (fb is None) or (fa is not None and not np.array_equal(fa, fb)):
+            return False
     return bool(
         np.array_equal(a.initial_state_distribution, b.initial_state_distribution)
         and (a.transition_matrix != b.transition_matrix).nnz == 0
     )
 
 
-def linear_reward(phi, w):
-    """The linear reward ``phi @ w`` of every state, as a flat float array."""
-    return np.asarray(phi @ w, dtype=np.float64).ravel()
+def linear_reward(phi, w, env=None):
+    """The linear reward ``phi @ w``: flat, or as an ``(S, A)`` table for ``(S * A, k)``
+    state-action features when ``env`` is given."""
+    r = np.asarray(phi @ w, dtype=np.float64).ravel()
+    if env is not None and r.size != env.n_states:
+        r = r.reshape(env.n_states, env.n_actions)
+    return r
 
 
 def _fitted_attributes(estimator):
@@ -318,13 +323,21 @@ class BaseIRL(BaseEstimator):
         warn_user(message, UserWarning)
 
     # -- tabular helpers shared by the estimators ------------------------------------------
-    def _fit_feature_map(self, env):
-        """Clone and fit ``self.features`` on ``env``; set ``features_`` and return phi (S, k).
+    def _reward_input(self):
+        """What the feature map sees: ``"state"``, or ``"state_action"`` (the ``S * A``
+        descriptor rows, for estimators with a ``reward_input`` parameter)."""
+        return getattr(self, "reward_input", "state")
 
-        ``features=None`` means :class:`~sklirl.features.OneHotStates` (the tabular reward).
+    def _fit_feature_map(self, env):
+        """Clone and fit ``self.features`` on ``env``; set ``features_`` and return phi.
+
+        phi is ``(S, k)``, or ``(S * A, k)`` (row ``s * A + a``) with
+        ``reward_input="state_action"``, so that ``linear_reward(phi, w, env)`` is the
+        ``(S,)`` or ``(S, A)`` reward. ``features=None`` means
+        :class:`~sklirl.features.OneHotStates` (the tabular reward, of states or of pairs).
         """
         features = OneHotStates() if self.features is None else self.features
-        self.features_, phi = fit_feature_matrix(features, env)
+        self.features_, phi = fit_feature_matrix(features, env, self._reward_input())
         return phi
 
     def _clone_sub_estimator(self, name, default):
@@ -342,7 +355,7 @@ class BaseIRL(BaseEstimator):
     def _feature_matrix(self, env):
         """The fitted feature map's ``(S, k)`` matrix on a (possibly new) env."""
         try:
-            return transform_feature_matrix(self.features_, env)
+            return transform_feature_matrix(self.features_, env, self._reward_input())
         except ValueError as exc:
             fitted = getattr(self, "env_", None)
             if fitted is None or env is fitted:

@@ -284,19 +284,25 @@ def _wants_state_index(feature_map):
     return getattr(first, "sklirl_input", None) == "state_index"
 
 
-def feature_inputs(feature_map, env):
-    """The ``X`` a feature map is fitted on for ``env``: state descriptors or state indices.
+def feature_inputs(feature_map, env, reward_input="state"):
+    """The ``X`` a feature map is fitted on for ``env``: descriptors or indices.
 
     Parameters
     ----------
     feature_map : transformer
     env : TabularMDP
+    reward_input : {"state", "state_action"}, default="state"
+        What the reward depends on. ``"state"``: one row per state. ``"state_action"``: one
+        row per pair, row ``s * A + a`` (the reward is then ``r(s, a) = w . phi(s, a)``).
 
     Returns
     -------
-    X : ndarray of shape (S, d)
-        ``env.state_features``, or the column of state indices when the map asks for it
-        (``sklirl_input = "state_index"``) or the env has no state features.
+    X : ndarray of shape (S, d) or (S * A, d)
+        ``"state"``: ``env.state_features``, or the column of state indices when the map
+        asks for it (``sklirl_input = "state_index"``) or the env has no state features.
+        ``"state_action"``: ``env.state_action_features`` reshaped to ``(S * A, d)``, or the
+        column of pair indices ``s * A + a`` for an index map (so that
+        :class:`OneHotStates` gives the tabular ``r(s, a)``).
 
     Examples
     --------
@@ -310,8 +316,25 @@ def feature_inputs(feature_map, env):
            [1., 1.]])
     >>> feature_inputs(OneHotStates(), env).ravel()  # OneHotStates asks for state indices
     array([0., 1., 2., 3.])
+    >>> feature_inputs(OneHotStates(), env, "state_action").shape  # one row per (s, a)
+    (16, 1)
     """
     env = check_tabular_env(env)
+    if reward_input == "state_action":
+        S, A = env.n_states, env.n_actions
+        if _wants_state_index(feature_map):
+            return np.arange(S * A, dtype=np.float64)[:, None]
+        if env.state_action_features is None:
+            raise ValueError(
+                f"reward_input='state_action' with {type(feature_map).__name__} needs "
+                "state-action descriptors: build the env with state_action_features of "
+                "shape (S, A, d), or use OneHotStates() for the tabular reward r(s, a)."
+            )
+        return env.state_action_features.reshape(S * A, -1)
+    if reward_input != "state":
+        raise ValueError(
+            f"reward_input must be 'state' or 'state_action', got {reward_input!r}."
+        )
     if _wants_state_index(feature_map) or env.state_features is None:
         return np.arange(env.n_states, dtype=np.float64)[:, None]
     return env.state_features
@@ -391,20 +414,26 @@ def check_feature_matrix(phi, n_states=None, n_actions=None, name="features"):
     return phi
 
 
-def _check_feature_matrix(Phi, n_states, name):
-    """The output of a fitted feature map: one finite row per state, as (S, k)."""
+def _check_feature_matrix(Phi, n_rows, name, unit="state"):
+    """The output of a fitted feature map: one finite row per state (or pair), as (n, k)."""
     if not sp.issparse(Phi) and np.ndim(Phi) == 1:
         Phi = np.asarray(Phi)[:, None]
     Phi = check_feature_matrix(Phi, name=f"feature map {name} output")
-    if Phi.ndim != 2 or Phi.shape[0] != n_states:
+    if Phi.ndim != 2 or Phi.shape[0] != n_rows:
         raise ValueError(
-            f"feature map {name} returned shape {Phi.shape}; expected ({n_states}, k), one row "
-            "per state."
+            f"feature map {name} returned shape {Phi.shape}; expected ({n_rows}, k), one row "
+            f"per {unit}."
         )
     return Phi
 
 
-def fit_feature_matrix(features, env):
+def _n_rows(env, reward_input):
+    if reward_input == "state_action":
+        return env.n_states * env.n_actions, "state-action pair"
+    return env.n_states, "state"
+
+
+def fit_feature_matrix(features, env, reward_input="state"):
     """Clone and fit a feature map on ``env`` and return it with the ``(S, k)`` feature matrix.
 
     Parameters
@@ -412,12 +441,16 @@ def fit_feature_matrix(features, env):
     features : transformer
         Any scikit-learn transformer (or Pipeline of transformers).
     env : TabularMDP
+    reward_input : {"state", "state_action"}, default="state"
+        Fit on the state rows or on the ``S * A`` state-action rows (see
+        :func:`feature_inputs`).
 
     Returns
     -------
     fitted : transformer
         A fitted clone; ``features`` itself is left untouched.
-    phi : ndarray or scipy.sparse.csr_matrix of shape (S, k)
+    phi : ndarray or scipy.sparse.csr_matrix of shape (S, k) or (S * A, k)
+        Row ``s * A + a`` is ``phi(s, a)`` for ``"state_action"``.
 
     Examples
     --------
@@ -434,12 +467,13 @@ def fit_feature_matrix(features, env):
             f"{type(features).__name__}."
         )
     fitted = clone(features)
-    X = feature_inputs(fitted, env)
+    X = feature_inputs(fitted, env, reward_input)
     Phi = fitted.fit_transform(X)
-    return fitted, _check_feature_matrix(Phi, env.n_states, type(features).__name__)
+    n_rows, unit = _n_rows(env, reward_input)
+    return fitted, _check_feature_matrix(Phi, n_rows, type(features).__name__, unit)
 
 
-def transform_feature_matrix(fitted, env):
+def transform_feature_matrix(fitted, env, reward_input="state"):
     """The ``(S, k)`` feature matrix of an already fitted feature map on ``env``.
 
     What an estimator uses to evaluate its learned reward on another env (transfer): the
@@ -453,10 +487,12 @@ def transform_feature_matrix(fitted, env):
         estimator's ``features_``.
     env : TabularMDP
         An env whose state descriptors ``fitted`` can transform.
+    reward_input : {"state", "state_action"}, default="state"
+        As in :func:`fit_feature_matrix`.
 
     Returns
     -------
-    phi : ndarray or scipy.sparse.csr_matrix of shape (env.n_states, k)
+    phi : ndarray or scipy.sparse.csr_matrix of shape (env.n_states, k) or (S * A, k)
 
     Examples
     --------
@@ -468,8 +504,9 @@ def transform_feature_matrix(fitted, env):
     >>> transform_feature_matrix(fitted, GridWorld(size=3)).sum(axis=0)  # cells clipped
     array([1., 2., 2., 4.])
     """
-    Phi = fitted.transform(feature_inputs(fitted, env))
-    return _check_feature_matrix(Phi, env.n_states, type(fitted).__name__)
+    Phi = fitted.transform(feature_inputs(fitted, env, reward_input))
+    n_rows, unit = _n_rows(env, reward_input)
+    return _check_feature_matrix(Phi, n_rows, type(fitted).__name__, unit)
 
 
 def state_action_features(phi, n_actions):

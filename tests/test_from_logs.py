@@ -4,6 +4,7 @@ state-action rewards, tables of logs (sklirl.demos.from_dataframe), discretised 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 from sklirl import MaxEntIRL
 from sklirl.datasets import make_expert_demos
@@ -98,3 +99,138 @@ def test_from_trajectories_rejects_bad_options(kwargs, match):
 def test_from_trajectories_names_the_bad_step():
     with pytest.raises(ValueError, match="trajectory 1, step 1: state 7"):
         TabularMDP.from_trajectories([([0, 1], [0]), ([0, 7], [1])], 3, 2)
+
+
+# --- state-action rewards ----------------------------------------------------------------------
+def _state_action_env(horizon, gamma, seed=0, S=8, A=3, d=4):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(S, A, d)
+    return TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), gamma=gamma, horizon=horizon,
+                      state_action_features=X, reward=X @ rng.randn(d))
+
+
+@pytest.mark.parametrize("horizon, gamma", [(6, 1.0), (None, 0.8)])
+def test_maxent_state_action_rewards_match_the_experts_feature_expectations(horizon, gamma):
+    """With l2=0 the fitted policy's state-action feature expectations equal the demos'
+    (the lecture's moment-matching identity), computed here directly from the demos."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklirl.expectations import occupancy_measure
+
+    env = _state_action_env(horizon, gamma)
+    X = env.state_action_features
+    T = horizon or 40
+    demos, _ = make_expert_demos(env, 300, horizon=T, random_state=0)
+    # (discounted: the dual's precision floor is a normalised gradient of about 1e-7)
+    est = MaxEntIRL(FunctionTransformer(), reward_input="state_action", l2=0.0,
+                    tol=1e-10 if horizon else 1e-6, initial_distribution="demos",
+                    max_iter=500).fit(demos, env)
+    # rho_E: each demo's discounted feature sum over its discounted length, times the mass M
+    disc = gamma ** np.arange(T)
+    mass = disc.sum() if horizon else 1 / (1 - gamma)
+    rho_E = np.mean([disc @ X[t.states[:T], t.actions] / disc.sum() for t in demos], axis=0)
+    rho_E *= mass
+    mu0 = np.bincount([t.states[0] for t in demos], minlength=env.n_states) / len(demos)
+    rho_pi = np.einsum("sa,sak->k", occupancy_measure(env, est.policy_,
+                                                      initial_distribution=mu0), X)
+    np.testing.assert_allclose(est.expert_feature_expectations_, rho_E, rtol=1e-10)
+    np.testing.assert_allclose(rho_pi, rho_E, rtol=1e-5, atol=1e-5 * mass)
+    # a state-action reward: the (S, A) table is w . phi(s, a), its rows differ by action
+    np.testing.assert_allclose(est.reward_, X @ est.coef_)
+    assert np.ptp(est.reward_, axis=1).min() > 0
+    np.testing.assert_allclose(est.predict_reward([0, 1], [2, 0]),
+                               [est.reward_[0, 2], est.reward_[1, 0]])
+
+
+def test_one_hot_state_action_features_give_the_tabular_reward():
+    """OneHotStates on the pairs: one weight per (s, a); fitted to an expert's exact
+    occupancy with l2=0, the learned policy is the expert's (a state reward cannot do this
+    when the expert's action preferences are not those of any state reward)."""
+    from sklirl.expectations import occupancy_measure
+    from sklirl.solvers import SoftValueIteration
+
+    env = _state_action_env(None, 0.8)
+    rng = np.random.RandomState(1)
+    expert = SoftValueIteration().solve(env, rng.randn(env.n_states, env.n_actions))
+    occupancy = occupancy_measure(env, expert)
+    est = MaxEntIRL(reward_input="state_action", l2=0.0, tol=1e-10, max_iter=1000)
+    est.fit_occupancy(occupancy, env)
+    assert est.coef_.shape == (env.n_states * env.n_actions,)
+    np.testing.assert_allclose(est.reward_.ravel(), est.coef_)
+    np.testing.assert_allclose(est.policy_.probs, expert.probs, atol=1e-5)
+    state_only = MaxEntIRL(l2=0.0, tol=1e-6, max_iter=1000).fit_occupancy(occupancy, env)
+    assert np.abs(state_only.policy_.probs - expert.probs).max() > 1e-2
+    with pytest.raises(ValueError, match="needs the state-action occupancy"):
+        est.fit_occupancy(occupancy.sum(axis=1), env)
+
+
+def test_max_margin_state_action_features():
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklirl import MaxMarginIRL
+
+    env = _state_action_env(None, 0.8)
+    X = env.state_action_features
+    demos, _ = make_expert_demos(env, 50, horizon=30, temperature=0.1, random_state=0)
+    est = MaxMarginIRL(features=FunctionTransformer(), reward_input="state_action",
+                       epsilon=1e-2).fit(demos, env)
+    disc = 0.8 ** np.arange(30)
+    rho_E = np.mean([disc @ X[t.states[:30], t.actions] for t in demos], axis=0)
+    np.testing.assert_allclose(est.expert_feature_expectations_, rho_E)
+    assert est.reward_.shape == (env.n_states, env.n_actions)
+    np.testing.assert_allclose(est.reward_, X @ est.coef_)
+    mixed = est.mixture_weights_ @ est.feature_expectations_
+    assert np.linalg.norm(mixed - rho_E) <= est.margins_[0]
+    with pytest.warns(ConvergenceWarning, match="mmp"):
+        mmp = MaxMarginIRL("mmp", reward_input="state_action", max_iter=5).fit(demos, env)
+    assert mmp.reward_.shape == (env.n_states, env.n_actions)
+
+
+def test_state_action_reward_input_needs_descriptors():
+    from sklearn.preprocessing import StandardScaler
+
+    env = _state_action_env(3, 1.0)
+    bare = TabularMDP(env.transition_matrix, horizon=3, n_actions=env.n_actions)
+    demos = [([0, 1, 2, 3], [0, 1, 2])]
+    with pytest.raises(ValueError, match="needs state-action descriptors"):
+        MaxEntIRL(StandardScaler(), reward_input="state_action").fit(demos, bare)
+    with pytest.raises(ValueError, match="state_action_features must have shape"):
+        TabularMDP(env.transition_matrix, horizon=3, n_actions=3,
+                   state_action_features=np.ones((8, 2, 1)))
+
+
+# --- the econometric anchor: horizon 1 is the conditional logit ----------------------------------
+def test_maxent_with_horizon_one_is_the_conditional_logit():
+    """MaxEnt on one-step episodes with state-action features maximises the conditional
+    logit likelihood prod_i exp(w . x_i,a_i) / sum_a exp(w . x_i,a): the same coefficients as
+    an independent fit of that likelihood with scipy.optimize."""
+    import scipy.optimize
+    from scipy.special import logsumexp
+    from sklearn.preprocessing import FunctionTransformer
+
+    rng = np.random.RandomState(3)
+    S, A, d, n = 12, 4, 3, 400
+    X = rng.randn(S, A, d)
+    w_true = np.array([1.0, -0.5, 0.25])
+    states = rng.randint(S, size=n)
+    utilities = X[states] @ w_true
+    choice_probs = np.exp(utilities - logsumexp(utilities, axis=1, keepdims=True))
+    actions = np.array([rng.choice(A, p=p) for p in choice_probs])
+
+    def negative_log_likelihood(w):
+        u = X[states] @ w
+        lse = logsumexp(u, axis=1)
+        p = np.exp(u - lse[:, None])
+        nll = np.mean(lse - u[np.arange(n), actions])
+        grad = np.mean(np.einsum("na,nak->nk", p, X[states]) - X[states, actions], axis=0)
+        return nll, grad
+
+    logit = scipy.optimize.minimize(negative_log_likelihood, np.zeros(d), jac=True,
+                                    method="BFGS", options={"gtol": 1e-12})
+    demos = [([s], [a]) for s, a in zip(states, actions)]
+    env = TabularMDP.from_trajectories(demos, S, A, horizon=1, gamma=1.0,
+                                       state_action_features=X)
+    est = MaxEntIRL(FunctionTransformer(), reward_input="state_action", l2=0.0, tol=1e-10,
+                    initial_distribution="demos").fit(demos, env)
+    np.testing.assert_allclose(est.coef_, logit.x, atol=1e-5)
+    assert est.score(demos) == pytest.approx(-logit.fun, abs=1e-8)

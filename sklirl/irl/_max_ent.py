@@ -59,6 +59,8 @@ class _MaxEntDual:
 
     def __init__(self, env, expert_visitation, initial_distribution, tol):
         self.env = env
+        # An (S, A) expert visitation: the reward is per state-action pair (flat, s * A + a).
+        self.state_action = expert_visitation.ndim == 2
         self.mass = occupancy_mass(env)
         self.expert_visitation = expert_visitation
         self.initial_distribution = initial_distribution
@@ -75,8 +77,12 @@ class _MaxEntDual:
         self.method = ("policy_iteration" if newton and not env.finite_horizon
                        else "value_iteration")
 
+    def _table(self, reward):
+        return reward.reshape(self.env.n_states, -1) if self.state_action else reward
+
     def __call__(self, reward):
         env = self.env
+        reward = self._table(reward)
         # Inner problem: maximum-entropy RL for the current reward; the soft-optimal policy
         # is pi = exp(Q - V) (time-indexed for finite horizons).
         warm = None if env.finite_horizon else self._values
@@ -89,22 +95,24 @@ class _MaxEntDual:
                                       init_visitation=self._visitation)
         visitation = occupancy.sum(axis=1)
         self._visitation = None if env.finite_horizon else visitation
+        if self.state_action:
+            visitation = occupancy
         self.last_visitation = visitation
         v0 = V[0] if env.finite_horizon else V
-        loss = (self.initial_distribution @ v0 - self.expert_visitation @ reward) / self.mass
-        return loss, (visitation - self.expert_visitation) / self.mass
+        loss = (self.initial_distribution @ v0 - np.vdot(self.expert_visitation, reward)) / self.mass
+        return loss, ((visitation - self.expert_visitation) / self.mass).ravel()
 
     def policy(self, reward):
         """The soft-optimal :class:`TabularPolicy` of ``reward`` (warm started)."""
         warm = None if self.env.finite_horizon else self._values
         return SoftValueIteration(tol=self.tol, method=self.method).solve(
-            self.env, reward, init_values=warm)
+            self.env, self._table(reward), init_values=warm)
 
 
 class MaxEntIRL(BaseIRL):
     """Maximum (causal) entropy inverse reinforcement learning.
 
-    Learns a reward ``r_w(s) = w . phi(s)`` whose maximum-entropy (soft-optimal) policy
+    Learns a reward ``r_w(s) = w . phi(s)`` (or ``r_w(s, a) = w . phi(s, a)``) whose maximum-entropy (soft-optimal) policy
     reproduces the feature expectations of the demonstrations; equivalently, maximises the
     likelihood of the demonstrated actions under that policy. The inner problem is soft value
     iteration on the known model; the feature expectations of the policy are exact (occupancy
@@ -116,6 +124,11 @@ class MaxEntIRL(BaseIRL):
     features : transformer, default=None
         Feature map from state descriptors to reward features (any scikit-learn transformer or
         Pipeline); :class:`~sklirl.features.OneHotStates` (one reward per state) when None.
+    reward_input : {"state", "state_action"}, default="state"
+        What the feature map sees. ``"state"``: the env's state descriptors, ``r(s)``.
+        ``"state_action"``: the ``S * A`` rows of ``env.state_action_features`` (or the pair
+        indices for :class:`~sklirl.features.OneHotStates`, the tabular ``r(s, a)``), and the
+        policy matches the expert's state-action feature expectations.
     reward_model : {"linear", "mlp"}, default="linear"
         ``"linear"``: ``r = phi @ coef_``. ``"mlp"``: a torch multilayer perceptron on the
         features trained by back-propagating the visitation gap (Maximum Entropy Deep IRL,
@@ -169,7 +182,7 @@ class MaxEntIRL(BaseIRL):
     coef_ : ndarray of shape (n_features,)
         Reward weights ``w`` (linear model only).
     reward_ : ndarray of shape (n_states, n_actions)
-        The learned reward table (the same for every action: state features).
+        The learned reward table (the same for every action with ``reward_input="state"``).
     policy_ : TabularPolicy
         The soft-optimal policy of ``reward_`` (time-indexed ``(H, S, A)`` for finite horizons).
     features_ : transformer
@@ -237,6 +250,7 @@ class MaxEntIRL(BaseIRL):
 
     _parameter_constraints: dict = {
         "features": [HasMethods(["fit", "transform"]), None],
+        "reward_input": [StrOptions({"state", "state_action"})],
         "reward_model": [StrOptions({"linear", "mlp"})],
         "hidden_layer_sizes": ["array-like"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -255,6 +269,7 @@ class MaxEntIRL(BaseIRL):
         self,
         features=None,
         *,
+        reward_input="state",
         reward_model="linear",
         hidden_layer_sizes=(32, 32),
         weight_decay=0.0,
@@ -269,6 +284,7 @@ class MaxEntIRL(BaseIRL):
         verbose=0,
     ):
         self.features = features
+        self.reward_input = reward_input
         self.reward_model = reward_model
         self.hidden_layer_sizes = hidden_layer_sizes
         self.weight_decay = weight_decay
@@ -291,6 +307,10 @@ class MaxEntIRL(BaseIRL):
             mu0 = env.initial_state_distribution
         self._fit_visitation(self._expert_visitation(demos, env, sample_weight), mu0, env)
 
+    @property
+    def _state_action(self):
+        return self.reward_input == "state_action"
+
     def fit_occupancy(self, occupancy, env):
         """Fit to a known expert occupancy measure instead of sampled demonstrations.
 
@@ -298,7 +318,7 @@ class MaxEntIRL(BaseIRL):
         ----------
         occupancy : array-like of shape (n_states,) or (n_states, n_actions)
             Expert state (or state-action) visitation, e.g. the exact occupancy measure of a
-            known expert policy. It is rescaled to the env's visitation mass; the env's initial
+            known expert policy (state-action with ``reward_input="state_action"``). It is rescaled to the env's visitation mass; the env's initial
             distribution is used whatever ``initial_distribution`` says.
         env : TabularMDP
 
@@ -316,7 +336,12 @@ class MaxEntIRL(BaseIRL):
             )
         if not np.all(np.isfinite(d)) or (d < 0).any() or d.sum() <= 0:
             raise ValueError("occupancy must be finite, non-negative and not all zero.")
-        d = d.sum(axis=1) if d.ndim == 2 else d
+        if self._state_action and d.ndim == 1:
+            raise ValueError(
+                "reward_input='state_action' needs the state-action occupancy, shape "
+                f"({env.n_states}, {env.n_actions}), got a state visitation {d.shape}."
+            )
+        d = d.sum(axis=1) if d.ndim == 2 and not self._state_action else d
         self.env_ = env
         self._fit_visitation(d * (occupancy_mass(env) / d.sum()), env.initial_state_distribution,
                              env)
@@ -354,7 +379,9 @@ class MaxEntIRL(BaseIRL):
     def _set_learned_reward(self, dual, reward):
         """Set ``policy_``, ``reward_`` and ``history_`` for the reward reached."""
         self.policy_ = dual.policy(reward)
-        self.reward_ = np.repeat(reward[:, None], dual.env.n_actions, axis=1)
+        env = dual.env
+        self.reward_ = (reward.reshape(env.n_states, env.n_actions) if dual.state_action
+                        else np.repeat(reward[:, None], env.n_actions, axis=1))
         self.history_ = {k: np.asarray(v) for k, v in self._history.items()}
         del self._history
         self.__dict__.pop("_start_time", None)
@@ -524,15 +551,15 @@ class MaxEntIRL(BaseIRL):
         H = env.horizon
         return [t if len(t) <= H else Trajectory(t.states[: H + 1], t.actions[:H]) for t in demos]
 
-    @staticmethod
-    def _expert_visitation(demos, env, sample_weight):
-        """Expert state visitation, each demo normalised to unit mass, rescaled to mass M."""
+    def _expert_visitation(self, demos, env, sample_weight):
+        """Expert state (or state-action) visitation, each demo normalised to unit mass,
+        rescaled to mass M."""
         weights = np.ones(len(demos)) if sample_weight is None else sample_weight
         masses = np.array([np.sum(env.gamma ** np.arange(len(t), dtype=np.float64))
                            for t in demos])
         occ = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma,
                                   sample_weight=weights / masses)
-        visitation = occ.sum(axis=1)
+        visitation = occ if self._state_action else occ.sum(axis=1)
         return visitation * (occupancy_mass(env) / visitation.sum())
 
     @staticmethod
@@ -546,9 +573,10 @@ class MaxEntIRL(BaseIRL):
     def _reward_on(self, env):
         phi = self._feature_matrix(env)
         if self.reward_model == "linear":
-            return linear_reward(phi, self.coef_)
+            return linear_reward(phi, self.coef_, env)
         X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
-        return self.reward_net_.predict(X)
+        reward = self.reward_net_.predict(X)
+        return reward.reshape(env.n_states, -1) if self._state_action else reward
 
     def _transfer_policy(self, env):
         """Re-plan the learned reward on another env with the fitted feature map."""
@@ -556,7 +584,7 @@ class MaxEntIRL(BaseIRL):
         return SoftValueIteration().solve(env, self._reward_on(env))
 
     def transfer_reward(self, env):
-        """The learned reward ``(S,)`` evaluated on the states of another env.
+        """The learned reward ``(S,)`` (``(S, A)`` for state-action rewards) on another env.
 
         Parameters
         ----------
@@ -565,7 +593,7 @@ class MaxEntIRL(BaseIRL):
 
         Returns
         -------
-        reward : ndarray of shape (env.n_states,)
+        reward : ndarray of shape (env.n_states,) or (env.n_states, env.n_actions)
         """
         check_is_fitted(self)
         return self._reward_on(check_tabular_env(env))
@@ -589,6 +617,10 @@ def _preconditioner(phi, dual, expert_features, l2):
     return scale / scale.max()
 
 
-def _feature_expectations(state_visitation, phi):
-    """``rho = sum_s d(s) phi(s)`` of a state visitation vector (sparse-friendly)."""
-    return _occupancy_features(state_visitation[:, None], phi)
+def _feature_expectations(visitation, phi):
+    """``rho = sum d phi`` of a state ``(S,)`` or state-action visitation (``(S, A)`` or flat
+    ``(S * A,)`` against ``(S * A, k)`` features), sparse-friendly."""
+    if visitation.ndim == 1 and visitation.shape[0] != phi.shape[0]:
+        raise ValueError(f"visitation {visitation.shape} does not match features {phi.shape}.")
+    d = visitation[:, None] if visitation.ndim == 1 else visitation
+    return _occupancy_features(d, phi)
