@@ -99,7 +99,8 @@ class _MaxEntDual:
             visitation = occupancy
         self.last_visitation = visitation
         v0 = V[0] if env.finite_horizon else V
-        loss = (self.initial_distribution @ v0 - np.vdot(self.expert_visitation, reward)) / self.mass
+        expected = np.vdot(self.expert_visitation, reward)
+        loss = (self.initial_distribution @ v0 - expected) / self.mass
         return loss, ((visitation - self.expert_visitation) / self.mass).ravel()
 
     def policy(self, reward):
@@ -112,11 +113,12 @@ class _MaxEntDual:
 class MaxEntIRL(BaseIRL):
     """Maximum (causal) entropy inverse reinforcement learning.
 
-    Learns a reward ``r_w(s) = w . phi(s)`` (or ``r_w(s, a) = w . phi(s, a)``) whose maximum-entropy (soft-optimal) policy
-    reproduces the feature expectations of the demonstrations; equivalently, maximises the
-    likelihood of the demonstrated actions under that policy. The inner problem is soft value
-    iteration on the known model; the feature expectations of the policy are exact (occupancy
-    measure). Discounted envs give the stationary maximum causal entropy policy (Ziebart 2010),
+    Learns a reward ``r_w(s) = w . phi(s)`` (or ``r_w(s, a) = w . phi(s, a)``) whose
+    maximum-entropy (soft-optimal) policy reproduces the feature expectations of the
+    demonstrations; equivalently, maximises the likelihood of the demonstrated actions under
+    that policy. The inner problem is soft value iteration on the known model; the feature
+    expectations of the policy are exact (occupancy measure). Discounted envs give the
+    stationary maximum causal entropy policy (Ziebart 2010),
     finite-horizon envs the time-indexed one (Ziebart et al. 2008).
 
     Parameters
@@ -318,8 +320,9 @@ class MaxEntIRL(BaseIRL):
         ----------
         occupancy : array-like of shape (n_states,) or (n_states, n_actions)
             Expert state (or state-action) visitation, e.g. the exact occupancy measure of a
-            known expert policy (state-action with ``reward_input="state_action"``). It is rescaled to the env's visitation mass; the env's initial
-            distribution is used whatever ``initial_distribution`` says.
+            known expert policy (state-action with ``reward_input="state_action"``). It is
+            rescaled to the env's visitation mass; the env's initial distribution is used
+            whatever ``initial_distribution`` says.
         env : TabularMDP
 
         Returns
