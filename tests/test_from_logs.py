@@ -1,6 +1,8 @@
 """From logged data to a reward: models estimated from trajectories (TabularMDP.from_trajectories),
 state-action rewards, tables of logs (sklirl.demos.from_dataframe), discretised observations."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -234,3 +236,150 @@ def test_maxent_with_horizon_one_is_the_conditional_logit():
                     initial_distribution="demos").fit(demos, env)
     np.testing.assert_allclose(est.coef_, logit.x, atol=1e-5)
     assert est.score(demos) == pytest.approx(-logit.fun, abs=1e-8)
+
+
+# --- tables of logs: sklirl.demos.from_dataframe ------------------------------------------------
+def _log_table(demos, seed=0):
+    """The demos as a table of steps (one row per action, plus a final-state row without an
+    action), rows shuffled."""
+    rows = []
+    for ep, t in enumerate(demos):
+        for step, s in enumerate(t.states):
+            a = t.actions[step] if step < len(t) else np.nan
+            rows.append((f"ep{ep}", step, s, a))
+    rows = [rows[i] for i in np.random.RandomState(seed).permutation(len(rows))]
+    episode, time, state, action = map(np.array, zip(*rows))
+    return {"episode": episode, "t": time, "s": state, "a": action}
+
+
+def test_from_dataframe_round_trips_shuffled_rows():
+    from sklirl.demos import from_dataframe
+
+    env = _random_sparse_mdp(S=6, A=2)
+    demos, _ = make_expert_demos(env, 12, horizon=7, random_state=0)
+    table = _log_table(demos)
+    back = from_dataframe(table, episode="episode", state="s", action="a", time="t",
+                          n_states=6, n_actions=2)
+    # episodes in order of their first (shuffled) row; each one exactly the original
+    order = list(dict.fromkeys(table["episode"].tolist()))
+    assert back == [demos[int(ep[2:])] for ep in order]
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(table).sample(frac=1.0, random_state=1)
+    back = from_dataframe(frame, episode="episode", state="s", action="a", time="t")
+    assert sorted(map(repr, back)) == sorted(map(repr, demos))
+
+
+def test_from_dataframe_several_state_columns_make_observation_vectors():
+    from sklirl.demos import from_dataframe
+
+    table = {"id": ["b", "a", "b", "a"], "x": [0.5, 1.0, 0.25, 2.0], "y": [1.0, 2.0, 3.0, 4.0],
+             "act": [1, 0, 0, 1]}
+    a, b = from_dataframe(table, episode="id", state=["x", "y"], action="act")
+    np.testing.assert_array_equal(a.states, [[0.5, 1.0], [0.25, 3.0]])
+    np.testing.assert_array_equal(b.states, [[1.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_array_equal(a.actions, [1, 0])
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"t": [0, 1, 1, 0, 1]}, "episode 'u': time step 1 appears twice, in row 1 and row 2"),
+    ({"t": [0, 1, 3, 0, 1]}, "episode 'u': time steps jump from 1 .row 1. to 3 .row 2."),
+    ({"s": [0, np.nan, 2, 0, 1]}, "episode 'u', row 1: state column 's' is missing"),
+    ({"s": [0, 1.5, 2, 0, 1]}, "episode 'u', row 1: state 1.5 is not an integer"),
+    ({"s": [0, 1, 9, 0, 1]}, "episode 'u', row 2: state 9 is outside"),
+    ({"a": [0, np.nan, 1, 0, 1]}, "episode 'u', row 1: the action is missing"),
+    ({"ep": ["u", "u", "u", "v", "w"]}, "episode 'v', row 3: the episode has a single row"),
+    ({"ep": ["u", None, "u", "v", "v"]}, "row 1: the episode id is missing"),
+    ({"t": [0, 1, np.nan, 0, 1]}, "episode 'u', row 2: the time step is missing"),
+    ({"a": ["x", "y", "x", "y", "x"]}, "column 'a' must be numeric"),
+    ({"done": [1, 0, 0, 0, 1]}, "episode 'u', row 0: terminal is true before"),
+])
+def test_from_dataframe_errors_name_the_episode_and_row(change, match):
+    from sklirl.demos import from_dataframe
+
+    table = {"ep": ["u", "u", "u", "v", "v"], "t": [0, 1, 2, 0, 1], "s": [0, 1, 2, 0, 1],
+             "a": [0, 1, 0, 1, 1], "done": [0, 0, 1, 0, 1]}
+    table.update(change)
+    with pytest.raises((ValueError, TypeError), match=match):
+        from_dataframe(table, episode="ep", state="s", action="a", time="t", terminal="done",
+                       n_states=3, n_actions=2)
+
+
+def test_from_dataframe_names_pandas_index_labels():
+    pd = pytest.importorskip("pandas")
+    from sklirl.demos import from_dataframe
+
+    frame = pd.DataFrame({"ep": [1, 1, 2, 2], "s": [0, 1, 0, np.nan], "a": [0, 1, 1, 0]},
+                         index=[10, 11, 12, 13])
+    with pytest.raises(ValueError, match=r"episode 2, row 3 \(index 13\): state column 's'"):
+        from_dataframe(frame, episode="ep", state="s", action="a")
+    with pytest.raises(ValueError, match="no column 'time'"):
+        from_dataframe(frame, episode="ep", state="s", action="a", time="time")
+
+
+# --- other libraries' flat formats -------------------------------------------------------------
+class _Transitions:
+    """imitation's flattened Transitions, duck-typed."""
+
+    def __init__(self, demos):
+        self.obs = np.concatenate([t.states[:-1] for t in demos])
+        self.acts = np.concatenate([t.actions for t in demos])
+        self.next_obs = np.concatenate([t.states[1:] for t in demos])
+        self.dones = np.concatenate([np.arange(len(t)) == len(t) - 1 for t in demos])
+
+    def __len__(self):
+        return len(self.obs)
+
+    def __getitem__(self, i):
+        return {"obs": self.obs[i], "acts": self.acts[i], "next_obs": self.next_obs[i],
+                "dones": self.dones[i]}
+
+
+def test_flattened_transitions_are_split_at_dones():
+    from sklirl.demos import check_demos, from_transitions
+
+    env = _random_sparse_mdp(S=6, A=2)
+    demos, _ = make_expert_demos(env, 5, horizon=4, random_state=0)
+    flat = _Transitions(demos)
+    assert from_transitions(flat) == demos
+    assert check_demos(flat, n_states=6, n_actions=2) == demos  # wherever demos are accepted
+    shuffled = _Transitions(demos)
+    perm = np.random.RandomState(0).permutation(len(flat))
+    for name in ("obs", "acts", "next_obs", "dones"):
+        setattr(shuffled, name, getattr(flat, name)[perm])
+    with pytest.raises(ValueError, match="not in episode order"):
+        from_transitions(shuffled)
+
+
+def test_transition_batches_are_rejected_not_read_as_trajectories():
+    from sklirl.demos import check_demos
+
+    class DataLoader:  # what imitation's make_data_loader returns, duck-typed
+        dataset, batch_size = None, 32
+
+        def __iter__(self):
+            raise AssertionError("a DataLoader must not be iterated")
+
+    with pytest.raises(TypeError, match="DataLoader of transition batches.*Transitions"):
+        check_demos(DataLoader())
+    batches = [{"obs": np.arange(32), "acts": np.zeros(32), "next_obs": np.arange(32),
+                "dones": np.zeros(32, bool)}]
+    with pytest.raises(TypeError, match=r"demos\[0\] is a batch of flattened transitions"):
+        check_demos(iter(batches))
+
+
+def test_one_flat_pair_of_several_episodes_warns():
+    from sklirl.demos import check_demos
+
+    env = _random_sparse_mdp(S=30, A=2)
+    demos, _ = make_expert_demos(env, 30, horizon=10, random_state=0)
+    start = [t.states[0] for t in demos]
+    # every episode starts in state 0, concatenated into one long pair
+    episodes = [np.concatenate([[0], t.states[1:-1]]) for t in demos]
+    flat = (np.concatenate(episodes), np.concatenate([t.actions for t in demos]))
+    assert len(set(start)) > 1
+    with pytest.warns(UserWarning, match="may be several episodes"):
+        check_demos([flat])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_demos(demos)
+        check_demos([(np.arange(30) % 20, np.zeros(30, int))])  # a cycle is one episode
