@@ -81,7 +81,7 @@ def test_from_trajectories_is_sparse_for_large_state_spaces():
     rng = np.random.RandomState(0)
     states = rng.randint(S, size=(200, 51))
     demos = [(s, rng.randint(A, size=50)) for s in states]
-    env = TabularMDP.from_trajectories(demos, S, A, prior=1.0)
+    env = TabularMDP.from_trajectories(demos, S, A, prior=1.0, prior_mean="pooled")
     assert sp.issparse(env.transition_matrix)
     # pooled prior: a state's successors over all its logged actions, or a self-loop
     assert env.transition_matrix.nnz < 2 * S * A
@@ -383,3 +383,64 @@ def test_one_flat_pair_of_several_episodes_warns():
         warnings.simplefilter("error")
         check_demos(demos)
         check_demos([(np.arange(30) % 20, np.zeros(30, int))])  # a cycle is one episode
+
+
+# --- continuous logs -> a tabular model: StateDiscretizer -------------------------------------
+def _walker_logs(n=60, T=15, seed=0):
+    """A noisy walker on [0, 1] (x, and a nuisance coordinate); the logged agent steps toward
+    x = 0.9 (action 1: right, 0: left)."""
+    rng = np.random.RandomState(seed)
+    logs = []
+    for _ in range(n):
+        x = rng.rand()
+        xs, acts = [x], []
+        for _ in range(T):
+            a = int(x < 0.9) if rng.rand() < 0.9 else rng.randint(2)
+            x = float(np.clip(x + (0.1 if a else -0.1) + 0.02 * rng.randn(), 0, 1))
+            xs.append(x)
+            acts.append(a)
+        logs.append((np.column_stack([xs, rng.rand(T + 1)]), acts))
+    return logs
+
+
+def test_state_discretizer_builds_a_model_maxent_runs_on():
+    from sklearn.cluster import KMeans
+
+    from sklirl.features import StateDiscretizer
+
+    logs = _walker_logs()
+    disc = StateDiscretizer(n_bins=10)
+    # bins on both columns: 10 x 10 states; the model is estimated from the binned demos
+    demos, env = disc.to_tabular(logs, gamma=0.9)
+    assert env.n_states == disc.n_states_ == 100 and env.n_actions == 2
+    assert sum(len(t) for t in demos) == env.state_action_counts.sum() == 60 * 15
+    np.testing.assert_array_equal(demos[3].states, disc.transform(logs[3][0]).ravel())
+    # the reward on the x coordinate (state features = bin centres) peaks near x = 0.9
+    # (the logged agent rarely steps left at low x: with prior_mean="pooled" those unseen
+    # pairs would move right like the logged ones, and explain the behaviour away)
+    from sklearn.preprocessing import SplineTransformer
+
+    est = MaxEntIRL(SplineTransformer(n_knots=4), l2=0.1, initial_distribution="demos")
+    est.fit(demos, env)
+    x_of_best = env.state_features[est.reward_[:, 0].argmax(), 0]
+    assert x_of_best > 0.7
+    # any clusterer: KMeans labels are the states, its centres the state features
+    kmeans = StateDiscretizer(KMeans(12, n_init=2, random_state=0))
+    demos, env = kmeans.to_tabular(logs, n_actions=3, gamma=0.9, prior=0.5)
+    assert env.n_states == 12 and env.n_actions == 3
+    np.testing.assert_allclose(env.state_features, kmeans.discretizer_.cluster_centers_)
+    assert (env.state_action_counts[:, 2] == 0).all()  # never logged: the prior's rule
+
+
+def test_state_discretizer_rejects_what_it_cannot_use():
+    from sklearn.preprocessing import StandardScaler
+
+    from sklirl.features import StateDiscretizer
+
+    X = np.random.RandomState(0).rand(20, 2)
+    with pytest.raises(ValueError, match="one integer bin per column"):
+        StateDiscretizer(StandardScaler()).fit(X)
+    with pytest.raises(ValueError, match="would make 1e\\+08 states"):
+        StateDiscretizer(n_bins=100).fit(np.random.RandomState(0).rand(2000, 4))
+    with pytest.raises(ValueError, match="must hold observation vectors"):
+        StateDiscretizer().fit(X).transform_demos([([0, 1], [0])])

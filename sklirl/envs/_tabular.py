@@ -322,8 +322,8 @@ class TabularMDP:
         n_states,
         n_actions,
         *,
-        prior=1.0,
-        prior_mean="pooled",
+        prior=0.0,
+        prior_mean="self_loop",
         gamma=0.99,
         horizon=None,
         initial_state_distribution="demos",
@@ -352,14 +352,17 @@ class TabularMDP:
             :func:`~sklirl.demos.check_demos` accepts.
         n_states, n_actions : int
             Sizes of the model (states or actions never logged are allowed).
-        prior : float, default=1.0
-            Dirichlet concentration (pseudo-transitions per pair) on ``prior_mean``.
-        prior_mean : {"pooled", "self_loop", "uniform"}, default="pooled"
-            ``P0``, and so the rule for unseen pairs. ``"pooled"``: the successors of ``s``
-            pooled over all its logged actions (an unseen action behaves like the logged
-            ones on average; a state never left by a logged step stays put). ``"self_loop"``:
-            stay in ``s``. ``"uniform"``: any state (dense: small models only). The first two
-            keep the model sparse, so models of 10^5 states and more are fine.
+        prior : float, default=0.0
+            Dirichlet concentration (pseudo-transitions per pair) on ``prior_mean``; 0 is
+            the count estimate on the logged pairs.
+        prior_mean : {"self_loop", "pooled", "uniform"}, default="self_loop"
+            ``P0``, and so the rule for unseen pairs. ``"self_loop"``: stay in ``s`` (an
+            unseen action does nothing). ``"pooled"``: the successors of ``s`` pooled over
+            its logged actions (an unseen action does what the logged ones did on average; a
+            state never left by a logged step stays put); it lends the logged behaviour to
+            the actions not taken, which can explain that behaviour away for IRL.
+            ``"uniform"``: any state (dense: small models only). The first two keep the
+            model sparse, so models of 10^5 states and more are fine.
         gamma : float, default=0.99
         horizon : int, default=None
             As in the constructor.
@@ -380,10 +383,10 @@ default="demos"
         --------
         >>> from sklirl.envs import TabularMDP
         >>> demos = [([0, 1, 1], [1, 0]), ([0, 0], [0])]
-        >>> env = TabularMDP.from_trajectories(demos, 2, 2, prior=0.0, gamma=0.9)
+        >>> env = TabularMDP.from_trajectories(demos, 2, 2, gamma=0.9)
         >>> env.to_dense()[0].tolist()  # from state 0: action 0 stayed, action 1 moved
         [[1.0, 0.0], [0.0, 1.0]]
-        >>> env.state_action_counts.tolist()  # (1, 1) never logged: pooled successors of 1
+        >>> env.state_action_counts.tolist()  # (1, 1) never logged: it stays in 1
         [[1, 1], [1, 0]]
         >>> env.to_dense()[1, 1].tolist()
         [0.0, 1.0]
