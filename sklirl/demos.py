@@ -676,8 +676,8 @@ def from_transitions(transitions):
     dones = dones.astype(bool)
     # Within an episode each step starts where the last one ended; shuffled transitions
     # (a DataLoader's batches) do not, and cannot be put back into episodes.
-    linked = np.all((next_obs[:-1] == obs[1:]).reshape(n - 1, -1), axis=1)
-    broken = np.flatnonzero(~linked & ~dones[:-1])
+    linked = np.all((next_obs[:-1] == obs[1:]).reshape(n - 1, -1), axis=1) if n > 1 else []
+    broken = np.flatnonzero(~np.asarray(linked, dtype=bool) & ~dones[:-1])
     if len(broken):
         i = int(broken[0])
         raise ValueError(
