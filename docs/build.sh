@@ -9,4 +9,13 @@ cd "$(dirname "$0")"
 export MPLBACKEND=Agg
 rm -rf _build auto_examples generated sg_execution_times.rst
 python -m sphinx -W --keep-going -b html -j 1 . _build/html
+# The pages must work offline (a cluster node, the HTML opened from disk): no page may load a
+# script or a stylesheet from the network (MathJax is shipped in _static/mathjax).
+python - <<'PY'
+import pathlib, re, sys
+remote = re.compile(r"<(?:script[^>]*\ssrc|link[^>]*\shref)=[\"'](?:https?:)?//", re.I)
+bad = [str(p) for p in pathlib.Path("_build/html").rglob("*.html") if remote.search(p.read_text())]
+if bad:
+    sys.exit("pages that load scripts or stylesheets from the network: " + ", ".join(bad))
+PY
 echo "docs built in $(pwd)/_build/html/index.html"

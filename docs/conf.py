@@ -6,6 +6,7 @@ slow ones in their reduced mode (``SKLIRL_EXAMPLE_FAST=1``) unless ``SKLIRL_GALL
 the others are rendered without running them.
 """
 
+import importlib
 import os
 import re
 import sys
@@ -113,7 +114,7 @@ if os.environ.get("SKLIRL_DOCS_OFFLINE", "1") == "1":
 # worlds, fewer demo counts and rounds), which their text describes, so their pages have
 # figures too. SKLIRL_GALLERY_FULL=1 runs the long ones in full (minutes).
 FAST_EXAMPLES = (
-    "plot_quickstart",
+    "plot_quickstart",  # draws the landing page's figure (index.rst): always run it
     "plot_grid_search_custom_features",
     "plot_frozenlake",
     "plot_load_external_demos",
@@ -140,13 +141,28 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "reset_modules": ("matplotlib", "seaborn", "_gallery_modes.example_mode"),
     "reset_modules_order": "both",
-    "reference_url": {"sklirl": None},
+    # The execution-times pages load jQuery and DataTables from a CDN; the pages must work
+    # offline, and build.sh prints the times anyway.
+    "write_computation_times": False,
 }
+
+# -- Math: MathJax shipped with the build ------------------------------------------------------
+# The pages must render their equations offline (a cluster node, the built HTML opened from
+# disk), so MathJax is not loaded from a CDN: the sphinx-mathjax-offline package (docs extra)
+# bundles MathJax 3 with its fonts, and its files are copied to _static/mathjax.
+try:
+    _mathjax_pkg = importlib.import_module("sphinx-mathjax-offline")
+except ImportError as exc:
+    raise ImportError("the docs need sphinx-mathjax-offline, which bundles MathJax for offline "
+                      "pages: pip install -e \".[docs]\"") from exc
+_MATHJAX_STATIC = os.path.join(os.path.dirname(_mathjax_pkg.__file__), "static")
+mathjax_path = "mathjax/tex-chtml.js"
 
 # -- HTML --------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklirl {release}"
-html_static_path = []
+html_static_path = [_MATHJAX_STATIC, "_static"]
+html_css_files = ["sklirl.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,

@@ -57,6 +57,19 @@ for name, data in (("imitation", imitation_style), ("minari", minari_style), ("p
     print(f"{name:>9}: {len(trajs)} trajectories, score {irl.score(demos):.4f}")
 
 # %%
+# The reward recovered from the imitation-style records next to the true one (standardised:
+# IRL recovers a reward only up to scale and shift), with the learned policy's moves.
+import matplotlib.pyplot as plt
+
+from sklirl.plotting import plot_policy, plot_reward_comparison
+
+irl = MaxEntIRL().fit(imitation_style, env)
+fig = plot_reward_comparison(env, {"true reward": env.reward,
+                                   "from imitation records": irl.reward_})
+plot_policy(env, irl.policy_, ax=[ax for ax in fig.axes if ax.images][1], color="white")
+plt.show()
+
+# %%
 # Save and load without pickle: ``save_demos`` writes a ``.npz`` file that ``load_demos``
 # reads back with ``allow_pickle=False``.
 import tempfile

@@ -28,6 +28,7 @@ from .envs._tabular import TabularMDP, check_indices
 from .features import OneHotStates, fit_feature_matrix, transform_feature_matrix
 from .metrics import log_likelihood
 from .solvers._tabular import TabularPolicy
+from .utils._doc_link import DocLinkMixin
 from .utils._warnings import warn_user
 
 __all__ = ["BaseIRL", "is_tabular_env"]
@@ -108,7 +109,7 @@ def _observation_dim(env):
     return None
 
 
-class BaseIRL(BaseEstimator):
+class BaseIRL(DocLinkMixin, BaseEstimator):
     """Base class for inverse RL and imitation estimators fitted with ``fit(demos, env)``.
 
     ``demos`` plays the role of ``X`` (a list of trajectories, indexable by scikit-learn's

@@ -29,6 +29,7 @@ from .demos import check_demos, check_sample_weight
 from .envs._tabular import check_tabular_env
 from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, _policy_state_matrix, check_policy
+from .utils._doc_link import DocLinkMixin
 
 __all__ = [
     "occupancy_measure",
@@ -420,7 +421,7 @@ def _discounted_feature_sum(features, observations, gamma, where="observations")
     return _discounts(gamma, len(phi)) @ phi
 
 
-class _Expectation(BaseEstimator):
+class _Expectation(DocLinkMixin, BaseEstimator):
     """Base of the expectation estimators: occupancy, then features dotted with it."""
 
     def feature_expectations(self, env, policy, features):

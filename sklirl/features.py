@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .envs._tabular import TabularMDP, check_tabular_env
+from .utils._doc_link import DocLinkMixin
 
 __all__ = [
     "OneHotStates",
@@ -44,7 +45,7 @@ def _row_keys(X):
     return X.view(fields).ravel()
 
 
-class OneHotStates(TransformerMixin, BaseEstimator):
+class OneHotStates(DocLinkMixin, TransformerMixin, BaseEstimator):
     """One-hot encode whole rows: the tabular feature map (one reward weight per state).
 
     Each distinct row seen in ``fit`` is a category. Fitted by an IRL estimator on a
@@ -170,7 +171,7 @@ class OneHotStates(TransformerMixin, BaseEstimator):
         return tags
 
 
-class MacroCells(TransformerMixin, BaseEstimator):
+class MacroCells(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Indicators of macro cells: a coarse grid of hyper-cubes over coordinate features.
 
     Each input column (e.g. a GridWorld's row and column) is cut into bins of width
@@ -281,7 +282,7 @@ class MacroCells(TransformerMixin, BaseEstimator):
         return np.asarray([f"cell={'_'.join(map(str, b))}" for b in grid], dtype=object)
 
 
-class StateDiscretizer(TransformerMixin, BaseEstimator):
+class StateDiscretizer(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Discretise observation vectors into state indices: a tabular model of continuous logs.
 
     Bins each observation column (equal-width bins, the default) or clusters the observations

@@ -1,6 +1,6 @@
 """GAIL's discriminator: a torch MLP ``D_w(s, a) = sigmoid(f_w(x(s, a)))`` and its training step.
 
-The lecture's convention is used throughout: ``D -> 1`` on the policy's state-actions and
+Ho & Ermon's (2016) convention is used throughout: ``D -> 1`` on the policy's state-actions and
 ``D -> 0`` on the expert's, so ``-log D`` is large where the expert goes. The module imports
 torch at the top; :mod:`sklirl.irl._gail` imports it only inside ``fit``.
 

@@ -42,7 +42,7 @@ class GAIL(BaseIRL):
     A discriminator ``D_w(s, a) = sigmoid(f_w(s, a))`` learns to tell the current policy's
     state-actions (``D -> 1``) from the expert's (``D -> 0``); the policy then takes one step of
     maximum-entropy reinforcement learning on the pseudo-reward ``R(s, a) = -log D_w(s, a)``.
-    Each round, in the lecture's order:
+    Each round, in the order of Ho & Ermon's (2016) Algorithm 1:
 
     1. sample state-actions from the current policy (tabular envs: its exact occupancy measure);
     2. take ``n_disc_updates`` gradient steps on the discriminator's logistic loss, policy
@@ -77,7 +77,7 @@ class GAIL(BaseIRL):
         Number of GAIL rounds. On gymnasium envs a round collects ``solver.n_envs *
         solver.n_steps`` environment steps.
     n_disc_updates : int, default=4
-        Discriminator gradient steps per round (``k`` in the lecture).
+        Discriminator gradient steps per round (``k`` of Goodfellow et al.'s (2014) GAN algorithm).
     disc_learning_rate : float, default=1e-3
         Adam step size of the discriminator.
     disc_batch_size : int, default=512
@@ -550,7 +550,7 @@ class GAIL(BaseIRL):
 
         SB3's ``learn`` collects a rollout and updates the policy in one call, so each round is
         a policy step on the current discriminator's reward followed by the discriminator steps
-        on that rollout's state-actions (the lecture's loop, shifted by half a round).
+        on that rollout's state-actions (Ho & Ermon's (2016) loop, shifted by half a round).
         """
         algo = self.solver
         venv = algo.get_env()

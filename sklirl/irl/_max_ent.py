@@ -153,11 +153,12 @@ class MaxEntIRL(BaseIRL):
         attains the demonstrations' feature expectations exactly (typical for one-hot features
         and sampled demos in stochastic MDPs); the fit then stops with a warning.
     optimizer : {"lbfgs", "gradient"}, default="lbfgs"
-        Linear model: L-BFGS on the convex dual with its exact gradient, or the lecture's
-        fixed-step update ``w <- w + learning_rate * (rho_E - rho_pi) / M - learning_rate * l2 w``.
+        Linear model: L-BFGS on the convex dual with its exact gradient, or Ziebart et al.'s
+        (2008) gradient ascent
+        ``w <- w + learning_rate * (rho_E - rho_pi) / M - learning_rate * l2 w``.
         The MLP always uses Adam.
     learning_rate : float, default=None
-        ``optimizer="gradient"``: a fixed step size (the lecture's update); None adapts it,
+        ``optimizer="gradient"``: a fixed step size (Ziebart et al. 2008); None adapts it,
         starting at 1.0, by backtracking (halved until the dual decreases by the Armijo
         condition, doubled after each accepted step), since the right scale depends on the
         features and the visitation mass. Adam's step for the MLP (default 0.01). Ignored by

@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from ..utils._doc_link import DocLinkMixin
 from ..utils._persistence import (
     copy_training_state,
     restore_training_state,
@@ -1012,7 +1013,7 @@ class PPOTrainer:
 # --------------------------------------------------------------------------------------------
 
 
-class PPO(BaseEstimator):
+class PPO(DocLinkMixin, BaseEstimator):
     """Proximal policy optimisation with a clipped surrogate objective and GAE(lambda).
 
     Solves a gymnasium environment for its own reward or for a reward callable, e.g. a learned

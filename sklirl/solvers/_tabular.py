@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..envs._tabular import as_state_action_reward, check_indices, check_tabular_env
+from ..utils._doc_link import DocLinkMixin
 from ..utils._warnings import warn_user
 
 __all__ = [
@@ -742,7 +743,7 @@ def _greedy_policy(Q):
     return TabularPolicy(probs)
 
 
-class _TabularSolver(BaseEstimator):
+class _TabularSolver(DocLinkMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
