@@ -6,7 +6,10 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
+from strategies import demos
 
 from sklirl import MaxEntIRL
 from sklirl.datasets import make_expert_demos
@@ -86,6 +89,36 @@ def test_from_trajectories_is_sparse_for_large_state_spaces():
     # pooled prior: a state's successors over all its logged actions, or a self-loop
     assert env.transition_matrix.nnz < 2 * S * A
     assert env.state_action_counts.sum() == 200 * 50
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_from_trajectories_is_the_dirichlet_posterior_mean(data):
+    """For any demos: rows are distributions; logged pairs are (N + prior P0) / (N(s, a) +
+    prior); unseen pairs are P0; the counts are the logged transitions."""
+    S, A = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 3))
+    logs = data.draw(demos(S, A))
+    prior = data.draw(st.sampled_from([0.0, 0.5, 2.0]))
+    mean = data.draw(st.sampled_from(["self_loop", "pooled", "uniform"]))
+    env = TabularMDP.from_trajectories(logs, S, A, prior=prior, prior_mean=mean)
+    N = np.zeros((S, A, S))
+    for states, actions in logs:
+        for t in range(len(states) - 1):
+            N[states[t], actions[t], states[t + 1]] += 1
+    n = N.sum(axis=2)
+    np.testing.assert_array_equal(env.state_action_counts, n)
+    if mean == "self_loop":
+        P0 = np.repeat(np.eye(S)[:, None, :], A, axis=1)
+    elif mean == "uniform":
+        P0 = np.full((S, A, S), 1.0 / S)
+    else:
+        out = N.sum(axis=1)
+        pooled = np.where(out.sum(axis=1, keepdims=True) > 0,
+                          out / np.maximum(out.sum(axis=1, keepdims=True), 1), np.eye(S))
+        P0 = np.repeat(pooled[:, None, :], A, axis=1)
+    alpha = np.where(n > 0, prior, 1.0)[:, :, None]
+    expected = (N + alpha * P0) / (n[:, :, None] + alpha)
+    np.testing.assert_allclose(env.to_dense(), expected, atol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs, match", [
