@@ -457,7 +457,8 @@ default="demos"
                 )
         else:
             mu0 = initial_state_distribution
-        mdp = cls(
+        # A TabularMDP whatever cls is: subclasses (the grid worlds) build their own model.
+        mdp = TabularMDP(
             sp.csr_matrix(P), mu0, gamma=gamma, horizon=horizon, state_features=state_features,
             reward=reward, n_actions=A, state_action_features=state_action_features,
         )
