@@ -121,6 +121,39 @@ def test_from_trajectories_is_the_dirichlet_posterior_mean(data):
     np.testing.assert_allclose(env.to_dense(), expected, atol=1e-12)
 
 
+def test_from_trajectories_estimates_an_exogenous_part_on_its_own():
+    """s = c * E + e with e a Markov chain the actions do not affect: the factored estimate
+    (exogenous=E) is Pc(c' | s, a) Pe(e' | e) exactly as counted, and closer to the truth
+    than the joint counts from the same logs."""
+    from sklirl.datasets import sample_trajectories
+
+    rng = np.random.RandomState(0)
+    C, E, A = 4, 3, 2
+    Pc = rng.dirichlet(np.ones(C), size=(C * E, A))           # depends on the whole state
+    Pe = rng.dirichlet(np.ones(E), size=E)
+    P = np.einsum("sac,sf->sacf", Pc, Pe[np.arange(C * E) % E]).reshape(C * E, A, C * E)
+    env = TabularMDP(P, gamma=0.9)
+    demos = sample_trajectories(env, np.full((C * E, A), 0.5), 40, horizon=15, random_state=1)
+    joint = TabularMDP.from_trajectories(demos, C * E, A)
+    factored = TabularMDP.from_trajectories(demos, C * E, A, exogenous=E)
+    # by hand: the counts of the controlled part per (s, a), of the exogenous part per e
+    Nc, Ne = np.zeros((C * E, A, C)), np.zeros((E, E))
+    for t in demos:
+        for s, a, s2 in zip(t.states[:-1], t.actions, t.states[1:]):
+            Nc[s, a, s2 // E] += 1
+            Ne[s % E, s2 % E] += 1
+    Pc_hat = Nc / Nc.sum(axis=2, keepdims=True)
+    Pe_hat = Ne / Ne.sum(axis=1, keepdims=True)
+    expected = np.einsum("sac,sf->sacf", Pc_hat, Pe_hat[np.arange(C * E) % E])
+    np.testing.assert_allclose(factored.to_dense(), expected.reshape(C * E, A, C * E))
+    np.testing.assert_array_equal(factored.state_action_counts, joint.state_action_counts)
+    error = {name: np.abs(m.to_dense() - P).sum(axis=2).mean()
+             for name, m in (("joint", joint), ("factored", factored))}
+    assert error["factored"] < 0.8 * error["joint"], error
+    with pytest.raises(ValueError, match="exogenous=5 must divide n_states=12"):
+        TabularMDP.from_trajectories(demos, C * E, A, exogenous=5)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"prior": -1.0}, "prior must be"),
     ({"prior_mean": "flat"}, "prior_mean must be"),

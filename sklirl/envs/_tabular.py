@@ -331,6 +331,7 @@ class TabularMDP:
         state_action_features=None,
         reward=None,
         sample_weight=None,
+        exogenous=None,
     ):
         """Estimate the model from logged trajectories (counts with a Dirichlet prior).
 
@@ -373,6 +374,13 @@ default="demos"
             As in the constructor.
         sample_weight : array-like of shape (n_trajectories,), default=None
             Weights of the trajectories in the counts and the start distribution.
+        exogenous : int, default=None
+            The number ``E`` of values of a part of the state that the actions do not affect
+            (prices, weather), with states numbered ``s = c * E + e``. Then
+            ``P(c * E + e' | s, a) = Pc(c | s, a) Pe(e' | e)``: the controlled part from the
+            ``(s, a)`` counts (``prior`` and the unseen-pair rule apply to it), the
+            exogenous part from every logged step of ``e`` alone (its count estimate; values
+            never left stay), which needs far fewer logs than the joint counts.
 
         Returns
         -------
@@ -395,6 +403,13 @@ default="demos"
 
         S = _check_size(n_states, "n_states")
         A = _check_size(n_actions, "n_actions")
+        if exogenous is not None:
+            exogenous = _check_size(exogenous, "exogenous")
+            if S % exogenous:
+                raise ValueError(
+                    f"exogenous={exogenous} must divide n_states={S} (states are numbered "
+                    "s = c * exogenous + e)."
+                )
         if (not isinstance(prior, numbers.Real) or isinstance(prior, bool)
                 or not np.isfinite(prior) or prior < 0):
             raise ValueError(f"prior must be a finite float >= 0, got {prior!r}.")
@@ -402,7 +417,7 @@ default="demos"
             raise ValueError(
                 f"prior_mean must be 'pooled', 'self_loop' or 'uniform', got {prior_mean!r}."
             )
-        if prior_mean == "uniform" and S * S * A > 50_000_000:
+        if prior_mean == "uniform" and S * S * A // (exogenous or 1) > 50_000_000:
             raise ValueError(
                 f"prior_mean='uniform' makes a dense model of {S * A} x {S} entries; use "
                 "'pooled' or 'self_loop' (sparse) for this many states."
@@ -418,31 +433,18 @@ default="demos"
             cols.append(t.states[1 : n + 1])
             vals.append(np.full(n, w))
         rows, cols, vals = (np.concatenate(x) for x in (rows, cols, vals))
-        counts = sp.csr_matrix((vals, (rows, cols)), shape=(S * A, S))
-        counts.sum_duplicates()
-        n_sa = np.asarray(counts.sum(axis=1)).ravel()
-        # The prior mean P0 (S * A, S), sparse unless uniform.
-        if prior_mean == "uniform":
-            P0 = sp.csr_matrix(np.full((S * A, S), 1.0 / S))
+        if exogenous is None:
+            P = _dirichlet_rows(rows, cols, vals, S, A, np.arange(S), S, prior, prior_mean)
         else:
-            loops = sp.csr_matrix(
-                (np.ones(S * A), (np.arange(S * A), np.repeat(np.arange(S), A))),
-                shape=(S * A, S),
-            )
-            if prior_mean == "self_loop":
-                P0 = loops
-            else:
-                by_state = sp.csr_matrix(
-                    (np.ones(S * A), (np.repeat(np.arange(S), A), np.arange(S * A))),
-                    shape=(S, S * A),
-                ) @ counts
-                out = np.asarray(by_state.sum(axis=1)).ravel()
-                pooled = sp.diags(np.divide(1.0, out, out=np.zeros(S), where=out > 0)) @ by_state
-                pooled = pooled + sp.diags((out == 0).astype(np.float64))  # never left: stay
-                P0 = sp.csr_matrix(pooled)[np.repeat(np.arange(S), A)]
-        # Unseen pairs take P0 whatever the prior (also for the count estimate, prior = 0).
-        alpha = np.where(n_sa > 0, float(prior), 1.0)
-        P = sp.diags(1.0 / (n_sa + alpha)) @ (counts + sp.diags(alpha) @ P0)
+            # s = c * E + e: the controlled part c' from the (s, a) counts, the exogenous part
+            # e' from every logged step of e alone; P(c', e' | s, a) = Pc(c' | s, a) Pe(e' | e).
+            E = exogenous
+            Pc = _dirichlet_rows(rows, cols // E, vals, S, A, np.arange(S) // E, S // E, prior,
+                                 prior_mean)
+            Pe = _dirichlet_rows(rows // A % E, cols % E, vals, E, 1, np.arange(E), E, 0.0,
+                                 "self_loop")
+            P = _rowwise_kron(Pc, Pe[np.arange(S * A) // A % E])
+        n_sa = np.bincount(rows, weights=vals, minlength=S * A)
         if isinstance(initial_state_distribution, str):
             if initial_state_distribution == "demos":
                 starts = np.array([t.states[0] for t in trajs], dtype=np.intp)
@@ -459,7 +461,7 @@ default="demos"
             mu0 = initial_state_distribution
         # A TabularMDP whatever cls is: subclasses (the grid worlds) build their own model.
         mdp = TabularMDP(
-            sp.csr_matrix(P), mu0, gamma=gamma, horizon=horizon, state_features=state_features,
+            P, mu0, gamma=gamma, horizon=horizon, state_features=state_features,
             reward=reward, n_actions=A, state_action_features=state_action_features,
         )
         mdp.state_action_counts = (n_sa.reshape(S, A) if sample_weight is not None
@@ -554,6 +556,48 @@ default="demos"
             f"{type(self).__name__}(n_states={self.n_states}, n_actions={self.n_actions}, "
             f"gamma={self.gamma}, {kind})"
         )
+
+
+def _dirichlet_rows(rows, cols, vals, S, A, stay, n_next, prior, prior_mean):
+    """Rows ``s * A + a`` of ``(N + prior * P0) / (N(s, a) + prior)`` over ``n_next`` values,
+    with ``P0`` exactly for unseen pairs; ``stay[s]`` is the value that means "no change"."""
+    counts = sp.csr_matrix((vals, (rows, cols)), shape=(S * A, n_next))
+    counts.sum_duplicates()
+    n_sa = np.asarray(counts.sum(axis=1)).ravel()
+    state_of_row = np.repeat(np.arange(S), A)
+    if prior_mean == "uniform":
+        P0 = sp.csr_matrix(np.full((S * A, n_next), 1.0 / n_next))
+    else:
+        loops = sp.csr_matrix((np.ones(S), (np.arange(S), stay)), shape=(S, n_next))
+        if prior_mean == "self_loop":
+            pooled = loops
+        else:
+            by_state = sp.csr_matrix(
+                (np.ones(S * A), (state_of_row, np.arange(S * A))), shape=(S, S * A)
+            ) @ counts
+            out = np.asarray(by_state.sum(axis=1)).ravel()
+            pooled = sp.diags(np.divide(1.0, out, out=np.zeros(S), where=out > 0)) @ by_state
+            pooled = pooled + sp.diags((out == 0).astype(np.float64)) @ loops  # never left
+        P0 = sp.csr_matrix(pooled)[state_of_row]
+    # Unseen pairs take P0 whatever the prior (also for the count estimate, prior = 0).
+    alpha = np.where(n_sa > 0, float(prior), 1.0)
+    return sp.csr_matrix(sp.diags(1.0 / (n_sa + alpha)) @ (counts + sp.diags(alpha) @ P0))
+
+
+def _rowwise_kron(X, Y):
+    """The row-wise Kronecker product of two CSR matrices with as many rows:
+    ``out[r, i * Y.shape[1] + j] = X[r, i] * Y[r, j]``."""
+    X, Y = sp.csr_matrix(X), sp.csr_matrix(Y)
+    nx, ny = np.diff(X.indptr), np.diff(Y.indptr)
+    x_row = np.repeat(np.arange(X.shape[0]), nx)
+    reps = ny[x_row]                                   # each X entry meets its row's Y entries
+    k = np.repeat(np.arange(X.nnz), reps)
+    first = np.repeat(np.cumsum(reps) - reps, reps)
+    y = Y.indptr[x_row[k]] + np.arange(len(k)) - first
+    return sp.csr_matrix(
+        (X.data[k] * Y.data[y], (x_row[k], X.indices[k] * Y.shape[1] + Y.indices[y])),
+        shape=(X.shape[0], X.shape[1] * Y.shape[1]),
+    )
 
 
 def _check_size(value, name):
