@@ -109,7 +109,7 @@ def run_sklirl(demos, seed, target, n_rounds):
     def callback(gail, row):
         tracker.round_done(row["env_steps"], gail.policy_.predict)
 
-    GAIL(n_rounds=n_rounds, random_state=seed, callback=callback).fit(
+    GAIL(max_iter=n_rounds, random_state=seed, callback=callback).fit(
         demos, gymnasium.make(ENV_ID)
     )
     return tracker

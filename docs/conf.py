@@ -56,7 +56,7 @@ numpydoc_xref_param_type = True
 numpydoc_xref_ignore = "all"
 numpydoc_xref_aliases = {
     "TabularMDP": "sklirl.envs.TabularMDP",
-    "TabularPolicy": "sklirl.solvers.TabularPolicy",
+    "TabularPolicy": "sklirl.policies.TabularPolicy",
     "Trajectory": "sklirl.Trajectory",
 }
 # Every object the API reference lists has a docstring (GL08; autodoc leaves out members

@@ -79,18 +79,18 @@ def evaluate_round(gail, row):
 
 
 start = time.perf_counter()
-gail = GAIL(n_rounds=N_ROUNDS, solver=solver, random_state=0, callback=evaluate_round).fit(
+gail = GAIL(max_iter=N_ROUNDS, solver=solver, random_state=0, callback=evaluate_round).fit(
     demos, gymnasium.make(ENV_ID)
 )
-print(f"GAIL: {gail.history_[-1]['env_steps']} env steps in {time.perf_counter() - start:.0f} s"
+print(f"GAIL: {gail.history_['env_steps'][-1]} env steps in {time.perf_counter() - start:.0f} s"
       f" (evaluation included); final return {curve[-1][1]:.1f}")
 
 # %%
 # Learning curve
 # --------------
 steps, returns = np.array(curve).T
-acc_E = [h["disc_accuracy_expert"] for h in gail.history_]
-acc_pi = [h["disc_accuracy_policy"] for h in gail.history_]
+acc_E = gail.history_["disc_accuracy_expert"]
+acc_pi = gail.history_["disc_accuracy_policy"]
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
 ax1.plot(steps, returns, marker=".", label="GAIL (deterministic policy)")

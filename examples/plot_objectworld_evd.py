@@ -85,7 +85,7 @@ def make_models():
     )
     if HAS_TORCH:
         models["GAIL (tabular, one-hot)"] = GAIL(
-            n_rounds=8 if FAST else 40, hidden_layer_sizes=(32,), disc_learning_rate=1e-2,
+            max_iter=8 if FAST else 40, hidden_layer_sizes=(32,), disc_learning_rate=1e-2,
             random_state=0,
         )
     return models

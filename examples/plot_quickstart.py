@@ -41,7 +41,7 @@ n_rounds = 15 if os.environ.get("SKLIRL_EXAMPLE_FAST", "0") == "1" else 40
 estimators = {
     "MaxMarginIRL": MaxMarginIRL(epsilon=0.1),
     "MaxEntIRL": MaxEntIRL(),
-    "GAIL": GAIL(n_rounds=n_rounds, hidden_layer_sizes=(32,), disc_learning_rate=1e-2,
+    "GAIL": GAIL(max_iter=n_rounds, hidden_layer_sizes=(32,), disc_learning_rate=1e-2,
                  random_state=0),
 }
 evd = {"uniform": expected_value_difference(env, policy=np.full((env.n_states, 4), 0.25))}

@@ -10,18 +10,14 @@ from .demos import Trajectory
 
 __version__ = "0.1.0.dev0"
 
-_ESTIMATORS = {
-    "MaxMarginIRL": "sklirl.irl._max_margin",
-    "MaxEntIRL": "sklirl.irl._max_ent",
-    "GAIL": "sklirl.irl._gail",
-}
+_ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "GAIL")
 
 __all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "Trajectory", "__version__"]
 
 
 def __getattr__(name):
     if name in _ESTIMATORS:
-        return getattr(importlib.import_module(_ESTIMATORS[name]), name)
+        return getattr(importlib.import_module("sklirl.irl"), name)
     raise AttributeError(f"module 'sklirl' has no attribute {name!r}")
 
 

@@ -27,7 +27,7 @@ from .envs._gym import is_gymnasium_env
 from .envs._tabular import TabularMDP, check_indices
 from .features import OneHotStates, fit_feature_matrix, transform_feature_matrix
 from .metrics import log_likelihood
-from .solvers._tabular import TabularPolicy
+from .policies import TabularPolicy
 from .utils._doc_link import DocLinkMixin
 from .utils._warnings import warn_user
 
@@ -83,12 +83,15 @@ def _same_tabular_env(a, b):
 
 
 def linear_reward(phi, w, env=None):
-    """The linear reward ``phi @ w``: flat, or as an ``(S, A)`` table for ``(S * A, k)``
-    state-action features when ``env`` is given."""
+    """The linear reward ``phi @ w`` as a flat float array (``(S,)``, or ``(S * A,)`` for
+    state-action features); with ``env``, the ``(S, A)`` table estimators expose: state
+    rewards repeated over the actions, state-action rewards (row ``s * A + a``) reshaped."""
     r = np.asarray(phi @ w, dtype=np.float64).ravel()
-    if env is not None and r.size != env.n_states:
-        r = r.reshape(env.n_states, env.n_actions)
-    return r
+    if env is None:
+        return r
+    if r.size == env.n_states:
+        return np.repeat(r[:, None], env.n_actions, axis=1)
+    return r.reshape(env.n_states, env.n_actions)
 
 
 def _fitted_attributes(estimator):

@@ -9,7 +9,8 @@ from sklearn.utils import check_random_state
 
 from .demos import Trajectory
 from .envs._tabular import check_tabular_env
-from .solvers._tabular import SoftValueIteration, check_policy, sample_categorical
+from .policies import check_policy, sample_categorical
+from .solvers import SoftValueIteration
 
 __all__ = [
     "sample_trajectories", "make_expert_demos", "load_brand_choice", "make_brand_choice_mdp",

@@ -671,7 +671,7 @@ class MonteCarloExpectation(_Expectation):
         env : TabularMDP or gymnasium.Env
             A gymnasium env is deep-copied for the rollouts, never stepped itself.
         policy : policy
-            Tabular envs: a :class:`~sklirl.solvers.TabularPolicy` or an ``(S, A)`` array.
+            Tabular envs: a :class:`~sklirl.policies.TabularPolicy` or an ``(S, A)`` array.
             Gymnasium envs: an object with ``sample(observations, random_state)`` (such as
             :class:`~sklirl.solvers.TorchPolicy`) or ``predict(observations,
             deterministic=False)``; one with ``sample_component(random_state)`` (the

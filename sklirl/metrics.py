@@ -9,7 +9,8 @@ import numpy as np
 from .demos import check_demos
 from .envs._tabular import as_state_action_reward, check_tabular_env
 from .expectations import occupancy_measure
-from .solvers._tabular import ValueIteration, check_policy
+from .policies import check_policy
+from .solvers import ValueIteration
 
 __all__ = [
     "policy_value",

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .envs._tabular import check_tabular_env
-from .solvers._tabular import check_policy
+from .policies import check_policy
 from .utils._optional import import_optional
 
 __all__ = [

@@ -55,7 +55,7 @@ _MODULES = {
 QUICKSTART_PARAMS = {
     "MaxMarginIRL": {"epsilon": 0.1},  # the demos' sampling noise is larger than 1e-3
     "MaxEntIRL": {},
-    "GAIL": {"n_rounds": 40, "hidden_layer_sizes": (32,), "disc_learning_rate": 1e-2},
+    "GAIL": {"max_iter": 40, "hidden_layer_sizes": (32,), "disc_learning_rate": 1e-2},
 }
 COLUMNS = ("estimator", "fit s", "EVD reward", "EVD policy", "feature gap", "held-out LL")
 # Why a held-out log-likelihood can be -inf, for the estimators where it is expected.

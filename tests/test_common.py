@@ -195,8 +195,8 @@ _REAL_ESTIMATORS = {
          "expectation": MonteCarloExpectation(n_episodes=10)},
     ]),
     "GAIL": ("sklirl.irl._gail", [
-        {"n_rounds": 3, "hidden_layer_sizes": (8,), "disc_batch_size": 32},
-        {"n_rounds": 2, "hidden_layer_sizes": (4,), "disc_batch_size": 32,
+        {"max_iter": 3, "hidden_layer_sizes": (8,), "disc_batch_size": 32},
+        {"max_iter": 2, "hidden_layer_sizes": (4,), "disc_batch_size": 32,
          "features": PolynomialFeatures(2), "expectation": MonteCarloExpectation(10)},
     ]),
 }
@@ -356,3 +356,43 @@ def test_every_public_estimator_is_checked():
                and not (cls.__name__.startswith("Base")
                         and any(issubclass(c, cls) for c in checked))}
     assert not missing, f"public estimators in no check list: {sorted(missing)}"
+
+
+# ---------------------------------------------------------------------------------------
+# One contract for every public estimator (docs/user_guide/architecture.rst)
+# ---------------------------------------------------------------------------------------
+def _public_estimators():
+    import sklirl.irl
+
+    for name in sklirl.irl.__all__:
+        yield pytest.param(name, id=name)
+
+
+@pytest.mark.parametrize("name", _public_estimators())
+def test_public_estimator_contract(name):
+    """``from sklirl.irl import X`` works; ``max_iter`` is the iteration budget; parameters
+    after the first are keyword-only; after a fit on a tabular env ``reward_`` is ``(S, A)``
+    and ``history_`` a dict of equal-length arrays, one entry per iteration."""
+    if name == "GAIL":
+        pytest.importorskip("torch")
+    module = importlib.import_module("sklirl.irl")
+    cls = getattr(module, name)
+    assert getattr(importlib.import_module("sklirl"), name) is cls
+    params = list(inspect.signature(cls).parameters.values())
+    assert "max_iter" in {p.name for p in params}
+    assert all(p.kind is p.KEYWORD_ONLY for p in params[1:]), [
+        p.name for p in params[1:] if p.kind is not p.KEYWORD_ONLY]
+    from sklirl.datasets import make_expert_demos
+    from sklirl.envs import GridWorld
+
+    env = GridWorld(3, gamma=0.9)
+    demos, _ = make_expert_demos(env, 5, horizon=6, random_state=0)
+    small = {"hidden_layer_sizes": (4,)} if name == "GAIL" else {}
+    est = cls(max_iter=3, random_state=0, **small).fit(demos, env)
+    assert est.reward_.shape == (env.n_states, env.n_actions)
+    history = est.history_
+    assert isinstance(history, dict) and history
+    lengths = {key: len(values) for key, values in history.items()}
+    assert all(isinstance(v, np.ndarray) for v in history.values())
+    assert len(set(lengths.values())) == 1, lengths
+    assert 1 <= est.n_iter_ <= 3

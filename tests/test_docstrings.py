@@ -20,6 +20,8 @@ MODULES = (
     "sklirl.envs",
     "sklirl.features",
     "sklirl.solvers",
+    "sklirl.policies",
+    "sklirl.irl",
     "sklirl.expectations",
     "sklirl.datasets",
     "sklirl.metrics",

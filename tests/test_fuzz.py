@@ -125,7 +125,7 @@ def _estimators():
     return [
         MaxEntIRL(max_iter=2),
         MaxMarginIRL(max_iter=2),
-        GAIL(n_rounds=1, n_disc_updates=1, hidden_layer_sizes=(4,), random_state=0),
+        GAIL(max_iter=1, n_disc_updates=1, hidden_layer_sizes=(4,), random_state=0),
     ]
 
 

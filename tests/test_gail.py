@@ -33,6 +33,12 @@ def _single_thread():
     torch.set_num_threads(n)
 
 
+def _same_history(h1, h2):
+    """Bit-identical histories (dicts of equal-length arrays)."""
+    return h1.keys() == h2.keys() and all(
+        np.array_equal(h1[k], h2[k], equal_nan=True) for k in h1)
+
+
 def _total_variation(d1, d2):
     return 0.5 * np.abs(d1 / d1.sum() - d2 / d2.sum()).sum()
 
@@ -140,7 +146,7 @@ def test_tabular_gail_matches_the_expert_occupancy_and_value(grid_problem, seed)
     # 150 rounds with Adam at 1e-2. The last round's policy oscillates around the saddle point
     # (TV 0.047, 0.052, 0.047 for seeds 0-2); the averaged one is steady at 0.0465-0.047. The
     # 40 demos' own empirical occupancy is at TV 0.073 from the expert's.
-    gail = GAIL(disc_learning_rate=1e-2, n_rounds=150, random_state=seed).fit(demos, env)
+    gail = GAIL(disc_learning_rate=1e-2, max_iter=150, random_state=seed).fit(demos, env)
     d_E = occupancy_measure(env, expert)
     d = occupancy_measure(env, gail.policy_)
     assert _total_variation(d, d_E) <= 0.05
@@ -154,7 +160,7 @@ def test_tabular_gail_matches_the_expert_occupancy_and_value(grid_problem, seed)
     # value is the same weighted mean of the rounds' values
     decay = 1.0 - 1.0 / gail.n_average_rounds
     weights = decay ** np.arange(gail.n_iter_)[::-1]
-    returns = np.array([h["true_return"] for h in gail.history_])
+    returns = gail.history_["true_return"]
     assert value == pytest.approx(weights @ returns / weights.sum(), rel=1e-9)
     if seed:
         return
@@ -162,43 +168,43 @@ def test_tabular_gail_matches_the_expert_occupancy_and_value(grid_problem, seed)
     # the uniform policy it starts from is far from the expert
     assert _total_variation(occupancy_measure(env, np.full((25, 4), 0.25)), d_E) > 0.3
     # attributes and diagnostics
-    assert gail.reward_.shape == (25, 4) and gail.n_iter_ == 150 == len(gail.history_)
-    assert set(gail.history_[0]) == {"disc_loss", "disc_accuracy_expert",
+    assert gail.reward_.shape == (25, 4) and gail.n_iter_ == 150 == len(gail.history_["disc_loss"])
+    assert set(gail.history_) == {"disc_loss", "disc_accuracy_expert",
                                      "disc_accuracy_policy", "policy_entropy", "true_return",
                                      "env_steps"}
     assert gail.device_ == "cpu"
     # the learned reward is -log D of the final discriminator
     np.testing.assert_allclose(gail.predict_reward(np.arange(25)), gail.reward_)
     assert (gail.reward_ > 0).all()
-    assert gail.score(demos) > GAIL(n_rounds=1, random_state=0).fit(
+    assert gail.score(demos) > GAIL(max_iter=1, random_state=0).fit(
         demos, env).score(demos)
 
 
 def test_tabular_without_averaging_returns_the_soft_best_response(grid_problem):
     env, demos, _ = grid_problem
-    gail = GAIL(n_rounds=5, n_average_rounds=1, random_state=0).fit(demos, env)
+    gail = GAIL(max_iter=5, n_average_rounds=1, random_state=0).fit(demos, env)
     best_response = gail.solver_.solve(env, gail.reward_)
     np.testing.assert_allclose(gail.policy_.probs, best_response.probs, atol=1e-10)
-    assert gail.history_[-1]["true_return"] == pytest.approx(
+    assert gail.history_["true_return"][-1] == pytest.approx(
         policy_value(env, gail.policy_, env.reward))
     # the iterates do not depend on the averaging
-    averaged = GAIL(n_rounds=5, random_state=0).fit(demos, env)
-    assert averaged.history_ == gail.history_
+    averaged = GAIL(max_iter=5, random_state=0).fit(demos, env)
+    assert _same_history(averaged.history_, gail.history_)
     np.testing.assert_array_equal(averaged.reward_, gail.reward_)
 
 
 def test_tabular_fit_is_deterministic(grid_problem):
     env, demos, _ = grid_problem
-    a = GAIL(n_rounds=10, random_state=3).fit(demos, env)
-    b = GAIL(n_rounds=10, random_state=3).fit(demos, env)
+    a = GAIL(max_iter=10, random_state=3).fit(demos, env)
+    b = GAIL(max_iter=10, random_state=3).fit(demos, env)
     np.testing.assert_array_equal(a.reward_, b.reward_)
-    assert a.history_ == b.history_
+    assert _same_history(a.history_, b.history_)
 
 
 @pytest.mark.parametrize("reward_form, sign", [("-log D", 1), ("log(1-D)", -1), ("logit", 0)])
 def test_tabular_reward_forms(grid_problem, reward_form, sign):
     env, demos, _ = grid_problem
-    gail = GAIL(reward_form=reward_form, n_rounds=5, random_state=0).fit(demos, env)
+    gail = GAIL(reward_form=reward_form, max_iter=5, random_state=0).fit(demos, env)
     logits = gail.discriminator_.logits(
         state_action_features(np.eye(25), 4).toarray()).reshape(25, 4)
     np.testing.assert_allclose(gail.reward_, reward_from_logits(logits, reward_form))
@@ -208,14 +214,14 @@ def test_tabular_reward_forms(grid_problem, reward_form, sign):
 
 def test_tabular_monte_carlo_expectation_counts_steps(grid_problem):
     env, demos, _ = grid_problem
-    gail = GAIL(n_rounds=3, expectation=MonteCarloExpectation(n_episodes=5, horizon=10),
+    gail = GAIL(max_iter=3, expectation=MonteCarloExpectation(n_episodes=5, horizon=10),
                 random_state=0).fit(demos, env)
-    assert [h["env_steps"] for h in gail.history_] == [50, 100, 150]
+    assert gail.history_["env_steps"].tolist() == [50, 100, 150]
 
 
 def test_tabular_bc_warm_start_and_sample_action(grid_problem, monkeypatch):
     env, demos, expert = grid_problem
-    import sklirl.irl._gail as gail_module
+    import sklirl.irl._generators as gail_module
 
     first = []
     original = gail_module.ExactExpectation.occupancy
@@ -226,7 +232,7 @@ def test_tabular_bc_warm_start_and_sample_action(grid_problem, monkeypatch):
 
     monkeypatch.setattr(gail_module.ExactExpectation, "occupancy", recording)
     d_E = occupancy_measure(env, expert)
-    kwargs = dict(n_rounds=1, n_disc_updates=50, disc_learning_rate=1e-2, random_state=0)
+    kwargs = dict(max_iter=1, n_disc_updates=50, disc_learning_rate=1e-2, random_state=0)
     cold = GAIL(**kwargs).fit(demos, env)
     warm = GAIL(bc_pretrain_epochs=1, **kwargs).fit(demos, env)
     # the first policy sampled: uniform (TV 0.73 to the expert) vs cloned (TV 0.12)
@@ -234,7 +240,7 @@ def test_tabular_bc_warm_start_and_sample_action(grid_problem, monkeypatch):
     assert _total_variation(occupancy_measure(env, first[0]), d_E) > 0.7
     assert _total_variation(occupancy_measure(env, first[1]), d_E) < 0.2
     # so the first discriminator has much less to tell apart (loss 1.32 vs 0.52)
-    assert warm.history_[0]["disc_loss"] > cold.history_[0]["disc_loss"] + 0.5
+    assert warm.history_["disc_loss"][0] > cold.history_["disc_loss"][0] + 0.5
     a = warm.sample_action(np.zeros(200, dtype=int), random_state=0)
     assert a.shape == (200,) and set(np.unique(a)) <= {0, 1, 2, 3}
     freq = np.bincount(a, minlength=4) / 200
@@ -244,18 +250,18 @@ def test_tabular_bc_warm_start_and_sample_action(grid_problem, monkeypatch):
 def test_tabular_parameter_errors(grid_problem):
     env, demos, _ = grid_problem
     with pytest.raises(ValueError, match="entropy_coef must be positive"):
-        GAIL(entropy_coef=0.0, n_rounds=1).fit(demos, env)
+        GAIL(entropy_coef=0.0, max_iter=1).fit(demos, env)
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
-        GAIL(hidden_layer_sizes=(0,), n_rounds=1).fit(demos, env)
+        GAIL(hidden_layer_sizes=(0,), max_iter=1).fit(demos, env)
     with pytest.raises(ValueError, match="device"):
-        GAIL(device="tpu", n_rounds=1).fit(demos, env)
+        GAIL(device="tpu", max_iter=1).fit(demos, env)
     with pytest.raises(ValueError, match="reward_form"):
         GAIL(reward_form="D").fit(demos, env)
 
 
 def test_tabular_score_on_another_env_replans(grid_problem):
     env, demos, _ = grid_problem
-    gail = GAIL(n_rounds=5, random_state=0).fit(demos, env)
+    gail = GAIL(max_iter=5, random_state=0).fit(demos, env)
     same = GridWorld(5, slip=0.1, gamma=0.9)
     assert gail.score(demos, same) == pytest.approx(gail.score(demos))
 
@@ -283,7 +289,7 @@ def _cartpole_expert_demos(n, seed):
 
 def _fast_cartpole_gail(**kwargs):
     params = dict(
-        n_rounds=12, random_state=0,
+        max_iter=12, random_state=0,
         solver=PPO(n_envs=8, n_steps=128, n_epochs=10, batch_size=128, learning_rate=1e-3),
     )
     params.update(kwargs)
@@ -305,13 +311,12 @@ def test_cartpole_gail_beats_random_and_fools_the_discriminator(cartpole_fit):
     # discriminator first learns to tell them apart, then the policy catches up and it moves
     # back toward chance (seed 0: 0.60 -> peak 0.78 -> 0.58 over the last 3 rounds). The
     # policy-side accuracy alone starts near 1 from the initial bias, so it proves nothing.
-    balanced = np.array([(h["disc_accuracy_expert"] + h["disc_accuracy_policy"]) / 2
-                         for h in gail.history_])
+    history = gail.history_
+    balanced = (history["disc_accuracy_expert"] + history["disc_accuracy_policy"]) / 2
     peak, last = balanced[:-3].max(), balanced[-3:].mean()
     assert peak - last >= 0.1
     assert abs(last - 0.5) < abs(peak - 0.5) - 0.1
-    steps = [h["env_steps"] for h in gail.history_]
-    assert steps == [1024 * (i + 1) for i in range(12)]
+    assert gail.history_["env_steps"].tolist() == [1024 * (i + 1) for i in range(12)]
 
 
 def test_cartpole_prediction_api(cartpole_fit):
@@ -343,9 +348,9 @@ def test_cartpole_prediction_api(cartpole_fit):
 
 def test_cartpole_fit_is_bit_identical_and_pickles(cartpole_fit):
     demos, gail = cartpole_fit
-    again = _fast_cartpole_gail(n_rounds=3).fit(demos, gymnasium.make("CartPole-v1"))
-    twice = _fast_cartpole_gail(n_rounds=3).fit(demos, gymnasium.make("CartPole-v1"))
-    assert again.history_ == twice.history_
+    again = _fast_cartpole_gail(max_iter=3).fit(demos, gymnasium.make("CartPole-v1"))
+    twice = _fast_cartpole_gail(max_iter=3).fit(demos, gymnasium.make("CartPole-v1"))
+    assert _same_history(again.history_, twice.history_)
     obs = demos[1].states
     np.testing.assert_array_equal(again.predict_proba(obs), twice.predict_proba(obs))
     np.testing.assert_array_equal(again.predict_reward(obs), twice.predict_reward(obs))
@@ -356,7 +361,7 @@ def test_cartpole_fit_is_bit_identical_and_pickles(cartpole_fit):
 
 def test_cartpole_bc_pretraining_imitates_before_any_round():
     demos = _cartpole_expert_demos(5, 100)
-    gail = _fast_cartpole_gail(n_rounds=1, bc_pretrain_epochs=20).fit(
+    gail = _fast_cartpole_gail(max_iter=1, bc_pretrain_epochs=20).fit(
         demos, gymnasium.make("CartPole-v1"))
     obs = np.concatenate([d.states[:-1] for d in demos])
     acts = np.concatenate([d.actions for d in demos])
@@ -368,7 +373,7 @@ def test_box_actions_pendulum_runs():
     rng = np.random.default_rng(0)
     demos = [Trajectory(rng.uniform(-1, 1, size=(21, 3)), rng.uniform(-2, 2, size=(20, 1)))
              for _ in range(3)]
-    gail = GAIL(n_rounds=2, random_state=0, reward_form="logit", grad_penalty=1.0,
+    gail = GAIL(max_iter=2, random_state=0, reward_form="logit", grad_penalty=1.0,
                 solver=PPO(n_envs=2, n_steps=32, n_epochs=1, batch_size=32)).fit(demos, env)
     obs = demos[0].states[:5]
     assert gail.predict(obs).shape == (5, 1)
@@ -384,10 +389,10 @@ def test_gymnasium_demo_validation():
     env = gymnasium.make("CartPole-v1")
     bad = [Trajectory(np.zeros((3, 2)), [0, 1])]
     with pytest.raises(ValueError, match="trajectory 0: states"):
-        GAIL(n_rounds=1).fit(bad, env)
+        GAIL(max_iter=1).fit(bad, env)
     bad_action = [Trajectory(np.zeros((3, 4)), [0, 5])]
     with pytest.raises(ValueError, match=r"trajectory 0: actions\[1\] = 5"):
-        GAIL(n_rounds=1).fit(bad_action, env)
+        GAIL(max_iter=1).fit(bad_action, env)
 
 
 def test_callback_sees_each_round_and_can_stop(grid_problem):
@@ -398,8 +403,8 @@ def test_callback_sees_each_round_and_can_stop(grid_problem):
         seen.append((row["env_steps"], gail.policy_.probs.copy()))
         return len(seen) == 3
 
-    gail = GAIL(n_rounds=10, callback=callback, random_state=0).fit(demos, env)
-    assert len(seen) == 3 == gail.n_iter_ == len(gail.history_)
+    gail = GAIL(max_iter=10, callback=callback, random_state=0).fit(demos, env)
+    assert len(seen) == 3 == gail.n_iter_ == len(gail.history_["disc_loss"])
     np.testing.assert_array_equal(seen[-1][1], gail.policy_.probs)
 
 
@@ -411,21 +416,21 @@ def test_stable_baselines3_generator():
     algo = sb3.PPO("MlpPolicy", venv, n_steps=256, batch_size=64, n_epochs=5, seed=0,
                    device="cpu")
     demos = _cartpole_expert_demos(5, 0)
-    gail = GAIL(n_rounds=12, solver=algo, random_state=0).fit(
+    gail = GAIL(max_iter=12, solver=algo, random_state=0).fit(
         demos, gymnasium.make("CartPole-v1"))
     assert gail.solver_ is algo and gail.n_iter_ == 12
-    assert [h["env_steps"] for h in gail.history_][:2] == [1024, 2048]
+    assert gail.history_["env_steps"][:2].tolist() == [1024, 2048]
     obs = demos[0].states[:20]
     assert gail.predict_proba(obs).shape == (20, 2)
     assert np.isfinite(gail.score(demos))
-    returns = [h["true_return"] for h in gail.history_]
+    returns = gail.history_["true_return"]
     assert np.nanmean(returns[-3:]) > np.nanmean(returns[:2]) + 20
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_fit_unpickles_on_cpu(tmp_path):
     demos = _cartpole_expert_demos(3, 0)
-    gail = _fast_cartpole_gail(n_rounds=2, device="cuda").fit(demos, gymnasium.make("CartPole-v1"))
+    gail = _fast_cartpole_gail(max_iter=2, device="cuda").fit(demos, gymnasium.make("CartPole-v1"))
     assert gail.device_.startswith("cuda")
     path = tmp_path / "gail.pkl"
     path.write_bytes(pickle.dumps(gail))
@@ -462,24 +467,24 @@ def test_tabular_interrupt_inside_a_round_keeps_the_last_complete_round(
         grid_problem, monkeypatch):
     env, demos, _ = grid_problem
     kwargs = dict(n_disc_updates=4, disc_learning_rate=1e-2, random_state=0)
-    gail = GAIL(n_rounds=10, warm_start=True, **kwargs)
+    gail = GAIL(max_iter=10, warm_start=True, **kwargs)
     with monkeypatch.context() as m:
         # the 3rd discriminator step of round 4
         _interrupt_on_call(m, Discriminator, "step", 3 * 4 + 3)
         with pytest.warns(UserWarning, match=r"n_iter_=3.*warm_start=True"):
             with pytest.raises(KeyboardInterrupt):
                 gail.fit(demos, env)
-    clean = GAIL(n_rounds=3, **kwargs).fit(demos, env)
+    clean = GAIL(max_iter=3, **kwargs).fit(demos, env)
     states = np.arange(env.n_states)
-    assert gail.n_iter_ == 3 and gail.history_ == clean.history_
+    assert gail.n_iter_ == 3 and _same_history(gail.history_, clean.history_)
     np.testing.assert_array_equal(gail.predict_proba(states), clean.predict_proba(states))
     np.testing.assert_array_equal(gail.predict_reward(states), clean.predict_reward(states))
     X = state_action_features(np.eye(25), 4).toarray()
     np.testing.assert_array_equal(gail.discriminator_.reward(X).reshape(25, 4), gail.reward_)
     # warm_start resumes: 3 interrupted + 3 resumed rounds are 6 uninterrupted ones
-    gail.set_params(n_rounds=3).fit(demos, env)
-    six = GAIL(n_rounds=6, **kwargs).fit(demos, env)
-    assert gail.n_iter_ == 6 and gail.history_ == six.history_
+    gail.set_params(max_iter=3).fit(demos, env)
+    six = GAIL(max_iter=6, **kwargs).fit(demos, env)
+    assert gail.n_iter_ == 6 and _same_history(gail.history_, six.history_)
     np.testing.assert_array_equal(gail.predict_proba(states), six.predict_proba(states))
     np.testing.assert_array_equal(gail.reward_, six.reward_)
 
@@ -487,15 +492,15 @@ def test_tabular_interrupt_inside_a_round_keeps_the_last_complete_round(
 def test_tabular_warm_start_interrupted_in_its_first_round_keeps_the_previous_fit(
         grid_problem, monkeypatch):
     env, demos, _ = grid_problem
-    gail = GAIL(n_rounds=2, warm_start=True, random_state=0).fit(demos, env)
-    reward, history = gail.reward_.copy(), list(gail.history_)
+    gail = GAIL(max_iter=2, warm_start=True, random_state=0).fit(demos, env)
+    reward, history = gail.reward_.copy(), dict(gail.history_)
     logits = gail.discriminator_.logits(state_action_features(np.eye(25), 4).toarray())
     with monkeypatch.context() as m:
         _interrupt_on_call(m, Discriminator, "step", 2)
         with pytest.warns(UserWarning, match="previous fit"):
             with pytest.raises(KeyboardInterrupt):
                 gail.fit(demos, env)
-    assert gail.history_ == history and gail.n_iter_ == 2
+    assert _same_history(gail.history_, history) and gail.n_iter_ == 2
     np.testing.assert_array_equal(gail.reward_, reward)
     np.testing.assert_array_equal(
         gail.discriminator_.logits(state_action_features(np.eye(25), 4).toarray()), logits)
@@ -503,10 +508,10 @@ def test_tabular_warm_start_interrupted_in_its_first_round_keeps_the_previous_fi
 
 def test_warm_start_false_starts_afresh(grid_problem):
     env, demos, _ = grid_problem
-    gail = GAIL(n_rounds=3, random_state=0).fit(demos, env)
+    gail = GAIL(max_iter=3, random_state=0).fit(demos, env)
     gail.fit(demos, env)
-    again = GAIL(n_rounds=3, random_state=0).fit(demos, env)
-    assert gail.n_iter_ == 3 and gail.history_ == again.history_
+    again = GAIL(max_iter=3, random_state=0).fit(demos, env)
+    assert gail.n_iter_ == 3 and _same_history(gail.history_, again.history_)
 
 
 @pytest.mark.parametrize("where", ["ppo_update", "disc_step"])
@@ -515,7 +520,7 @@ def test_cartpole_interrupt_inside_a_round_keeps_the_last_complete_round(monkeyp
 
     demos = _cartpole_expert_demos(3, 0)
     env = gymnasium.make("CartPole-v1")
-    gail = _fast_cartpole_gail(n_rounds=5, warm_start=True)
+    gail = _fast_cartpole_gail(max_iter=5, warm_start=True)
     with monkeypatch.context() as m:
         if where == "ppo_update":
             # 80 minibatch steps per update: the 37th of round 3's, after its rollout has
@@ -526,9 +531,9 @@ def test_cartpole_interrupt_inside_a_round_keeps_the_last_complete_round(monkeyp
         with pytest.warns(UserWarning, match=r"n_iter_=2"):
             with pytest.raises(KeyboardInterrupt):
                 gail.fit(demos, env)
-    clean = _fast_cartpole_gail(n_rounds=2).fit(demos, env)
+    clean = _fast_cartpole_gail(max_iter=2).fit(demos, env)
     obs = demos[0].states
-    assert gail.n_iter_ == 2 and gail.history_ == clean.history_
+    assert gail.n_iter_ == 2 and _same_history(gail.history_, clean.history_)
     np.testing.assert_array_equal(gail.predict_proba(obs), clean.predict_proba(obs))
     np.testing.assert_array_equal(gail.predict_reward(obs), clean.predict_reward(obs))
     np.testing.assert_array_equal(gail.policy_.obs_mean, clean.policy_.obs_mean)
@@ -536,9 +541,10 @@ def test_cartpole_interrupt_inside_a_round_keeps_the_last_complete_round(monkeyp
         return
     # warm_start resumes from the restored round: the rounds and env steps count on
     before = gail.predict_proba(obs)
-    gail.set_params(n_rounds=1).fit(demos, env)
-    assert gail.n_iter_ == 3 and gail.history_[:2] == clean.history_
-    assert [h["env_steps"] for h in gail.history_] == [1024, 2048, 3072]
+    gail.set_params(max_iter=1).fit(demos, env)
+    first_two = {k: v[:2] for k, v in gail.history_.items()}
+    assert gail.n_iter_ == 3 and _same_history(first_two, clean.history_)
+    assert gail.history_["env_steps"].tolist() == [1024, 2048, 3072]
     assert not np.array_equal(gail.predict_proba(obs), before)
     restored = pickle.loads(pickle.dumps(gail))  # the warm state pickles too
     restored.fit(demos, env)
@@ -558,24 +564,24 @@ def test_stable_baselines3_clear_errors():
     demos = _cartpole_expert_demos(2, 0)
     env = gymnasium.make("CartPole-v1")
     with pytest.raises(ValueError, match="bc_pretrain_epochs is not supported"):
-        GAIL(n_rounds=1, solver=_sb3_algo(), bc_pretrain_epochs=5).fit(demos, env)
+        GAIL(max_iter=1, solver=_sb3_algo(), bc_pretrain_epochs=5).fit(demos, env)
     with pytest.raises(ValueError, match="other spaces than the env given to fit"):
-        GAIL(n_rounds=1, solver=_sb3_algo(env_id="Acrobot-v1")).fit(demos, env)
+        GAIL(max_iter=1, solver=_sb3_algo(env_id="Acrobot-v1")).fit(demos, env)
 
 
 def test_stable_baselines3_interrupt_inside_a_round(monkeypatch):
     demos = _cartpole_expert_demos(2, 0)
     env = gymnasium.make("CartPole-v1")
-    gail = GAIL(n_rounds=4, solver=_sb3_algo(), random_state=0)
+    gail = GAIL(max_iter=4, solver=_sb3_algo(), random_state=0)
     with monkeypatch.context() as m:
         # round 3: its SB3 update has run, its 2nd discriminator step is interrupted
         _interrupt_on_call(m, Discriminator, "step", 2 * 4 + 2)
         with pytest.warns(UserWarning, match=r"n_iter_=2"):
             with pytest.raises(KeyboardInterrupt):
                 gail.fit(demos, env)
-    clean = GAIL(n_rounds=2, solver=_sb3_algo(), random_state=0).fit(demos, env)
+    clean = GAIL(max_iter=2, solver=_sb3_algo(), random_state=0).fit(demos, env)
     obs = demos[0].states
-    assert gail.history_ == clean.history_ and gail.solver_.num_timesteps == 256
+    assert _same_history(gail.history_, clean.history_) and gail.solver_.num_timesteps == 256
     np.testing.assert_array_equal(gail.predict_proba(obs), clean.predict_proba(obs))
     np.testing.assert_array_equal(gail.predict_reward(obs), clean.predict_reward(obs))
 
@@ -584,7 +590,7 @@ def test_vector_env_is_rejected_with_a_clear_error():
     venv = gymnasium.make_vec("CartPole-v1", num_envs=2)
     demos = _cartpole_expert_demos(1, 0)
     with pytest.raises(TypeError, match=r"single gymnasium environment.*vectorises"):
-        GAIL(n_rounds=1).fit(demos, venv)
+        GAIL(max_iter=1).fit(demos, venv)
     from sklirl import MaxMarginIRL  # the same check serves every estimator that samples
 
     with pytest.raises(TypeError, match=r"MaxMarginIRL needs a single gymnasium environment"):
@@ -600,12 +606,86 @@ def test_monte_carlo_expectation_keeps_its_own_seed(grid_problem):
     env, demos, _ = grid_problem
 
     def fit(mc_seed, gail_seed):
-        return GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=gail_seed,
+        return GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=gail_seed,
                     expectation=MonteCarloExpectation(20, random_state=mc_seed)).fit(demos, env)
 
     # the rollouts depend on the expectation's own seed...
-    assert fit(1, 0).history_ != fit(2, 0).history_
+    assert not _same_history(fit(1, 0).history_, fit(2, 0).history_)
     # ... and a seeded run is reproducible
-    assert fit(1, 0).history_ == fit(1, 0).history_
+    assert _same_history(fit(1, 0).history_, fit(1, 0).history_)
     unseeded = [fit(None, 0).history_, fit(None, 0).history_]
-    assert unseeded[0] == unseeded[1]
+    assert _same_history(*unseeded)
+
+
+# ---------------------------------------------------------------------------------------------
+# the generator interface (sklirl/irl/_adversarial.py): adding a generator is one class
+# ---------------------------------------------------------------------------------------------
+class _UniformGenerator:
+    """A generator whose policy stays uniform: improve() only reads the reward."""
+
+    full_batch, dtype, solver, entropy_coef = True, "float64", None, 0.0
+
+    @staticmethod
+    def accepts(env, solver):
+        return True
+
+    def __init__(self, estimator, env):
+        self.env, self.reward_table = env, None
+
+    def setup(self, demos, sample_weight):
+        from sklirl.irl._generators import Samples, tabular_samples
+        from sklirl.policies import TabularPolicy
+
+        S, A = self.env.n_states, self.env.n_actions
+        self.pairs = tabular_samples(np.eye(S), A)
+        self.input_dim = self.pairs.inputs.shape[1]
+        self.continuous_mask = np.zeros(self.input_dim, dtype=bool)
+        self.signature = ("uniform", S, A)
+        self.policy = TabularPolicy(np.full((S, A), 1.0 / A))
+        rho_E = empirical_occupancy(demos, S, A, self.env.gamma).ravel()
+        return Samples(self.pairs.inputs, rho_E / rho_E.sum())
+
+    def seed(self, rng):
+        pass
+
+    def start(self, state, policy, reward, pretrain_epochs, rng):
+        self.steps = 0 if state is None else state
+
+    def sample(self):
+        from sklirl.irl._generators import Samples
+
+        n = len(self.pairs.inputs)
+        return Samples(self.pairs.inputs, np.full(n, 1.0 / n), policy=self.policy)
+
+    def improve(self, reward):
+        self.steps += 1
+        self.reward_table = reward(self.pairs).reshape(self.env.n_states, self.env.n_actions)
+        return {"policy_entropy": np.log(self.env.n_actions), "true_return": np.nan,
+                "env_steps": self.steps}
+
+    def snapshot(self):
+        return self.steps
+
+    def restore(self, state):
+        self.steps = state
+
+    def close(self):
+        pass
+
+
+def test_a_generator_is_one_class(grid_problem, monkeypatch):
+    import sklirl.irl._adversarial as adversarial
+
+    env, demos, _ = grid_problem
+    monkeypatch.setattr(adversarial, "GENERATORS", (_UniformGenerator,))
+    gail = GAIL(max_iter=30, n_disc_updates=10, disc_learning_rate=1e-2, random_state=0,
+                hidden_layer_sizes=()).fit(demos, env)
+    assert gail.n_iter_ == 30 and gail.history_["env_steps"].tolist() == list(range(1, 31))
+    assert gail.reward_.shape == (25, 4)
+    # -log D is larger where the expert goes more than the uniform policy does
+    rho_E = empirical_occupancy(demos, 25, 4, env.gamma)
+    expert_more = rho_E / rho_E.sum() > 1.0 / 100
+    assert gail.reward_[expert_more].mean() > gail.reward_[~expert_more].mean() + 0.5
+    # warm start resumes the generator's own state through snapshot/restore
+    gail.set_params(warm_start=True, max_iter=2).fit(demos, env)
+    assert gail.history_["env_steps"].tolist()[-3:] == [30, 31, 32]

@@ -248,7 +248,7 @@ def test_fitted_attributes_and_prediction(small):
     n = len(irl.policies_)
     assert irl.feature_expectations_.shape == (n, env.n_states)
     assert irl.mixture_weights_.shape == (n,)
-    assert irl.reward_.shape == (env.n_states,)
+    assert irl.reward_.shape == (env.n_states, env.n_actions)
     np.testing.assert_allclose(np.linalg.norm(irl.coef_), 1.0)
     assert irl.predict_proba(np.arange(9)).shape == (9, 4)
     # score is the mean per-step log-likelihood under the mixture policy (mixtures of greedy

@@ -18,7 +18,7 @@ from sklirl.expectations import (  # noqa: E402
     _gym_rollouts,
     feature_expectations,
 )
-from sklirl.irl._max_margin import EpisodeMixturePolicy, _UniformPolicy  # noqa: E402
+from sklirl.policies import EpisodeMixturePolicy, UniformPolicy  # noqa: E402
 from sklirl.solvers import PPO  # noqa: E402
 
 
@@ -65,7 +65,7 @@ def test_monte_carlo_gym_feature_expectations_match_hand_computation():
     np.testing.assert_allclose(rho2, [gamma, 1 + gamma])
     # n_jobs does not change the estimate (blocks of 1000 episodes seeded up front).
     env = gymnasium.make("CartPole-v1")
-    uniform = _UniformPolicy(env.observation_space, env.action_space)
+    uniform = UniformPolicy(env.observation_space, env.action_space)
     one = MonteCarloExpectation(n_episodes=1100, random_state=3).feature_expectations(
         env, uniform, lambda o: o, gamma=0.9)
     two = MonteCarloExpectation(n_episodes=1100, random_state=3, n_jobs=2).feature_expectations(
@@ -94,7 +94,7 @@ def test_observation_demo_feature_expectations():
 
 def test_episode_mixture_policy():
     env = _CounterEnv()
-    uniform = _UniformPolicy(env.observation_space, env.action_space)
+    uniform = UniformPolicy(env.observation_space, env.action_space)
     mix = EpisodeMixturePolicy([uniform, _LeanExpert(), uniform], [0.5, 0.0, 0.5])
     assert len(mix.policies) == 2  # zero-weight components dropped
     obs = np.zeros((3, 2))
@@ -152,7 +152,7 @@ def test_cartpole_apprenticeship_beats_random_policy(method):
     np.testing.assert_allclose(irl.mixture_weights_.sum(), 1.0)
     assert irl.coef_.shape == (5,) and irl.coef_[0] > 0  # staying alive is rewarded
     learned = irl.policy_.evaluate(env, 20, random_state=1).mean()
-    uniform = _UniformPolicy(env.observation_space, env.action_space)
+    uniform = UniformPolicy(env.observation_space, env.action_space)
     random_return = EpisodeMixturePolicy([uniform], [1.0]).evaluate(env, 20, random_state=1)
     assert learned > 3 * random_return.mean()
     # Prediction on observations.

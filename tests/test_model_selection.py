@@ -74,7 +74,7 @@ def test_clone_and_pickle_fitted(problem):
         pytest.param(lambda: MaxEntIRL(reward_model="mlp", hidden_layer_sizes=(4,), max_iter=5,
                                        random_state=0), id="MaxEntIRL-mlp"),
         pytest.param(lambda: pytest.importorskip("sklirl.irl._gail").GAIL(
-            n_rounds=2, hidden_layer_sizes=(8,), disc_batch_size=32, random_state=0),
+            max_iter=2, hidden_layer_sizes=(8,), disc_batch_size=32, random_state=0),
             id="GAIL"),
     ],
 )

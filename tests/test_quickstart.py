@@ -47,7 +47,7 @@ def test_estimator_row(name, tmp_path):
     out = tmp_path / "rewards.png"
     est = _make_estimator(name, SMALL["seed"])  # the quickstart's own settings
     if name == "GAIL":
-        est.set_params(n_rounds=15)  # keep the test fast; the full quickstart uses 40
+        est.set_params(max_iter=15)  # keep the test fast; the full quickstart uses 40
     rows = run_quickstart(**SMALL, estimators={name: est}, output=str(out), verbose=False)
     assert [r["estimator"] for r in rows] == ["expert", "uniform", name]
     row = rows[2]

@@ -40,7 +40,7 @@ def _estimators(random_state=0):
     return {
         "MaxEntIRL": MaxEntIRL(max_iter=20),
         "MaxMarginIRL": MaxMarginIRL(max_iter=10),
-        "GAIL": GAIL(n_rounds=5, hidden_layer_sizes=(8,), random_state=random_state),
+        "GAIL": GAIL(max_iter=5, hidden_layer_sizes=(8,), random_state=random_state),
     }
 
 
@@ -61,7 +61,7 @@ def _assert_finite_fit(est, demos, env):
         # MaxMarginIRL's policy is a mixture of deterministic policies: a demo action it
         # never takes has likelihood 0 (score -inf, the correct value), never NaN.
         assert np.isfinite(score)
-    for values in (est.history_.values() if isinstance(est.history_, dict) else []):
+    for values in est.history_.values():
         assert np.all(np.isfinite(values))
 
 
@@ -106,7 +106,7 @@ def test_gamma_0999(name):
     if name == "MaxEntIRL":
         est.set_params(max_iter=6)
     if name == "GAIL":
-        est.set_params(n_rounds=3)
+        est.set_params(max_iter=3)
     if name == "MaxMarginIRL":
         # Hard value iteration has no policy-iteration path: ~23,000 sweeps per plan at
         # gamma = 0.999; a low-temperature soft planner is the fast substitute.
@@ -174,11 +174,7 @@ def _fitted_arrays(est):
     out = {"reward_": est.reward_, "proba": est.predict_proba(np.arange(GRID.n_states))}
     if getattr(est, "coef_", None) is not None:
         out["coef_"] = est.coef_
-    history = est.history_
-    if isinstance(history, dict):
-        out.update({f"history_{k}": v for k, v in history.items() if k != "time"})
-    else:
-        out.update({f"history_{k}": np.array([row[k] for row in history]) for k in history[0]})
+    out.update({f"history_{k}": v for k, v in est.history_.items() if k != "time"})
     return out
 
 
@@ -189,7 +185,7 @@ DETERMINISM_CASES = [
     ("MaxMarginIRL random pi_0", lambda rs: MaxMarginIRL(initial_policy="random", max_iter=8,
                                                          random_state=rs)),
     ("MaxMarginIRL mmp", lambda rs: MaxMarginIRL(method="mmp", max_iter=8, random_state=rs)),
-    ("GAIL", lambda rs: GAIL(n_rounds=8, hidden_layer_sizes=(16,), random_state=rs)),
+    ("GAIL", lambda rs: GAIL(max_iter=8, hidden_layer_sizes=(16,), random_state=rs)),
 ]
 
 
@@ -213,7 +209,7 @@ def test_gail_gymnasium_is_bit_identical_with_a_seed():
 
     def fit():
         solver = PPO(n_envs=1, n_steps=64, n_epochs=1, batch_size=32)
-        gail = GAIL(n_rounds=2, solver=solver, disc_batch_size=32, hidden_layer_sizes=(8,),
+        gail = GAIL(max_iter=2, solver=solver, disc_batch_size=32, hidden_layer_sizes=(8,),
                     random_state=3)
         return gail.fit(demos, env)
 
@@ -284,21 +280,23 @@ def test_interrupted_gail_keeps_last_complete_round():
     demos, _ = make_expert_demos(GRID, 10, horizon=10, random_state=0)
 
     def stop_after_three(gail, row):
-        if len(gail.history_) == 3:
+        if len(gail.history_["disc_loss"]) == 3:
             raise KeyboardInterrupt
 
-    gail = GAIL(n_rounds=20, hidden_layer_sizes=(8,), callback=stop_after_three,
+    gail = GAIL(max_iter=20, hidden_layer_sizes=(8,), callback=stop_after_three,
                 random_state=0)
     with pytest.warns(UserWarning, match=r"n_iter_=3"):
         with pytest.raises(KeyboardInterrupt):
             gail.fit(demos, GRID)
-    assert gail.n_iter_ == 3 and len(gail.history_) == 3
+    assert gail.n_iter_ == 3 and len(gail.history_["disc_loss"]) == 3
     assert np.isfinite(gail.score(demos))
     assert gail.predict_proba([0, 1]).shape == (2, GRID.n_actions)
     # warm_start resumes from there: 3 + 17 rounds are the 20 of an uninterrupted fit
-    gail.set_params(callback=None, warm_start=True, n_rounds=17).fit(demos, GRID)
-    full = GAIL(n_rounds=20, hidden_layer_sizes=(8,), random_state=0).fit(demos, GRID)
-    assert gail.n_iter_ == 20 and gail.history_ == full.history_
+    gail.set_params(callback=None, warm_start=True, max_iter=17).fit(demos, GRID)
+    full = GAIL(max_iter=20, hidden_layer_sizes=(8,), random_state=0).fit(demos, GRID)
+    assert gail.n_iter_ == 20 and gail.history_.keys() == full.history_.keys()
+    for key, values in full.history_.items():
+        np.testing.assert_array_equal(gail.history_[key], values)
     states = np.arange(GRID.n_states)
     np.testing.assert_array_equal(gail.predict_proba(states), full.predict_proba(states))
     np.testing.assert_array_equal(gail.predict_reward(states), full.predict_reward(states))
@@ -336,7 +334,7 @@ def test_torch_weights_are_pickled_as_weights_only_bytes():
     from sklirl.utils._persistence import state_dict_from_bytes, state_dict_to_bytes
 
     demos, _ = make_expert_demos(GRID, 10, horizon=10, random_state=0)
-    gail = GAIL(n_rounds=2, hidden_layer_sizes=(4,), random_state=0).fit(demos, GRID)
+    gail = GAIL(max_iter=2, hidden_layer_sizes=(4,), random_state=0).fit(demos, GRID)
     state = gail.discriminator_.__getstate__()
     assert isinstance(state["net"], bytes) and isinstance(state["optimizer"], bytes)
     weights = state_dict_from_bytes(state["net"])

@@ -57,7 +57,7 @@ def _estimators():
     return {
         "MaxEntIRL": MaxEntIRL(max_iter=5),
         "MaxMarginIRL": MaxMarginIRL(max_iter=5),
-        "GAIL": GAIL(n_rounds=2, hidden_layer_sizes=(8,), random_state=0),
+        "GAIL": GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
     }
 
 
@@ -283,15 +283,15 @@ BAD_PARAMS = [
      ValueError, "initial_policy is not a valid policy"),
     ("MaxMarginIRL mmp loss shape", MaxMarginIRL(method="mmp", loss=np.ones(3)), ValueError,
      "loss must be 'unvisited', a float, or a finite array of shape (9,) or (9, 4)"),
-    ("GAIL n_rounds 0", GAIL(n_rounds=0), ValueError,
-     "'n_rounds' parameter of GAIL must be an int in the range [1, inf)"),
+    ("GAIL max_iter 0", GAIL(max_iter=0), ValueError,
+     "'max_iter' parameter of GAIL must be an int in the range [1, inf)"),
     ("GAIL reward_form", GAIL(reward_form="log D"), ValueError, "'reward_form' parameter of GAIL"),
     ("GAIL disc_learning_rate NaN", GAIL(disc_learning_rate=np.nan), ValueError,
      "'disc_learning_rate' parameter of GAIL"),
-    ("GAIL entropy_coef 0 on a tabular env", GAIL(entropy_coef=0.0, n_rounds=1), ValueError,
+    ("GAIL entropy_coef 0 on a tabular env", GAIL(entropy_coef=0.0, max_iter=1), ValueError,
      "entropy_coef must be positive on tabular envs"),
-    ("GAIL device", GAIL(device="tpu", n_rounds=1), ValueError, "device must be 'cpu', 'cuda'"),
-    ("GAIL hidden_layer_sizes", GAIL(hidden_layer_sizes=(-1,), n_rounds=1), ValueError,
+    ("GAIL device", GAIL(device="tpu", max_iter=1), ValueError, "device must be 'cpu', 'cuda'"),
+    ("GAIL hidden_layer_sizes", GAIL(hidden_layer_sizes=(-1,), max_iter=1), ValueError,
      "hidden_layer_sizes must be a sequence of positive integers"),
 ]
 

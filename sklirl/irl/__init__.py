@@ -1,1 +1,22 @@
-"""The IRL estimators, one module each; import them from :mod:`sklirl`."""
+"""The IRL estimators, one module each: ``from sklirl.irl import MaxEntIRL, MaxMarginIRL, GAIL``
+(also importable from :mod:`sklirl`; imported on first access, so torch loads only with GAIL)."""
+
+import importlib
+
+_ESTIMATORS = {
+    "MaxMarginIRL": "sklirl.irl._max_margin",
+    "MaxEntIRL": "sklirl.irl._max_ent",
+    "GAIL": "sklirl.irl._gail",
+}
+
+__all__ = list(_ESTIMATORS)
+
+
+def __getattr__(name):
+    if name in _ESTIMATORS:
+        return getattr(importlib.import_module(_ESTIMATORS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_ESTIMATORS))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from ..utils._persistence import (
@@ -29,12 +28,11 @@ from ..utils._persistence import (
     state_dict_from_bytes,
     state_dict_to_bytes,
 )
-from ..utils._running_stats import update_running_moments
+from ..utils._running_stats import standardize, update_running_moments
+from ..utils._torch import mlp
 
 __all__ = ["Discriminator", "reward_from_logits", "REWARD_FORMS"]
 
-_EPS = 1e-8
-_CLIP = 10.0
 
 #: The published reward forms, as functions of the logit f = log D - log(1 - D).
 REWARD_FORMS = ("-log D", "log(1-D)", "logit")
@@ -66,14 +64,6 @@ def reward_from_logits(logits, reward_form):
 def _weighted_mean(weights, correct):
     """Weighted share of ``correct`` inputs; exactly 1 when all are, whatever the weights' sum."""
     return (weights * correct).sum() / weights.sum()
-
-
-def _binary_columns(x):
-    """Columns of ``x`` whose values are all 0 or 1 (one-hot codes, left unnormalised)."""
-    if sp.issparse(x):
-        return np.ones(x.shape[1], dtype=bool)
-    x = np.asarray(x)
-    return np.all((x == 0) | (x == 1), axis=0)
 
 
 class Discriminator:
@@ -132,19 +122,14 @@ class Discriminator:
 
     # -- construction and pickling -------------------------------------------------------------
     def _build_net(self, generator=None):
-        layers, sizes = [], [self.input_dim, *self.hidden_layer_sizes]
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        layers.append(nn.Linear(sizes[-1], 1))
-        net = nn.Sequential(*layers)
-        if generator is not None:
+        def init(layer, is_output):  # torch's default bounds, drawn from ``generator``
+            bound = 1.0 / np.sqrt(layer.in_features)
             with torch.no_grad():
-                for layer in net:
-                    if isinstance(layer, nn.Linear):
-                        bound = 1.0 / np.sqrt(layer.in_features)
-                        layer.weight.uniform_(-bound, bound, generator=generator)
-                        layer.bias.uniform_(-bound, bound, generator=generator)
-        return net
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                layer.bias.uniform_(-bound, bound, generator=generator)
+
+        return mlp(self.input_dim, self.hidden_layer_sizes, 1,
+                   init=None if generator is None else init)
 
     def __getstate__(self):
         # Tensors travel as torch.save bytes, restored with weights_only=True.
@@ -155,9 +140,8 @@ class Discriminator:
         return state
 
     def __setstate__(self, state):
-        weights, opt = state.pop("net"), state.pop("optimizer")
-        if isinstance(weights, bytes):
-            weights, opt = state_dict_from_bytes(weights), state_dict_from_bytes(opt)
+        weights = state_dict_from_bytes(state.pop("net"))
+        opt = state_dict_from_bytes(state.pop("optimizer"))
         self.__dict__.update(state)
         self.device = torch.device("cpu")
         self.net = self._build_net().to(dtype=self.dtype)
@@ -216,9 +200,7 @@ class Discriminator:
         if self.normalize_mask.any():
             m = self.normalize_mask
             x = x.copy()
-            x[:, m] = np.clip(
-                (x[:, m] - self.in_mean[m]) / np.sqrt(self.in_var[m] + _EPS), -_CLIP, _CLIP
-            )
+            x[:, m] = standardize(x[:, m], self.in_mean[m], self.in_var[m])
         return torch.from_numpy(x).to(device=self.device, dtype=self.dtype)
 
     def logits_tensor(self, x):
@@ -317,8 +299,7 @@ class Discriminator:
         for x in (x_policy, x_expert):
             x = np.asarray(x, dtype=np.float64).copy()
             if m.any():
-                x[:, m] = np.clip((x[:, m] - self.in_mean[m]) / np.sqrt(self.in_var[m] + _EPS),
-                                  -_CLIP, _CLIP)
+                x[:, m] = standardize(x[:, m], self.in_mean[m], self.in_var[m])
             xs.append(np.hstack([x, np.ones((len(x), 1))]))
         Z = np.vstack(xs)
         w_pi = np.concatenate([np.asarray(w_policy, float), np.zeros(len(xs[1]))])

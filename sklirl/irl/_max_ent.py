@@ -577,9 +577,10 @@ class MaxEntIRL(BaseIRL):
     def _reward_on(self, env):
         phi = self._feature_matrix(env)
         if self.reward_model == "linear":
-            return linear_reward(phi, self.coef_, env)
-        X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
-        reward = self.reward_net_.predict(X)
+            reward = linear_reward(phi, self.coef_)
+        else:
+            X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
+            reward = self.reward_net_.predict(X)
         return reward.reshape(env.n_states, -1) if self._state_action else reward
 
     def _transfer_policy(self, env):

@@ -35,7 +35,6 @@ from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
     MonteCarloExpectation,
-    _gym_rollouts,
     _observation_features,
     _occupancy_features,
     empirical_occupancy,
@@ -45,7 +44,8 @@ from ..expectations import (
     occupancy_measure,
     policy_from_occupancy,
 )
-from ..solvers._tabular import TabularPolicy, ValueIteration
+from ..policies import EpisodeMixturePolicy, TabularPolicy, UniformPolicy
+from ..solvers import ValueIteration
 from ..utils._optional import import_torch
 from ..utils._warnings import warn_user
 
@@ -230,10 +230,10 @@ default="uniform"
     coef_ : ndarray of shape (n_features,)
         ``w`` of the last iteration (unit norm for max-margin and projection), the reward
         weights; for mmp the iterate with the smallest objective.
-    reward_ : ndarray of shape (S,) or (S, A)
-        The learned reward ``phi @ coef_``, ``(S, A)`` with ``reward_input="state_action"``
-        (tabular envs; gymnasium envs: use
-        :meth:`predict_reward` on observations).
+    reward_ : ndarray of shape (S, A)
+        The learned reward ``phi @ coef_``: the same for every action with
+        ``reward_input="state"``, ``w . phi(s, a)`` with ``"state_action"`` (tabular envs;
+        gymnasium envs: use :meth:`predict_reward` on observations).
     policy_ : TabularPolicy or EpisodeMixturePolicy
         Max-margin and projection: the mixture of ``policies_`` with weights
         ``mixture_weights_``, as the (stationary, or time-indexed for finite horizons)
@@ -526,7 +526,7 @@ default="uniform"
     def _fit_gymnasium(self, demos, env, sample_weight, start):
         """Apprenticeship learning in a gymnasium env: PPO plans, Monte Carlo rollouts expect."""
 
-        torch = import_torch("MaxMarginIRL on gymnasium environments")
+        import_torch("MaxMarginIRL on gymnasium environments")
         if self.method == "mmp":
             raise ValueError(
                 "method='mmp' needs a TabularMDP; use 'max_margin' or 'projection' with "
@@ -537,7 +537,9 @@ default="uniform"
                 "reward_input='state_action' needs a TabularMDP (its state_action_features); "
                 "on gymnasium envs MaxMarginIRL's reward is a function of the observation."
             )
-        from ..solvers._ppo import PPO, TorchPolicy
+        from ..policies import TorchPolicy
+        from ..solvers import PPO
+        from ..utils._torch import torch_threads
 
         if not isinstance(self.solver, PPO):
             raise TypeError(
@@ -587,7 +589,7 @@ default="uniform"
         # Pick pi_0 and compute rho_0.
         init = self.initial_policy
         if isinstance(init, str) and init == "uniform":
-            pi_0 = _UniformPolicy(env.observation_space, env.action_space)
+            pi_0 = UniformPolicy(env.observation_space, env.action_space)
         elif isinstance(init, str):  # "random": an untrained network
             pi_0 = TorchPolicy(env.observation_space, env.action_space,
                                random_state=int(rng.randint(_MAX_SEED)))
@@ -598,14 +600,10 @@ default="uniform"
                 "initial_policy for a gymnasium env must be 'uniform', 'random' or a policy "
                 f"with sample(observations, random_state), got {type(init).__name__}."
             )
-        n_threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # small networks: intra-op threads only add overhead
-        try:
+        with torch_threads(1):  # small networks: intra-op threads only add overhead
             policies, _ = self._apprenticeship_loop(
                 rho_E, pi_0, expect(pi_0), plan=plan, expect=expect, start=start, exact=False
             )
-        finally:
-            torch.set_num_threads(n_threads)
         self.policy_ = EpisodeMixturePolicy(policies, self.mixture_weights_)
         return self
 
@@ -785,146 +783,3 @@ def _default_observation_features():
     return make_pipeline(
         StandardScaler(), FunctionTransformer(np.tanh), PolynomialFeatures(1, include_bias=True)
     )
-
-
-class _UniformPolicy:
-    """The uniformly random policy of a gymnasium action space (Discrete or Box)."""
-
-    def __init__(self, observation_space, action_space):
-        self.observation_space, self.action_space = observation_space, action_space
-        self._n = getattr(action_space, "n", None)
-
-    def sample(self, observations, random_state=None):
-        rng = np.random.default_rng(random_state) if not isinstance(
-            random_state, np.random.Generator) else random_state
-        n = len(observations)
-        space = self.action_space
-        if self._n is not None:
-            return rng.integers(int(self._n), size=n) + int(getattr(space, "start", 0))
-        low, high = space.low.reshape(-1), space.high.reshape(-1)
-        actions = rng.uniform(low, high, size=(n, len(low)))
-        return actions.reshape((n, *space.shape)).astype(space.dtype)
-
-    def predict(self, observations, deterministic=True):
-        """The first action (Discrete; all are equally likely) or the box centre; sampled
-        when ``deterministic=False``."""
-        if not deterministic:
-            return self.sample(observations)
-        n, space = len(observations), self.action_space
-        if self._n is not None:
-            return np.full(n, int(getattr(space, "start", 0)))
-        centre = (space.low + space.high) / 2
-        return np.broadcast_to(centre, (n, *space.shape)).astype(space.dtype)
-
-    def predict_proba(self, observations):
-        if self._n is None:
-            raise TypeError("predict_proba needs a Discrete action space.")
-        return np.full((len(observations), int(self._n)), 1.0 / int(self._n))
-
-    def log_prob(self, observations, actions):
-        if self._n is not None:
-            return np.full(len(observations), -np.log(int(self._n)))
-        volume = np.sum(np.log(self.action_space.high - self.action_space.low))
-        return np.full(len(observations), -float(volume))
-
-
-class EpisodeMixturePolicy:
-    """A mixture of policies that draws one component per episode.
-
-    The output policy of :class:`MaxMarginIRL` on gymnasium environments: Abbeel & Ng's
-    mixture ``sum_j lambda_j pi_j`` acts by picking ``pi_j`` with probability ``lambda_j``
-    at the start of each episode and following it to the end, so its feature expectations
-    are ``sum_j lambda_j rho_j``.
-
-    Parameters
-    ----------
-    policies : list of policies
-        Components with ``sample(observations, random_state)`` (or ``predict``) and, for
-        :meth:`predict_proba` and :meth:`log_prob`, those methods.
-    weights : array-like of shape (n_policies,)
-        Mixture weights on the simplex; components with zero weight are dropped.
-
-    Attributes
-    ----------
-    policies, weights : list, ndarray
-        The components with positive weight, and their weights.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from gymnasium import spaces
-    >>> from sklirl.irl._max_margin import EpisodeMixturePolicy, _UniformPolicy
-    >>> uniform = _UniformPolicy(spaces.Box(-1, 1, (2,)), spaces.Discrete(2))
-    >>> mix = EpisodeMixturePolicy([uniform, uniform], [0.25, 0.75])
-    >>> mix.predict_proba(np.zeros((1, 2))).tolist()
-    [[0.5, 0.5]]
-    """
-
-    def __init__(self, policies, weights):
-        weights = np.asarray(weights, dtype=np.float64)
-        if weights.shape != (len(policies),) or (weights < 0).any() or weights.sum() <= 0:
-            raise ValueError("weights must be non-negative, one per policy, and not all 0.")
-        keep = np.flatnonzero(weights > 0)
-        self.policies = [policies[j] for j in keep]
-        self.weights = weights[keep] / weights[keep].sum()
-        self.observation_space = getattr(self.policies[0], "observation_space", None)
-        self.action_space = getattr(self.policies[0], "action_space", None)
-
-    def sample_component(self, random_state=None):
-        """Draw the component that acts for a whole episode."""
-        rng = random_state if isinstance(random_state, np.random.Generator) else (
-            np.random.default_rng(check_random_state(random_state).randint(_MAX_SEED))
-        )
-        return self.policies[int(rng.choice(len(self.policies), p=self.weights))]
-
-    def predict(self, observations, deterministic=True):
-        """Actions of the highest-weight component (its most probable action or mean).
-
-        With ``deterministic=False``, actions sampled from the per-state mixture, as
-        :meth:`sample`.
-        """
-        if not deterministic:
-            return self.sample(observations)
-        best = self.policies[int(np.argmax(self.weights))]
-        return best.predict(observations, deterministic=True)
-
-    def sample(self, observations, random_state=None):
-        """Actions from the per-state mixture: a component drawn for each row.
-
-        Use :meth:`sample_component` to act out whole episodes (the mixture's semantics).
-        """
-        from ..expectations import _act
-
-        rng = random_state if isinstance(random_state, np.random.Generator) else (
-            np.random.default_rng(check_random_state(random_state).randint(_MAX_SEED))
-        )
-        obs = np.asarray(observations)
-        rows = rng.choice(len(self.policies), size=len(obs), p=self.weights)
-        actions = None
-        for j in np.unique(rows):
-            idx = np.flatnonzero(rows == j)
-            a = _act(self.policies[j], obs[idx], rng)
-            if actions is None:
-                actions = np.empty((len(obs), *a.shape[1:]), dtype=a.dtype)
-            actions[idx] = a
-        return actions
-
-    def predict_proba(self, observations):
-        """``sum_j lambda_j pi_j(a | o)``, shape (n, n_actions)."""
-        return sum(w * np.asarray(p.predict_proba(observations), dtype=np.float64)
-                   for w, p in zip(self.weights, self.policies))
-
-    def log_prob(self, observations, actions):
-        """``log sum_j lambda_j pi_j(a | o)`` of each observation-action pair."""
-        from scipy.special import logsumexp
-
-        logs = np.stack([
-            np.log(w) + np.asarray(p.log_prob(observations, actions), dtype=np.float64)
-            for w, p in zip(self.weights, self.policies)
-        ])
-        return logsumexp(logs, axis=0)
-
-    def evaluate(self, env, n_episodes=20, random_state=None, max_steps=100_000):
-        """Undiscounted returns of ``n_episodes`` episodes, a component drawn per episode."""
-        episodes = _gym_rollouts(env, self, n_episodes, max_steps, random_state)
-        return np.array([rewards.sum() for _, rewards in episodes])

@@ -12,33 +12,10 @@ from sklearn.utils import check_random_state
 
 from ..utils._optional import import_torch
 from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+from ..utils._torch import mlp, torch_threads
+from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
 
 __all__ = ["MLPReward"]
-
-
-class _single_thread:
-    """Run torch on one thread: the networks are tiny, and intra-op threads on a busy machine
-    cost far more (10x measured) than they save. The caller's setting is restored."""
-
-    def __init__(self, torch):
-        self.torch = torch
-
-    def __enter__(self):
-        self.saved = self.torch.get_num_threads()
-        self.torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        self.torch.set_num_threads(self.saved)
-
-
-def _mlp(torch, n_features, sizes):
-    """A ReLU MLP from ``n_features`` inputs through ``sizes`` hidden units to one output."""
-    layers, width = [], n_features
-    for h in sizes:
-        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
-        width = h
-    layers.append(torch.nn.Linear(width, 1))
-    return torch.nn.Sequential(*layers).double()
 
 
 def _make_optimizer(torch, parameters, learning_rate, weight_decay):
@@ -62,18 +39,12 @@ class MLPReward:
 
     def __init__(self, n_features, hidden_layer_sizes, random_state=None):
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
-        sizes = list(np.atleast_1d(hidden_layer_sizes)) if np.size(hidden_layer_sizes) else []
-        if any(not isinstance(h, (int, np.integer)) or h < 1 for h in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be a sequence of positive ints, got "
-                f"{hidden_layer_sizes!r}."
-            )
-        sizes = [int(h) for h in sizes]
+        sizes = check_hidden_layer_sizes(hidden_layer_sizes)
         self.n_features = int(n_features)
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        seed = int(check_random_state(random_state).randint(MAX_SEED))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.module = _mlp(torch, self.n_features, sizes)
+            self.module = mlp(self.n_features, sizes, 1).double()
         self.l2 = 0.0
         self.optimizer = None
 
@@ -95,11 +66,8 @@ class MLPReward:
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
         module, optimizer = state.pop("module"), state.pop("optimizer")
         self.__dict__.update(state)
-        if not isinstance(module, tuple):  # a pickle from before weights-only persistence
-            self.module, self.optimizer = module, optimizer
-            return
         sizes, weights = module
-        self.module = _mlp(torch, self.n_features, sizes)
+        self.module = mlp(self.n_features, sizes, 1).double()
         self.module.load_state_dict(state_dict_from_bytes(weights))
         self.optimizer = None
         if optimizer is not None:
@@ -125,7 +93,7 @@ class MLPReward:
     def predict(self, X):
         """Rewards ``(n,)`` of the feature rows ``X`` (n, n_features)."""
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
-        with torch.no_grad(), _single_thread(torch):
+        with torch.no_grad(), torch_threads(1):
             return self._forward(X).numpy().copy()
 
     def penalty(self, X):
@@ -137,7 +105,7 @@ class MLPReward:
     def backward_step(self, X, reward_grad):
         """One optimizer step along ``d loss / d theta = J^T (reward_grad + l2 r / n)``."""
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
-        with _single_thread(torch):
+        with torch_threads(1):
             self.optimizer.zero_grad()
             r = self._forward(X)
             surrogate = r @ torch.as_tensor(reward_grad, dtype=torch.float64)

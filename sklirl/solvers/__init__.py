@@ -6,7 +6,7 @@ and scipy; :class:`PPO` needs the ``torch`` and ``gym`` extras and is imported o
 
 from ._tabular import (
     SoftValueIteration,
-    TabularPolicy,
+    TabularPolicy,  # noqa: F401  (still importable from here; its home is sklirl.policies)
     ValueIteration,
     soft_bellman_backup,
     soft_value_iteration,
@@ -17,7 +17,6 @@ __all__ = [
     "ValueIteration",
     "SoftValueIteration",
     "PPO",
-    "TabularPolicy",
     "soft_bellman_backup",
     "soft_value_iteration",
     "value_iteration",

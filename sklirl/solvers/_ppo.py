@@ -15,680 +15,31 @@ Two levels of API:
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import functools
-import math
-from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import gymnasium
 import numpy as np
 import torch
-from gymnasium import spaces
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from .._rollouts import check_observation, env_factory
+from ..policies._torch import ACTIVATIONS, TorchPolicy
 from ..utils._doc_link import DocLinkMixin
-from ..utils._persistence import (
-    copy_training_state,
-    restore_training_state,
-    state_dict_from_bytes,
-    state_dict_to_bytes,
-)
-from ..utils._running_stats import update_running_moments
+from ..utils._persistence import copy_training_state, restore_training_state
+from ..utils._torch import torch_threads
+from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
+from ._rollout_buffer import RolloutBatch, generalized_advantage_estimate
 
 __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
-
-_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU}
-_LOG_2PI = math.log(2.0 * math.pi)
-_OBS_CLIP = 10.0  # normalised observations are clipped to [-10, 10], as in SB3's VecNormalize
-_OBS_EPS = 1e-8
-_MAX_SEED = np.iinfo(np.int32).max
-
-
-# --------------------------------------------------------------------------------------------
-# Advantage estimation
-# --------------------------------------------------------------------------------------------
-
-
-def generalized_advantage_estimate(
-    rewards, values, next_values, terminated, truncated, gamma, gae_lambda
-):
-    """Return GAE(lambda) advantages and value targets of a rollout.
-
-    Parameters
-    ----------
-    rewards, values, next_values : ndarray of shape (T,) or (T, n_envs)
-        Reward of each step, value ``V(s_t)`` of its observation and value ``V(s_{t+1})`` of the
-        observation it led to. At the end of an episode, ``s_{t+1}`` is the episode's final
-        observation, not the first observation of the next episode.
-    terminated, truncated : ndarray of bool, same shape
-        Whether the episode ended at this step in a terminal state (no bootstrap: the value after
-        it is 0) or was cut off (time limit: bootstrap from ``V(s_{t+1})``).
-    gamma, gae_lambda : float
-        Discount and GAE trace parameter.
-
-    Returns
-    -------
-    advantages, returns : ndarray, same shape, float32
-        ``A_t = sum_k (gamma lambda)^k delta_{t+k}`` within the episode, with
-        ``delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t)``, and the value targets
-        ``returns = advantages + values``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklirl.solvers._ppo import generalized_advantage_estimate
-    >>> adv, ret = generalized_advantage_estimate(
-    ...     rewards=np.array([1.0, 1.0]), values=np.zeros(2), next_values=np.array([0.0, 10.0]),
-    ...     terminated=np.array([False, False]), truncated=np.array([False, True]),
-    ...     gamma=0.5, gae_lambda=1.0)
-    >>> adv
-    array([4., 6.], dtype=float32)
-    """
-    rewards = np.asarray(rewards, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
-    next_values = np.asarray(next_values, dtype=np.float64)
-    terminated = np.asarray(terminated, dtype=bool)
-    episode_goes_on = ~(terminated | np.asarray(truncated, dtype=bool))
-    deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values
-    advantages = np.empty_like(deltas)
-    running = np.zeros_like(deltas[0])
-    for t in range(len(deltas) - 1, -1, -1):
-        running = deltas[t] + gamma * gae_lambda * episode_goes_on[t] * running
-        advantages[t] = running
-    return advantages.astype(np.float32), (advantages + values).astype(np.float32)
-
-
-# --------------------------------------------------------------------------------------------
-# Networks and policy
-# --------------------------------------------------------------------------------------------
-
-
-def _mlp(in_dim, hidden_layer_sizes, out_dim, activation, out_gain, generator):
-    """An MLP with orthogonal initialisation (gain sqrt(2) inside, ``out_gain`` at the head)."""
-    layers, sizes = [], [in_dim, *hidden_layer_sizes]
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [_init(nn.Linear(a, b), math.sqrt(2.0), generator), _ACTIVATIONS[activation]()]
-    layers.append(_init(nn.Linear(sizes[-1], out_dim), out_gain, generator))
-    return nn.Sequential(*layers)
-
-
-def _init(layer, gain, generator):
-    nn.init.orthogonal_(layer.weight, gain=gain, generator=generator)
-    nn.init.zeros_(layer.bias)
-    return layer
-
-
-class _ActorCritic(nn.Module):
-    """Separate actor and critic MLPs; a state-independent log-std for Gaussian actions."""
-
-    def __init__(self, in_dim, out_dim, hidden_layer_sizes, activation, continuous, generator):
-        super().__init__()
-        self.actor = _mlp(in_dim, hidden_layer_sizes, out_dim, activation, 0.01, generator)
-        self.critic = _mlp(in_dim, hidden_layer_sizes, 1, activation, 1.0, generator)
-        if continuous:
-            self.log_std = nn.Parameter(torch.zeros(out_dim))
-        else:
-            self.register_parameter("log_std", None)
-
-    def log_prob_entropy(self, x, actions):
-        """Log-probabilities of ``actions`` and entropies of the action distributions at ``x``."""
-        out = self.actor(x)
-        if self.log_std is None:
-            log_p = torch.log_softmax(out, dim=-1)
-            entropy = -(log_p.exp() * log_p).sum(-1)
-            return log_p.gather(1, actions.long().unsqueeze(1)).squeeze(1), entropy
-        z = (actions - out) * torch.exp(-self.log_std)
-        log_prob = (-0.5 * z.pow(2) - self.log_std - 0.5 * _LOG_2PI).sum(-1)
-        entropy = (0.5 + 0.5 * _LOG_2PI + self.log_std).sum().expand(len(out))
-        return log_prob, entropy
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Run with ``n_threads`` torch intra-op threads, restoring torch's setting afterwards."""
-    previous = torch.get_num_threads()
-    if n_threads is None or n_threads == previous:
-        yield
-        return
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _as_generator(random_state):
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    return np.random.default_rng(check_random_state(random_state).randint(_MAX_SEED))
-
-
-class TorchPolicy:
-    """A stochastic policy: torch actor and critic networks plus an observation normaliser.
-
-    Returned by :meth:`PPO.solve`. Discrete actions follow a categorical distribution, Box actions
-    a diagonal Gaussian with a state-independent standard deviation (clipped to the action bounds
-    when acted out). Observations are flattened (Box) or one-hot encoded (Discrete), then
-    standardised with running statistics that only training updates.
-
-    Parameters
-    ----------
-    observation_space : gymnasium.spaces.Box or gymnasium.spaces.Discrete
-        The environment's (single) observation space.
-    action_space : gymnasium.spaces.Discrete or gymnasium.spaces.Box
-        The environment's (single) action space.
-    hidden_layer_sizes : tuple of int, default=(64, 64)
-        Hidden layers of the actor and of the critic (two separate networks).
-    activation : {"tanh", "relu", "elu", "gelu"}, default="tanh"
-        Activation of the hidden layers.
-    normalize_observations : bool, default=True
-        Standardise Box observations with running mean and variance.
-    device : str or torch.device, default="cpu"
-        Where the networks live.
-    n_threads : int or None, default=1
-        Torch intra-op threads for forward passes, set around each call and restored after it;
-        ``None`` leaves torch's setting alone. See :class:`PPO`.
-    random_state : int, torch.Generator or None, default=None
-        Seeds the weight initialisation (which never touches torch's global generator).
-
-    Attributes
-    ----------
-    net : torch.nn.Module
-        ``net.actor`` (logits or Gaussian means), ``net.critic`` (state value) and ``net.log_std``
-        (``None`` for discrete actions).
-    obs_mean, obs_var : ndarray of shape (obs_dim,)
-        Running observation statistics; ``obs_count`` is their (pseudo-)count.
-
-    Notes
-    -----
-    Pickling stores CPU copies of the weights plus the architecture, so a policy trained on a GPU
-    unpickles on a CPU-only machine (on the CPU; call :meth:`to` to move it back).
-
-    Examples
-    --------
-    >>> import gymnasium
-    >>> from sklirl.solvers._ppo import TorchPolicy
-    >>> env = gymnasium.make("CartPole-v1")
-    >>> policy = TorchPolicy(env.observation_space, env.action_space, random_state=0)
-    >>> policy.predict_proba([0.0, 0.0, 0.0, 0.0]).round(2)
-    array([0.5, 0.5], dtype=float32)
-    """
-
-    def __init__(
-        self,
-        observation_space,
-        action_space,
-        hidden_layer_sizes=(64, 64),
-        activation="tanh",
-        normalize_observations=True,
-        device="cpu",
-        n_threads=1,
-        random_state=None,
-    ):
-        _check_spaces(observation_space, action_space)
-        self.observation_space = observation_space
-        self.action_space = action_space
-        self.hidden_layer_sizes = tuple(int(h) for h in hidden_layer_sizes)
-        self.activation = activation
-        self.device = torch.device(device)
-        self.n_threads = n_threads
-        self._discrete_obs = isinstance(observation_space, spaces.Discrete)
-        self._discrete_actions = isinstance(action_space, spaces.Discrete)
-        self.normalize_observations = bool(normalize_observations) and not self._discrete_obs
-        if self._discrete_obs:
-            self._obs_dim = int(observation_space.n)
-        else:
-            self._obs_dim = int(np.prod(observation_space.shape))
-        self.obs_mean = np.zeros(self._obs_dim)
-        self.obs_var = np.ones(self._obs_dim)
-        self.obs_count = 1e-4
-        if isinstance(random_state, torch.Generator):
-            generator = random_state
-        else:
-            seed = check_random_state(random_state).randint(_MAX_SEED)
-            generator = torch.Generator().manual_seed(int(seed))
-        self.net = self._build_net(generator).to(self.device)
-
-    # ---- construction, pickling, device ------------------------------------------------------
-
-    def _build_net(self, generator=None):
-        if self._discrete_actions:
-            out_dim = int(self.action_space.n)
-        else:
-            out_dim = int(np.prod(self.action_space.shape))
-        return _ActorCritic(
-            self._obs_dim, out_dim, self.hidden_layer_sizes, self.activation,
-            continuous=not self._discrete_actions, generator=generator,
-        )
-
-    def __getstate__(self):
-        # The weights travel as torch.save bytes, restored with weights_only=True.
-        state = self.__dict__.copy()
-        state["net"] = state_dict_to_bytes(self.net.state_dict())
-        state["device"] = "cpu"
-        return state
-
-    def __setstate__(self, state):
-        weights = state.pop("net")
-        if isinstance(weights, bytes):
-            weights = state_dict_from_bytes(weights)
-        self.__dict__.update(state)
-        self.device = torch.device("cpu")
-        self.net = self._build_net()
-        self.net.load_state_dict(weights)
-
-    def to(self, device):
-        """Move the networks to ``device`` and return ``self``."""
-        self.device = torch.device(device)
-        self.net.to(self.device)
-        return self
-
-    def __repr__(self):
-        return (
-            f"TorchPolicy(observation_space={self.observation_space}, "
-            f"action_space={self.action_space}, hidden_layer_sizes={self.hidden_layer_sizes}, "
-            f"device='{self.device}')"
-        )
-
-    # ---- observations --------------------------------------------------------------------------
-
-    def _check_observations(self, observations):
-        """Validate a single observation or a batch; return (batch, was_single)."""
-        obs = np.asarray(observations)
-        if not (np.issubdtype(obs.dtype, np.number) or obs.dtype == bool):
-            raise ValueError(f"observations must be numeric, got dtype {obs.dtype}.")
-        if self._discrete_obs:
-            if obs.ndim > 1:
-                raise ValueError(
-                    "expected Discrete observations as integers of shape (n,) or a single "
-                    f"integer, got shape {obs.shape}."
-                )
-            single = obs.ndim == 0
-            obs = np.atleast_1d(obs)
-            if np.isnan(obs.astype(np.float64)).any():
-                raise ValueError("observations contain NaN.")
-            if np.any(obs != np.round(obs)):
-                raise ValueError("Discrete observations must be integers.")
-            space = self.observation_space
-            index = obs.astype(np.int64) - int(space.start)
-            if index.size and (index.min() < 0 or index.max() >= space.n):
-                raise ValueError(
-                    f"Discrete observations must lie in [{space.start}, {space.start + space.n}),"
-                    f" got values in [{obs.min()}, {obs.max()}]."
-                )
-            return obs.astype(np.int64), single
-        shape, dim = tuple(self.observation_space.shape), self._obs_dim
-        if obs.shape == shape or (obs.ndim == 1 and obs.shape[0] == dim):
-            obs, single = obs.reshape(1, dim), True
-        elif obs.ndim >= 1 and (obs.shape[1:] == shape or (obs.ndim == 2 and obs.shape[1] == dim)):
-            obs, single = obs.reshape(len(obs), dim), False
-        else:
-            raise ValueError(
-                f"expected observations of shape {shape} or a batch of shape (n, {dim}), got "
-                f"shape {obs.shape}."
-            )
-        if not np.all(np.isfinite(obs)):
-            raise ValueError("observations contain NaN or infinite values.")
-        return obs, single
-
-    def _features(self, obs):
-        """Network inputs (float32) for a checked batch of raw observations."""
-        if self._discrete_obs:
-            x = np.zeros((len(obs), self._obs_dim), dtype=np.float32)
-            x[np.arange(len(obs)), obs - int(self.observation_space.start)] = 1.0
-            return x
-        x = obs.reshape(len(obs), self._obs_dim)
-        if self.normalize_observations:
-            x = (x - self.obs_mean) / np.sqrt(self.obs_var + _OBS_EPS)
-            x = np.clip(x, -_OBS_CLIP, _OBS_CLIP)
-        return x.astype(np.float32, copy=False)
-
-    def _update_obs_stats(self, obs):
-        """Fold a batch of raw observations into the running mean and variance (Chan et al.)."""
-        if not self.normalize_observations:
-            return
-        self.obs_mean, self.obs_var, self.obs_count = update_running_moments(
-            self.obs_mean, self.obs_var, self.obs_count, obs.reshape(len(obs), self._obs_dim)
-        )
-
-    def _tensor(self, x):
-        return torch.from_numpy(x).to(self.device)
-
-    # ---- actions -------------------------------------------------------------------------------
-
-    def _inference(self):
-        """Context for forward passes: no autograd, ``n_threads`` torch threads."""
-        stack = contextlib.ExitStack()
-        stack.enter_context(_torch_threads(self.n_threads))
-        stack.enter_context(torch.inference_mode())
-        return stack
-
-    def _actor_output(self, x):
-        with self._inference():
-            return self.net.actor(self._tensor(x)).cpu().numpy()
-
-    def _sample(self, out, rng):
-        """Sample policy actions from actor outputs; return (actions, log-probabilities).
-
-        Policy actions are indices ``0..n-1`` (Discrete) or unclipped Gaussian draws (Box).
-        """
-        if self._discrete_actions:
-            log_p = out - out.max(1, keepdims=True)
-            log_p = log_p - np.log(np.exp(log_p).sum(1, keepdims=True))
-            cdf = np.cumsum(np.exp(log_p.astype(np.float64)), axis=1)
-            u = rng.uniform(size=(len(out), 1)) * cdf[:, -1:]
-            actions = np.minimum((u >= cdf).sum(1), out.shape[1] - 1)
-            return actions, log_p[np.arange(len(out)), actions]
-        log_std = self.net.log_std.detach().cpu().numpy()
-        eps = rng.standard_normal(out.shape).astype(np.float32)
-        actions = out + np.exp(log_std) * eps
-        log_prob = (-0.5 * eps**2 - log_std - 0.5 * _LOG_2PI).sum(1)
-        return actions.astype(np.float32), log_prob.astype(np.float32)
-
-    def _to_env_actions(self, actions):
-        """Policy actions → actions as the environment takes them (offset, clipped, reshaped)."""
-        if self._discrete_actions:
-            return actions.astype(np.int64) + int(self.action_space.start)
-        space = self.action_space
-        actions = np.clip(actions, space.low.reshape(-1), space.high.reshape(-1))
-        return actions.reshape((len(actions), *space.shape)).astype(space.dtype, copy=False)
-
-    def _unbatch(self, result, single):
-        return result[0] if single else result
-
-    def predict(self, observations, deterministic=True, random_state=None):
-        """Return the policy's actions.
-
-        Parameters
-        ----------
-        observations : array-like
-            One observation or a batch of them.
-        deterministic : bool, default=True
-            Take the most likely action (Discrete) or the mean (Box, clipped to the bounds);
-            otherwise sample, see :meth:`sample`.
-        random_state : int, numpy Generator, RandomState or None, default=None
-            Used when ``deterministic=False``.
-
-        Returns
-        -------
-        actions : ndarray of shape (n,) or (n, *action_shape), or one action
-        """
-        if not deterministic:
-            return self.sample(observations, random_state)
-        obs, single = self._check_observations(observations)
-        out = self._actor_output(self._features(obs))
-        actions = out.argmax(1) if self._discrete_actions else out
-        return self._unbatch(self._to_env_actions(actions), single)
-
-    def sample(self, observations, random_state=None):
-        """Sample actions from the policy (Box actions clipped to the bounds).
-
-        Parameters
-        ----------
-        observations : array-like
-            One observation or a batch of them.
-        random_state : int, numpy Generator, RandomState or None, default=None
-            Source of the randomness.
-
-        Returns
-        -------
-        actions : ndarray of shape (n,) or (n, *action_shape), or one action
-        """
-        obs, single = self._check_observations(observations)
-        out = self._actor_output(self._features(obs))
-        actions, _ = self._sample(out, _as_generator(random_state))
-        return self._unbatch(self._to_env_actions(actions), single)
-
-    def predict_proba(self, observations):
-        """Return the action probabilities (Discrete actions only).
-
-        Parameters
-        ----------
-        observations : array-like
-            One observation or a batch of them.
-
-        Returns
-        -------
-        proba : ndarray of shape (n, n_actions), or (n_actions,) for a single observation
-        """
-        if not self._discrete_actions:
-            raise TypeError(
-                "predict_proba is only defined for Discrete action spaces; this policy has "
-                f"{self.action_space}. Use log_prob(observations, actions) instead."
-            )
-        obs, single = self._check_observations(observations)
-        out = self._actor_output(self._features(obs))
-        proba = np.exp(out - out.max(1, keepdims=True))
-        return self._unbatch(proba / proba.sum(1, keepdims=True), single)
-
-    def log_prob(self, observations, actions):
-        """Return the log-probability (density, for Box) of ``actions`` at ``observations``.
-
-        Parameters
-        ----------
-        observations : array-like
-            One observation or a batch of ``n``.
-        actions : array-like of shape (n,) or (n, *action_shape)
-            Actions as the environment takes them. Box actions are scored under the unclipped
-            Gaussian.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n,), or a float for a single observation
-        """
-        obs, single = self._check_observations(observations)
-        n = len(obs)
-        actions = np.asarray(actions)
-        if self._discrete_actions:
-            space = self.action_space
-            if actions.size != n:
-                raise ValueError(f"expected {n} actions, got an array of shape {actions.shape}.")
-            actions = actions.reshape(n)
-            index = actions.astype(np.int64) - int(space.start)
-            if np.any(actions != np.round(actions)) or index.min() < 0 or index.max() >= space.n:
-                raise ValueError(f"actions must be integers in [{space.start}, "
-                                 f"{space.start + space.n}).")
-            actions = index
-        else:
-            dim = int(np.prod(self.action_space.shape))
-            if actions.size != n * dim:
-                raise ValueError(
-                    f"expected {n} actions of shape {self.action_space.shape}, got an array of "
-                    f"shape {actions.shape}."
-                )
-            actions = actions.reshape(n, dim).astype(np.float32)
-            if not np.all(np.isfinite(actions)):
-                raise ValueError("actions contain NaN or infinite values.")
-        with self._inference():
-            x = self._tensor(self._features(obs))
-            log_prob, _ = self.net.log_prob_entropy(x, self._tensor(actions))
-            log_prob = log_prob.cpu().numpy()
-        return float(log_prob[0]) if single else log_prob
-
-    def predict_value(self, observations):
-        """Return the critic's state values.
-
-        Parameters
-        ----------
-        observations : array-like
-            One observation or a batch of them.
-
-        Returns
-        -------
-        values : ndarray of shape (n,), or a float for a single observation
-        """
-        obs, single = self._check_observations(observations)
-        with self._inference():
-            values = self.net.critic(self._tensor(self._features(obs)))[:, 0].cpu().numpy()
-        return float(values[0]) if single else values
-
-    def evaluate(self, env, n_episodes=20, deterministic=True, random_state=None):
-        """Run full episodes and return their returns.
-
-        Episodes run in parallel copies of ``env`` (their forward passes batched); each episode
-        has its own reset seed drawn from ``random_state``, and every episode runs to its end, so
-        the estimate is not biased toward short episodes.
-
-        Parameters
-        ----------
-        env : gymnasium.Env, str or callable
-            An environment instance (copied, never stepped), a registered id, or a zero-argument
-            callable returning an environment.
-        n_episodes : int, default=20
-            Number of episodes.
-        deterministic : bool, default=True
-            Act greedily (argmax / mean) or sample.
-        random_state : int, RandomState or None, default=None
-            Seeds the episodes' resets and, when sampling, the actions.
-
-        Returns
-        -------
-        returns : ndarray of shape (n_episodes,)
-            Undiscounted sum of rewards of each episode.
-        """
-        make_env = _env_factory(env)
-        rs = check_random_state(random_state)
-        seeds = rs.randint(_MAX_SEED, size=n_episodes)
-        rng = np.random.default_rng(rs.randint(_MAX_SEED))
-        n_parallel = min(n_episodes, 16)
-        envs = [make_env() for _ in range(n_parallel)]
-        returns = np.zeros(n_episodes)
-        episode = list(range(n_parallel))  # the episode each copy is running
-        obs = [envs[i].reset(seed=int(seeds[i]))[0] for i in range(n_parallel)]
-        active = list(range(n_parallel))
-        try:
-            while active:
-                batch, _ = self._check_observations(np.stack([obs[i] for i in active]))
-                out = self._actor_output(self._features(batch))
-                if deterministic:
-                    actions = out.argmax(1) if self._discrete_actions else out
-                else:
-                    actions, _ = self._sample(out, rng)
-                actions = self._to_env_actions(actions)
-                still_active = []
-                for i, action in zip(active, actions):
-                    obs[i], reward, terminated, truncated, _ = envs[i].step(action)
-                    returns[episode[i]] += reward
-                    if terminated or truncated:
-                        episode[i] += n_parallel
-                        if episode[i] >= n_episodes:
-                            continue
-                        obs[i] = envs[i].reset(seed=int(seeds[episode[i]]))[0]
-                    still_active.append(i)
-                active = still_active
-        finally:
-            for e in envs:
-                e.close()
-        return returns
-
-
-def _check_spaces(observation_space, action_space):
-    if not isinstance(observation_space, (spaces.Box, spaces.Discrete)):
-        raise TypeError(
-            f"PPO supports Box and Discrete observation spaces, got {observation_space}."
-        )
-    if not isinstance(action_space, (spaces.Box, spaces.Discrete)):
-        raise TypeError(f"PPO supports Discrete and Box action spaces, got {action_space}.")
-
-
-def _env_name(env):
-    spec = getattr(env, "spec", None)
-    if spec is not None and getattr(spec, "id", None):
-        return repr(spec.id)
-    return type(getattr(env, "unwrapped", env)).__name__
-
-
-def _check_observation(obs, space, env, where):
-    """Raise a ValueError naming the env when ``obs`` does not fit the observation space."""
-    obs = np.asarray(obs)
-    if isinstance(space, spaces.Box):
-        if obs.shape != space.shape:
-            raise ValueError(
-                f"environment {_env_name(env)} returned an observation of shape {obs.shape} "
-                f"from {where}() but its observation_space is {space} (shape {space.shape}); "
-                "fix the env or its observation_space."
-            )
-        if not np.all(np.isfinite(obs)):
-            raise ValueError(
-                f"environment {_env_name(env)} returned a non-finite observation from "
-                f"{where}(): {obs}. PPO needs finite observations (check the env's dynamics, "
-                "or wrap it to clip or replace NaN/inf)."
-            )
-
-
-def _env_factory(env):
-    """A zero-argument callable that returns fresh copies of ``env``."""
-    if isinstance(env, str):
-        return functools.partial(gymnasium.make, env)
-    if isinstance(env, gymnasium.Env):
-        spec = env.spec
-        # A wrapper without recorded constructor arguments cannot be re-made from the spec.
-        if spec is not None and all(w.kwargs is not None for w in spec.additional_wrappers):
-            return functools.partial(gymnasium.make, spec)
-        return functools.partial(copy.deepcopy, env)
-    if isinstance(env, gymnasium.vector.VectorEnv):
-        raise TypeError(
-            "pass a single environment (instance, id or factory); PPO builds the vector env."
-        )
-    if callable(env):
-        return env
-    raise TypeError(
-        "env must be a gymnasium.Env, a registered environment id or a zero-argument callable "
-        f"returning one, got {type(env).__name__}."
-    )
 
 
 # --------------------------------------------------------------------------------------------
 # Rollouts and updates
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class RolloutBatch:
-    """Transitions of one rollout, flattened time-major: row ``t * n_envs + e``.
-
-    Attributes
-    ----------
-    observations : ndarray of shape (N, obs_dim) float32, or (N,) int64 for Discrete spaces
-        Raw (unnormalised) observations ``s_t``.
-    actions : ndarray of shape (N,) or (N, act_dim)
-        Actions as executed in the environment (Box actions clipped to the bounds).
-    next_observations : ndarray, like ``observations``
-        ``s_{t+1}``; at the end of an episode its final observation (not the next reset).
-    terminated, truncated : ndarray of shape (N,) bool
-        How the episode ended at this step, if it did.
-    env_rewards : ndarray of shape (N,) float32
-        The environment's rewards.
-    episode_returns : list of float
-        True (environment) returns of the episodes that finished during this rollout.
-    n_steps : int
-        ``N``, the number of transitions.
-    n_envs : int
-        Number of parallel environments.
-    policy_inputs, policy_actions, log_probs, values, next_values : ndarray
-        Used by :meth:`PPOTrainer.update`: normalised network inputs, unclipped policy actions,
-        their log-probabilities, and the critic's values of ``s_t`` and ``s_{t+1}`` at collection.
-    """
-
-    observations: np.ndarray
-    actions: np.ndarray
-    next_observations: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-    env_rewards: np.ndarray
-    episode_returns: list
-    n_steps: int
-    n_envs: int
-    policy_inputs: np.ndarray = field(repr=False)
-    policy_actions: np.ndarray = field(repr=False)
-    log_probs: np.ndarray = field(repr=False)
-    values: np.ndarray = field(repr=False)
-    next_values: np.ndarray = field(repr=False)
 
 
 class PPOTrainer:
@@ -714,7 +65,7 @@ class PPOTrainer:
         self.lr_schedule = lr_schedule
         if policy is not None and not isinstance(policy, TorchPolicy):
             raise TypeError(f"policy must be a TorchPolicy, got {type(policy).__name__}.")
-        make_env = _env_factory(env)
+        make_env = env_factory(env)
         self.env = gymnasium.vector.SyncVectorEnv(
             [make_env] * params["n_envs"], autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP
         )
@@ -755,13 +106,13 @@ class PPOTrainer:
             # e.g. "Output array is the wrong shape": the vector env could not batch the
             # observations; say which env returned what
             try:
-                _check_observation(self.env.envs[0].reset(seed=env_seed)[0], single_obs,
+                check_observation(self.env.envs[0].reset(seed=env_seed)[0], single_obs,
                                    self.env.envs[0], "reset")
             finally:
                 self.env.close()
             raise
         for e in range(params["n_envs"]):
-            _check_observation(obs[e], single_obs, self.env.envs[e], "reset")
+            check_observation(obs[e], single_obs, self.env.envs[e], "reset")
         self._obs = obs
         self._episode_returns = np.zeros(params["n_envs"])
 
@@ -821,7 +172,7 @@ class PPOTrainer:
         -------
         batch : RolloutBatch
         """
-        with _torch_threads(self.params["n_threads"]):
+        with torch_threads(self.params["n_threads"]):
             return self._collect_rollouts()
 
     def _collect_rollouts(self):
@@ -857,7 +208,7 @@ class PPOTrainer:
                 next_obs, reward, term, trunc, info = self.env.step(to_env)
                 if not policy._discrete_obs and not np.all(np.isfinite(next_obs)):
                     bad = int(np.flatnonzero(~np.isfinite(next_obs).reshape(E, -1).all(1))[0])
-                    _check_observation(next_obs[bad], single_obs, self.env.envs[bad], "step")
+                    check_observation(next_obs[bad], single_obs, self.env.envs[bad], "step")
                 observations[t], inputs[t], policy_actions[t] = obs, x, actions
                 env_actions[t] = to_env.reshape(E, *act_shape)
                 rewards[t], terminated[t], truncated[t] = reward, term, trunc
@@ -916,7 +267,7 @@ class PPOTrainer:
             Means over minibatches of ``policy_loss``, ``value_loss``, ``entropy``, ``approx_kl``
             and ``clip_fraction``, plus the critic's ``explained_variance`` before the update.
         """
-        with _torch_threads(self.params["n_threads"]):
+        with torch_threads(self.params["n_threads"]):
             return self._update(batch, rewards)
 
     def _update(self, batch, rewards):
@@ -1128,7 +479,7 @@ class PPO(DocLinkMixin, BaseEstimator):
         "vf_coef": [Interval(Real, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "hidden_layer_sizes": ["array-like"],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "normalize_observations": ["boolean"],
         "normalize_advantages": ["boolean"],
         "target_kl": [Interval(Real, 0, None, closed="neither"), None],
@@ -1188,14 +539,8 @@ class PPO(DocLinkMixin, BaseEstimator):
 
     def _check_params(self):
         self._validate_params()
-        sizes = list(self.hidden_layer_sizes)
-        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h > 0 for h in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be a sequence of positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
         params = self.get_params()
-        params["hidden_layer_sizes"] = tuple(int(h) for h in sizes)
+        params["hidden_layer_sizes"] = check_hidden_layer_sizes(self.hidden_layer_sizes)
         return params
 
     def make_trainer(self, env, policy=None):
@@ -1234,7 +579,7 @@ class PPO(DocLinkMixin, BaseEstimator):
 
     def _make_trainer(self, env, policy, auto_schedule):
         params = self._check_params()
-        seeds = check_random_state(self.random_state).randint(_MAX_SEED, size=3)
+        seeds = check_random_state(self.random_state).randint(MAX_SEED, size=3)
         lr_schedule = auto_schedule if self.lr_schedule == "auto" else self.lr_schedule
         return PPOTrainer(params, env, policy, seeds, lr_schedule)
 

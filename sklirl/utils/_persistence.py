@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import copy
 import io
-import os
 
 from ._optional import import_torch
 
-__all__ = ["state_dict_to_bytes", "state_dict_from_bytes", "save_state_dict",
-           "load_state_dict", "copy_training_state", "restore_training_state"]
+__all__ = ["state_dict_to_bytes", "state_dict_from_bytes", "copy_training_state",
+           "restore_training_state"]
 
 
 def _to_cpu(obj, torch):
@@ -52,19 +51,6 @@ def state_dict_from_bytes(data):
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}.")
     return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-
-
-def save_state_dict(path, module):
-    """Save ``module.state_dict()`` (CPU copies) to ``path``."""
-    with open(os.fspath(path), "wb") as f:
-        f.write(state_dict_to_bytes(module.state_dict()))
-
-
-def load_state_dict(path, module):
-    """Load weights saved by :func:`save_state_dict` into ``module`` (``weights_only``)."""
-    with open(os.fspath(path), "rb") as f:
-        module.load_state_dict(state_dict_from_bytes(f.read()))
-    return module
 
 
 def copy_training_state(module, optimizer):

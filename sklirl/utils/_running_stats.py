@@ -1,4 +1,5 @@
-"""Running mean and variance, shared by the observation and input normalisers."""
+"""Running mean and variance, and standardising with them: the one home of the observation
+and input normalisers of the policies and the discriminator."""
 
 import numpy as np
 
@@ -20,3 +21,15 @@ def update_running_moments(mean, var, count, x):
     delta, total = batch_mean - mean, count + n
     m2 = var * count + batch_var * n + delta**2 * count * n / total
     return mean + delta * n / total, m2 / total, total
+
+
+def standardize(x, mean, var, eps=1e-8, clip=10.0):
+    """``(x - mean) / sqrt(var + eps)``, clipped to ``[-clip, clip]`` (as SB3's VecNormalize).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> standardize(np.array([[1.0], [100.0]]), np.zeros(1), np.ones(1)).ravel().tolist()
+    [0.999999995, 10.0]
+    """
+    return np.clip((x - mean) / np.sqrt(var + eps), -clip, clip)
