@@ -10,9 +10,10 @@ from .demos import Trajectory
 
 __version__ = "0.1.0.dev0"
 
-_ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "GAIL")
+_ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "MaxEntIRLCV", "GAIL", "BehavioralCloning")
 
-__all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "Trajectory", "__version__"]
+__all__ = ["MaxMarginIRL", "MaxEntIRL", "MaxEntIRLCV", "GAIL", "BehavioralCloning", "Trajectory",
+           "__version__"]
 
 
 def __getattr__(name):

@@ -1,12 +1,15 @@
-"""The IRL estimators, one module each: ``from sklirl.irl import MaxEntIRL, MaxMarginIRL, GAIL``
-(also importable from :mod:`sklirl`; imported on first access, so torch loads only with GAIL)."""
+"""The IRL estimators, one module each:
+``from sklirl.irl import MaxEntIRL, MaxEntIRLCV, MaxMarginIRL, GAIL, BehavioralCloning`` (also
+importable from :mod:`sklirl`; imported on first access, so torch loads only with GAIL)."""
 
 import importlib
 
 _ESTIMATORS = {
     "MaxMarginIRL": "sklirl.irl._max_margin",
     "MaxEntIRL": "sklirl.irl._max_ent",
+    "MaxEntIRLCV": "sklirl.irl._max_ent_cv",
     "GAIL": "sklirl.irl._gail",
+    "BehavioralCloning": "sklirl.irl._bc",
 }
 
 __all__ = list(_ESTIMATORS)
