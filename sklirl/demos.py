@@ -728,7 +728,9 @@ def _reject_transition_item(demo, i):
 
 def _warn_if_concatenated(trajectories):
     """Warn when one long trajectory keeps returning to its first state (several episodes
-    logged back to back and passed as one ``(states, actions)`` pair)."""
+    logged back to back and passed as one ``(states, actions)`` pair): observation vectors
+    that repeat the first one exactly, or states that are back at the first one at every
+    multiple of some episode length."""
     if len(trajectories) != 1:
         return
     states = trajectories[0].states
@@ -736,19 +738,22 @@ def _warn_if_concatenated(trajectories):
     if T < 20:
         return
     first = states[0]
-    same = np.all((states[1:] == first).reshape(T - 1, -1), axis=1)
-    count = int(same.sum())
+    returns = np.flatnonzero(np.all((states[1:] == first).reshape(T - 1, -1), axis=1)) + 1
+    if len(returns) < 2:
+        return
     if states.dtype.kind == "f" and states.ndim > 1:
-        suspicious = count >= 2  # continuous observations rarely repeat exactly
+        suspicious = True  # continuous observations rarely repeat exactly
     else:
-        n_distinct = len(np.unique(states.reshape(T, -1), axis=0))
-        # the first state at least twice as frequent as the states' mean frequency
-        suspicious = count >= 5 and (count + 1) * n_distinct >= 2 * T
+        # the most common gap between returns, as the episode length L: back at the first
+        # state at (nearly) every multiple of L, for at least 5 episodes
+        L = int(np.bincount(np.diff(np.concatenate([[0], returns]))).argmax())
+        at_multiples = np.all((states[::L] == first).reshape(-1, states[0].size), axis=1)
+        suspicious = L >= 2 and T // L >= 5 and at_multiples.mean() >= 0.9
     if suspicious:
         warn_user(
-            f"demos is one trajectory of {T} states that returns to its first state {count} "
-            "times: it may be several episodes logged back to back. Pass a list of "
-            "trajectories (sklirl.demos.from_dataframe splits a table of logs by episode, "
-            "from_transitions flattened transitions at their dones).",
+            f"demos is one trajectory of {T} states that returns to its first state "
+            f"{len(returns)} times: it may be several episodes logged back to back. Pass a "
+            "list of trajectories (sklirl.demos.from_dataframe splits a table of logs by "
+            "episode, from_transitions flattened transitions at their dones).",
             UserWarning,
         )

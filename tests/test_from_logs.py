@@ -242,8 +242,10 @@ def test_max_margin_state_action_features():
     demos, _ = make_expert_demos(env, 50, horizon=30, temperature=0.1, random_state=0)
     est = MaxMarginIRL(features=FunctionTransformer(), reward_input="state_action",
                        epsilon=1e-2).fit(demos, env)
+    # each demo's discounted feature sum at the model's visitation mass 1 / (1 - gamma)
     disc = 0.8 ** np.arange(30)
     rho_E = np.mean([disc @ X[t.states[:30], t.actions] for t in demos], axis=0)
+    rho_E *= 1 / (1 - 0.8) / disc.sum()
     np.testing.assert_allclose(est.expert_feature_expectations_, rho_E)
     assert est.reward_.shape == (env.n_states, env.n_actions)
     np.testing.assert_allclose(est.reward_, X @ est.coef_)
@@ -449,6 +451,9 @@ def test_one_flat_pair_of_several_episodes_warns():
         warnings.simplefilter("error")
         check_demos(demos)
         check_demos([(np.arange(30) % 20, np.zeros(30, int))])  # a cycle is one episode
+        small = _random_sparse_mdp(S=8, A=2)  # one long episode revisits its states
+        for seed in range(10):
+            check_demos(make_expert_demos(small, 1, horizon=60, random_state=seed)[0])
 
 
 # --- continuous logs -> a tabular model: StateDiscretizer -------------------------------------
