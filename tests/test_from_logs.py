@@ -256,6 +256,25 @@ def test_max_margin_state_action_features():
     assert mmp.reward_.shape == (env.n_states, env.n_actions)
 
 
+def test_state_action_reward_uncertainty_is_per_pair():
+    """The Laplace posterior of a state-action reward: std and samples per (s, a)."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    env = _state_action_env(None, 0.8)
+    X = env.state_action_features
+    demos, _ = make_expert_demos(env, 50, horizon=20, random_state=0)
+    est = MaxEntIRL(FunctionTransformer(), reward_input="state_action", l2=1.0).fit(demos, env)
+    mean, std = est.predict_reward([0, 1], return_std=True)
+    expected = np.sqrt(np.einsum("sak,kl,sal->sa", X, est.coef_cov_, X))
+    np.testing.assert_allclose(std, expected[[0, 1]])
+    _, std_pairs = est.predict_reward([0, 1], [2, 0], return_std=True)
+    np.testing.assert_allclose(std_pairs, [expected[0, 2], expected[1, 0]])
+    samples = est.sample_rewards(4, random_state=0)
+    assert samples.shape == (4, env.n_states, env.n_actions)
+    np.testing.assert_allclose(samples, np.einsum("sak,nk->nsa", X, np.linalg.lstsq(
+        X.reshape(-1, X.shape[2]), samples.reshape(4, -1).T, rcond=None)[0].T))
+
+
 def test_state_action_reward_input_needs_descriptors():
     from sklearn.preprocessing import StandardScaler
 
