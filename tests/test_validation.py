@@ -42,6 +42,7 @@ from sklirl.solvers import (
     SoftValueIteration,
     TabularPolicy,
     ValueIteration,
+    soft_bellman_backup,
     soft_value_iteration,
     value_iteration,
 )
@@ -480,6 +481,22 @@ BAD_FUNCTION_CALLS = [
      ValueError, "tol must be a positive finite float, got -1.0"),
     ("soft_value_iteration init_values", lambda: soft_value_iteration(
         ENV, np.zeros(S), init_values="zeros"), TypeError, "init_values must be a numeric array"),
+    # stacks of K rewards
+    ("soft_value_iteration reward stack shape", lambda: soft_value_iteration(
+        ENV, np.zeros((2, S, A + 1))), ValueError,
+     "a stack of rewards must have shape (K, 9) or (K, 9, 4) with K >= 1, got (2, 9, 5)"),
+    ("value_iteration reward stack NaN", lambda: value_iteration(
+        ENV, np.stack([np.zeros(S), np.full(S, np.nan)])), ValueError,
+     "reward 1 of the stack contains NaN or infinity"),
+    ("soft_value_iteration stack init_values", lambda: soft_value_iteration(
+        ENV, np.zeros((2, S)), init_values=np.zeros(S)), ValueError,
+     "init_values must be a finite array of shape (2, 9), got shape (9,)"),
+    ("soft_bellman_backup stack values", lambda: soft_bellman_backup(
+        ENV, np.zeros((3, S)), np.zeros((2, S))), ValueError,
+     "values must be a finite array of shape (3, 9), got shape (2, 9)"),
+    ("occupancy_measure stack init_visitation", lambda: occupancy_measure(
+        ENV, [TabularPolicy(UNIFORM)] * 2, init_visitation=np.ones(S)), ValueError,
+     "init_visitation for 2 policies must have shape (2, 9), got (9,)"),
     # horizons: rollouts never run past what the policy or the env defines
     ("sample_trajectories past a time-indexed policy", lambda: sample_trajectories(
         ENV, np.full((2, S, A), 1 / A), 1, horizon=4), ValueError,
