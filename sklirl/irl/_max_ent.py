@@ -350,7 +350,7 @@ class MaxEntIRL(BaseIRL):
 
     @property
     def _state_action(self):
-        return self.reward_input == "state_action"
+        return self._reward_input() == "state_action"
 
     def _demo_spread(self, demos, env):
         """Per-demo visitation deviations ``(N, S)`` and their weights, for the meat matrix.
