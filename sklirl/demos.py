@@ -305,7 +305,8 @@ def check_demos(demos, *, n_states=None, n_actions=None, min_length=1):
         if n_actions is not None:
             actions = _as_indices(actions, "actions", i, n_actions)
         out.append(Trajectory(states, actions))
-    _warn_if_concatenated(out)
+    if not isinstance(demos[0], Trajectory):  # a raw pair from the user, not a validated demo
+        _warn_if_concatenated(out)
     return out
 
 
