@@ -1,6 +1,6 @@
-"""The IRL estimators, one module each:
-``from sklirl.irl import MaxEntIRL, MaxEntIRLCV, MaxMarginIRL, GAIL, BehavioralCloning`` (also
-importable from :mod:`sklirl`; imported on first access, so torch loads only with GAIL)."""
+"""The IRL estimators, one module each: ``from sklirl.irl import MaxEntIRL, MaxEntIRLCV,
+MaxMarginIRL, GAIL, BehavioralCloning, BayesianIRL`` (also importable from :mod:`sklirl`;
+imported on first access, so torch loads only with GAIL)."""
 
 import importlib
 
@@ -10,6 +10,7 @@ _ESTIMATORS = {
     "MaxEntIRLCV": "sklirl.irl._max_ent_cv",
     "GAIL": "sklirl.irl._gail",
     "BehavioralCloning": "sklirl.irl._bc",
+    "BayesianIRL": "sklirl.irl._bayesian",
 }
 
 __all__ = list(_ESTIMATORS)
