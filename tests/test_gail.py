@@ -385,19 +385,32 @@ def test_box_actions_pendulum_runs():
         gail.predict_reward(obs)
 
 
-def test_default_generator_settings_depend_on_the_action_space():
-    # Box actions: Adam at 1e-3, gamma 0.95, no entropy bonus (docs: gail_continuous);
-    # Discrete actions keep 3e-4, 0.99 and 0.01
+def test_default_generator_settings_depend_on_the_action_space(monkeypatch):
+    # Box actions: Adam at 1e-3 decayed linearly over the max_iter rounds, gamma 0.95, no
+    # entropy bonus (docs: gail_continuous); Discrete actions keep a constant 3e-4, 0.99, 0.01
+    from sklirl.solvers._ppo import PPOTrainer
+
+    step_sizes, update = [], PPOTrainer.update
+
+    def recording_update(trainer, batch, rewards=None):
+        step_sizes.append(trainer._learning_rate(trainer.total_steps - batch.n_steps))
+        return update(trainer, batch, rewards)
+
+    monkeypatch.setattr(PPOTrainer, "update", recording_update)
     rng = np.random.default_rng(0)
     box = [Trajectory(rng.uniform(-1, 1, size=(11, 3)), rng.uniform(-2, 2, size=(10, 1)))]
     discrete = [Trajectory(rng.uniform(-0.05, 0.05, size=(11, 4)), rng.integers(2, size=10))]
-    for demos, env_id, expected in [(box, "Pendulum-v1", (1e-3, 0.95, 0.0)),
-                                    (discrete, "CartPole-v1", (3e-4, 0.99, 0.01))]:
-        gail = GAIL(max_iter=1, random_state=0).fit(demos, gymnasium.make(env_id))
+    for demos, env_id, expected, lrs in [
+        (box, "Pendulum-v1", (1e-3, 0.95, 0.0), [1e-3, 2e-3 / 3, 1e-3 / 3]),
+        (discrete, "CartPole-v1", (3e-4, 0.99, 0.01), [3e-4] * 3),
+    ]:
+        step_sizes.clear()
+        gail = GAIL(max_iter=3, random_state=0).fit(demos, gymnasium.make(env_id))
         solver = gail.solver_
         assert (solver.learning_rate, solver.gamma, gail.entropy_coef_) == expected
         assert solver.ent_coef == expected[2]
         assert (solver.n_envs, solver.n_steps, solver.n_epochs) == (8, 256, 10)
+        np.testing.assert_allclose(step_sizes, lrs, rtol=1e-12)
 
 
 def test_pendulum_gail_at_its_defaults_improves_over_its_first_round():
