@@ -127,6 +127,21 @@ BAD_DEMOS = [
      "demos[0] is a dict without 'states'/'actions'"),
     ("obs/acts object out of range", [_Obj([0, 1], [7])], ValueError,
      "step 0: action 7 is outside [0, 4)"),
+    ("terminal flag not a bool", [Trajectory([0, 1], [1]), {"states": [0, 1], "actions": [1],
+                                                            "terminal": "yes"}],
+     TypeError, "trajectory 1: terminal must be a bool"),
+    ("terminations and truncations on one step",
+     [{"observations": [0, 1, 2], "actions": [1, 1], "terminations": np.array([False, True]),
+       "truncations": np.array([False, True])}],
+     ValueError, "trajectory 0, step 1: both terminations and truncations are set"),
+    ("terminations not bools",
+     [{"observations": [0, 1], "actions": [1], "terminations": np.array([1])}],
+     TypeError, "trajectory 0: terminations must be a 1-D array of bools"),
+    ("termination before the end",
+     [{"observations": [0, 1, 2], "actions": [1, 1], "terminations": np.array([True, False])}],
+     ValueError, "trajectory 0, step 0: terminations is set before the last step"),
+    ("state-only demo", [Trajectory([0, 1, 2])], ValueError,
+     "trajectory 0 has no actions (a state-only demonstration); this estimator needs"),
 ]
 
 
@@ -160,6 +175,12 @@ def _ragged_P():
 
 
 BAD_ENVS = [
+    ("absorbing state not absorbing", lambda: TabularMDP(P_OK, absorbing_state=0), ValueError,
+     "absorbing_state=0 is not absorbing: action 0 leaves it with probability 0.5"),
+    ("absorbing state out of range", lambda: TabularMDP(P_OK, absorbing_state=2), ValueError,
+     "absorbing_state=2 is outside [0, 2)"),
+    ("absorbing state a float", lambda: TabularMDP(P_OK, absorbing_state=1.0), TypeError,
+     "absorbing_state must be None or an int, got float"),
     ("P 2-D", lambda: TabularMDP(np.eye(2)), ValueError,
      "dense transitions must have shape (S, A, S), got (2, 2)"),
     ("P not square", lambda: TabularMDP(np.full((2, 2, 3), 1 / 3)), ValueError,
@@ -347,8 +368,10 @@ BAD_PREDICT = [
      "states must be integer state indices, got dtype <U1"),
     ("2-D states", lambda e: e.predict(np.zeros((2, 2), dtype=int)), ValueError,
      "states must be a 1-D array of state indices, got shape (2, 2)"),
-    ("scalar state", lambda e: e.predict_proba(0), ValueError,
-     "states must be a 1-D array of state indices, got shape ()"),
+    ("scalar state out of range", lambda e: e.predict_proba(9), ValueError,
+     "states[0] = 9 is outside [0, 9)"),
+    ("scalar string state", lambda e: e.predict("a"), TypeError,
+     "states must be integer state indices, got dtype <U1"),
     ("reward action out of range", lambda e: e.predict_reward([0, 1], [0, 4]), ValueError,
      "actions[1] = 4 is outside [0, 4)"),
     ("reward string actions", lambda e: e.predict_reward([0], ["up"]), TypeError,

@@ -13,11 +13,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseIRL, linear_reward
-from ..demos import Trajectory
 from ..envs._tabular import check_tabular_env
 from ..expectations import (
     _occupancy_features,
-    empirical_occupancy,
+    expert_occupancy,
     occupancy_mass,
     occupancy_measure,
 )
@@ -59,7 +58,12 @@ class _MaxEntDual:
 
     def __init__(self, env, expert_visitation, initial_distribution, tol):
         self.env = env
+        # The loss is per step of the episodes: the expert's steps in the absorbing state (the
+        # rest of the horizon after terminal demos) are no choices, so they do not dilute it
+        # (nor make l2 relatively stronger the earlier the demos end).
         self.mass = occupancy_mass(env)
+        if env.absorbing_state is not None:
+            self.mass -= min(expert_visitation[env.absorbing_state], 0.99 * self.mass)
         self.expert_visitation = expert_visitation
         self.initial_distribution = initial_distribution
         self.tol = tol
@@ -207,12 +211,12 @@ class MaxEntIRL(BaseIRL):
     is the mean per-step negative log-likelihood of the demonstrations (up to a constant);
     at the optimum with ``l2 = 0``, ``rho_pi = rho_E`` (moment matching).
 
-    Horizons: demonstrations are finite, so the expert's visitation of each trajectory
-    (``sum_{t<T} gamma^t`` counts) is normalised to unit mass and rescaled to the model's mass
-    ``M``: the policy's normalised discounted visitation is matched to the demonstrations'. For
-    a finite-horizon env with demos of length ``H`` this is exactly ``rho_E``; demos longer
-    than ``H`` are cut to ``H`` steps. For a discounted env it treats each demo as a sample of
-    the normalised discounted visitation, which is unbiased when ``T >> 1 / (1 - gamma)``.
+    Horizons: the expert's visitation is :func:`~sklirl.expectations.expert_occupancy`, of
+    the model's mass ``M``. A demonstration that ended (``terminal=True``) continues in the
+    env's absorbing state for the rest of the horizon; one that was cut is normalised to
+    unit mass and rescaled to ``M`` (a sample of the normalised discounted visitation,
+    unbiased when ``T >> 1 / (1 - gamma)``). Demos longer than a finite horizon ``H`` use
+    their first ``H`` steps, with a warning. See :ref:`terminal_states`.
 
     References
     ----------
@@ -285,7 +289,6 @@ class MaxEntIRL(BaseIRL):
 
     # -- the algorithm ---------------------------------------------------------------------
     def _fit(self, demos, env, sample_weight):
-        demos = self._demos_within_horizon(demos, env)
         if self.initial_distribution == "demos":
             mu0 = self._start_distribution(demos, env, sample_weight)
         else:
@@ -519,22 +522,9 @@ class MaxEntIRL(BaseIRL):
         return np.zeros(n_features)
 
     @staticmethod
-    def _demos_within_horizon(demos, env):
-        if not env.finite_horizon or all(len(t) <= env.horizon for t in demos):
-            return demos
-        H = env.horizon
-        return [t if len(t) <= H else Trajectory(t.states[: H + 1], t.actions[:H]) for t in demos]
-
-    @staticmethod
     def _expert_visitation(demos, env, sample_weight):
-        """Expert state visitation, each demo normalised to unit mass, rescaled to mass M."""
-        weights = np.ones(len(demos)) if sample_weight is None else sample_weight
-        masses = np.array([np.sum(env.gamma ** np.arange(len(t), dtype=np.float64))
-                           for t in demos])
-        occ = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma,
-                                  sample_weight=weights / masses)
-        visitation = occ.sum(axis=1)
-        return visitation * (occupancy_mass(env) / visitation.sum())
+        """Expert state visitation of mass M: the one rule, :func:`expert_occupancy`."""
+        return expert_occupancy(demos, env, sample_weight=sample_weight).sum(axis=1)
 
     @staticmethod
     def _start_distribution(demos, env, sample_weight):

@@ -37,7 +37,7 @@ from ..expectations import (
     MonteCarloExpectation,
     _observation_features,
     _occupancy_features,
-    empirical_occupancy,
+    expert_occupancy,
     feature_expectations,
     occupancy_feature_expectations,
     occupancy_mass,
@@ -118,7 +118,7 @@ def _canonical_order(demos, sample_weight):
     differences in it can flip exact ties between actions in a hard-max planner, and another
     (equally optimal) policy would enter the mixture.
     """
-    keys = [(len(t), t.states.tobytes(), t.actions.tobytes()) for t in demos]
+    keys = [(len(t), t.states.tobytes(), t.actions.tobytes(), t.terminal) for t in demos]
     order = sorted(range(len(demos)), key=keys.__getitem__)
     weights = None if sample_weight is None else np.asarray(sample_weight)[order]
     return [demos[i] for i in order], weights
@@ -369,7 +369,7 @@ default="uniform"
 
         # Expert feature expectations rho_E = 1/m sum_i sum_t gamma^t phi(s_t^(i)).
         demos, sample_weight = _canonical_order(demos, sample_weight)
-        d_E = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma, sample_weight)
+        d_E = expert_occupancy(demos, env, sample_weight=sample_weight)
         rho_E = occupancy_feature_expectations(d_E, phi)
         self.expert_feature_expectations_ = rho_E
         if self.method == "mmp":
