@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from .utils._gym_compat import is_vector_env
 
-__all__ = ["AbsorbingEncoder", "absorbing_continuation", "add_absorbing_value",
+__all__ = ["AbsorbingEncoder", "absorbing_continuation", "absorbing_weight", "add_absorbing_value",
            "check_observation", "env_factory", "env_name", "terminal_absorbing_weights"]
 
 
@@ -89,6 +89,17 @@ def absorbing_continuation(gamma):
     return gamma / (1.0 - gamma)
 
 
+def absorbing_weight(gamma):
+    """``sum_{k >= 0} gamma^k = 1 / (1 - gamma)``: how many (discounted) steps an episode that
+    terminates spends in the absorbing state, counted from the termination. The
+    discriminator's absorbing row of each terminated episode (expert or policy) has this
+    weight, relative to a weight of 1 for each real step, so that ending early shows as
+    absorbing mass in proportion to the horizon it leaves (Kostrikov et al.'s one absorbing
+    transition per episode would weigh 1: a signal the discriminator takes many rounds to
+    pick up, during which the policy sees no reason to avoid ending or to reach the end)."""
+    return 1.0 + absorbing_continuation(gamma)
+
+
 def add_absorbing_value(rewards, terminated, absorbing_reward, gamma):
     """Rewards of a rollout with the absorbing state's discounted value added at terminations.
 
@@ -147,12 +158,12 @@ class AbsorbingEncoder:
         return x
 
 
-def terminal_absorbing_weights(demos, sample_weight):
+def terminal_absorbing_weights(demos, sample_weight, gamma):
     """Weights of the expert's absorbing rows, on the scale of its per-step weights.
 
     Each demo with ``terminal=True`` contributes one absorbing row (the transition into the
     absorbing state that follows its last step, as in Kostrikov et al.'s wrapper) with the
-    weight of one of its steps (the per-step weights of
+    weight of one of its steps times :func:`absorbing_weight` (the per-step weights of
     :meth:`~sklirl.envs._spaces.SpaceEncoder.demo_arrays` sum to 1 over the demos' steps).
     ``demos`` are checked trajectories.
 
@@ -164,4 +175,4 @@ def terminal_absorbing_weights(demos, sample_weight):
     steps = np.array([len(t) for t in demos], dtype=np.float64)
     total = float((w * steps).sum())
     terminal = np.array([bool(getattr(t, "terminal", False)) for t in demos], dtype=bool)
-    return w[terminal] / total
+    return w[terminal] / total * absorbing_weight(gamma)

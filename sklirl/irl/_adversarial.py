@@ -83,9 +83,10 @@ def _with_absorbing(samples):
     if samples.absorbing_inputs is None or not len(samples.absorbing_inputs):
         return samples.inputs, samples.weights
     x = np.vstack([samples.inputs, samples.absorbing_inputs])
-    if samples.weights is None:
-        return x, None
-    p = np.concatenate([samples.weights, samples.absorbing_weights])
+    weights = np.ones(len(samples.inputs)) if samples.weights is None else samples.weights
+    absorbing = (np.ones(len(samples.absorbing_inputs)) if samples.absorbing_weights is None
+                 else samples.absorbing_weights)
+    p = np.concatenate([weights, absorbing])
     return x, p / p.sum()
 
 

@@ -16,6 +16,7 @@ from sklearn.base import clone
 from .._rollouts import (
     AbsorbingEncoder,
     absorbing_continuation,
+    absorbing_weight,
     add_absorbing_value,
     terminal_absorbing_weights,
 )
@@ -68,7 +69,8 @@ class Samples:
         per episode that terminated (see :class:`sklirl._rollouts.AbsorbingEncoder`); the
         discriminator trains on them with the other rows.
     absorbing_weights : ndarray of shape (m,) or None
-        Their weights on the scale of ``weights`` (weighted samples only).
+        Their weights: relative to ``weights`` (the expert's), or to a weight of 1 per row
+        (i.i.d. policy samples); see :func:`sklirl._rollouts.absorbing_weight`.
     """
 
     inputs: Any
@@ -288,16 +290,26 @@ class _GymnasiumGenerator:
             except ValueError:
                 next_obs = None
         self.expert = Samples(encoder.inputs(obs, acts), weights, obs, acts, next_obs)
-        if self.absorbing:  # each terminated demo enters the absorbing state once
-            w_abs = terminal_absorbing_weights(check_demos(demos), sample_weight)
-            if len(w_abs):
-                self.expert.absorbing_inputs = encoder.absorbing_inputs(len(w_abs))
-                self.expert.absorbing_weights = w_abs
+        self._demos = (check_demos(demos), sample_weight)
         return self.expert
 
-    def _absorbing_rows(self, n_terminated):
+    def _set_gamma(self, gamma):
+        """The discount is known: the expert's absorbing rows (one per terminated demo)."""
+        self.gamma = gamma
+        if not self.absorbing:
+            return
+        w_abs = terminal_absorbing_weights(*self._demos, gamma)
+        if len(w_abs):
+            self.expert.absorbing_inputs = self.encoder.absorbing_inputs(len(w_abs))
+            self.expert.absorbing_weights = w_abs
+
+    def _absorbing_fields(self, n_terminated):
+        """Samples fields of a rollout's absorbing rows: one per terminated episode."""
         n = int(n_terminated)
-        return self.encoder.absorbing_inputs(n) if self.absorbing and n else None
+        if not (self.absorbing and n):
+            return {}
+        return {"absorbing_inputs": self.encoder.absorbing_inputs(n),
+                "absorbing_weights": np.full(n, absorbing_weight(self.gamma))}
 
     def _absorbing_reward(self, reward):
         """``r_abs``: the reward of the absorbing state under the current discriminator."""
@@ -347,6 +359,7 @@ class PPOGenerator(_GymnasiumGenerator):
         if getattr(est, "_absorbing", False):
             absorbing_continuation(solver.gamma)  # gamma < 1, or a ValueError now
         self.solver = solver
+        self._set_gamma(solver.gamma)
 
     def start(self, state, policy, reward, pretrain_epochs, rng):
         self._trainer = self.solver.make_trainer(self.env, policy=policy)
@@ -364,7 +377,7 @@ class PPOGenerator(_GymnasiumGenerator):
         self._samples = self._batch_samples(
             batch.observations, batch.actions, next_observations=batch.next_observations,
             log_probs=batch.log_probs, policy=self.policy,
-            absorbing_inputs=self._absorbing_rows(batch.terminated.sum()))
+            **self._absorbing_fields(batch.terminated.sum()))
         return self._samples
 
     def improve(self, reward):
@@ -431,8 +444,10 @@ class SB3Generator(_GymnasiumGenerator):
         self.solver, self._venv = algo, venv
         self.entropy_coef = float(getattr(algo, "ent_coef", np.nan))
         expert = super().setup(demos, sample_weight)
+        gamma = float(getattr(algo, "gamma", 0.99))
         if self.absorbing:
-            absorbing_continuation(getattr(algo, "gamma", 0.99))  # gamma < 1, or a ValueError
+            absorbing_continuation(gamma)  # gamma < 1, or a ValueError now
+        self._set_gamma(gamma)
         return expert
 
     def start(self, state, policy, reward, pretrain_epochs, rng):
@@ -471,7 +486,7 @@ class SB3Generator(_GymnasiumGenerator):
         acts = acts[:, 0] if encoder.action_n else acts
         return self._batch_samples(
             obs, acts, log_probs=buffer.log_probs.reshape(steps), policy=self.policy,
-            absorbing_inputs=self._absorbing_rows(self._wrapper.pop_terminated()))
+            **self._absorbing_fields(self._wrapper.pop_terminated()))
 
     def improve(self, reward):
         returns = self._wrapper.finished_returns()
