@@ -299,16 +299,14 @@ def _fast_cartpole_gail(**kwargs):
 @pytest.fixture(scope="module")
 def cartpole_fit():
     demos = _cartpole_expert_demos(10, 0)
-    gail = _fast_cartpole_gail(max_iter=20).fit(demos, gymnasium.make("CartPole-v1"))
+    gail = _fast_cartpole_gail().fit(demos, gymnasium.make("CartPole-v1"))
     return demos, gail
 
 
 def test_cartpole_gail_beats_random_and_fools_the_discriminator(cartpole_fit):
     _, gail = cartpole_fit
     returns = gail.policy_.evaluate("CartPole-v1", n_episodes=10, random_state=0)
-    # A random policy averages about 22. Seed 0, 10 evaluation episodes: 90 after 10 rounds,
-    # 136 after 20, 215 after 30, 373 after 40 (the default GAIL reaches 500: see the guide).
-    assert returns.mean() > 100
+    assert returns.mean() > 200  # a random policy averages about 22
     # Balanced accuracy (the mean of the accuracies on expert and policy samples): the
     # discriminator first learns to tell them apart, then the policy catches up and it moves
     # back toward chance (seed 0: 0.60 -> peak 0.78 -> 0.58 over the last 3 rounds). The
@@ -318,7 +316,7 @@ def test_cartpole_gail_beats_random_and_fools_the_discriminator(cartpole_fit):
     peak, last = balanced[:-3].max(), balanced[-3:].mean()
     assert peak - last >= 0.1
     assert abs(last - 0.5) < abs(peak - 0.5) - 0.1
-    assert gail.history_["env_steps"].tolist() == [1024 * (i + 1) for i in range(20)]
+    assert gail.history_["env_steps"].tolist() == [1024 * (i + 1) for i in range(12)]
 
 
 def test_cartpole_prediction_api(cartpole_fit):
@@ -435,7 +433,7 @@ def test_discriminator_sees_the_absorbing_state_of_terminated_episodes(monkeypat
 @pytest.mark.slow
 def test_cartpole_random_demos_do_not_balance_after_100k_steps():
     # Measured (see the GAIL user guide): default GAIL, 49 rounds = 100,352 env steps, seed 0:
-    # mean return 15.8 over 20 episodes; with "-log D" and no absorbing state: 500.
+    # mean return 14.1 over 20 episodes; with "-log D" and no absorbing state: 500.
     gail = GAIL(max_iter=49, random_state=0).fit(_random_cartpole_demos(20, 0),
                                                  gymnasium.make("CartPole-v1"))
     assert gail.history_["env_steps"][-1] >= 100_000

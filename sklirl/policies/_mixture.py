@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils._validation import check_generator
-from ._sb3 import SB3PredictMixin, evaluate_returns, is_single_observation
+from ._sb3 import SB3PredictMixin, act_with, evaluate_returns, is_single_observation
 
 __all__ = ["EpisodeMixturePolicy", "UniformPolicy"]
 
@@ -242,8 +242,7 @@ class EpisodeMixturePolicy(SB3PredictMixin):
         actions = None
         for j in np.unique(components):
             idx = np.flatnonzero(components == j)
-            a = np.asarray(self.policies[j].act(batch[idx], deterministic=deterministic,
-                                                random_state=rng))
+            a = act_with(self.policies[j], batch[idx], deterministic, rng)
             if actions is None:
                 actions = np.empty((n, *a.shape[1:]), dtype=a.dtype)
             actions[idx] = a

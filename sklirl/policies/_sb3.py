@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SB3Policy", "SB3PredictMixin", "evaluate_returns", "is_single_observation"]
+__all__ = ["SB3Policy", "SB3PredictMixin", "act_with", "evaluate_returns",
+           "is_single_observation"]
 
 
 def is_single_observation(observations, observation_space):
@@ -178,17 +179,28 @@ class SB3Policy(SB3PredictMixin):
         return evaluate_returns(self, env, n_episodes, deterministic, random_state)
 
 
+def act_with(policy, observations, deterministic, rng=None):
+    """Actions of any policy for a batch: its ``act``, else ``sample`` / ``predict`` (SB3's
+    tuple form or plain actions)."""
+    from ..expectations import _act
+
+    if not deterministic:
+        return _act(policy, observations, rng)
+    if hasattr(policy, "act"):
+        return np.asarray(policy.act(observations, deterministic=True))
+    out = policy.predict(observations, deterministic=True)
+    return np.asarray(out[0] if isinstance(out, tuple) else out)
+
+
 def evaluate_returns(policy, env, n_episodes, deterministic, random_state,
                      max_steps=1_000_000):
-    """Returns of full episodes of ``policy.act`` in copies of ``env`` (episodes end when
-    terminated or truncated)."""
+    """Returns of full episodes of ``policy`` in copies of ``env`` (episodes end when
+    terminated or truncated; a mixture draws one component per episode)."""
     from .._rollouts import env_factory
     from ..expectations import _gym_rollout_blocks
 
     def act(pol, observations, rng):
-        if deterministic:
-            return np.asarray(pol.act(observations, deterministic=True))
-        return np.asarray(pol.sample(observations, random_state=rng))
+        return act_with(pol, observations, deterministic, rng)
 
     episodes = _gym_rollout_blocks(env_factory(env)(), policy, [(n_episodes, random_state)],
                                    max_steps, act=act)
