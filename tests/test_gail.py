@@ -421,11 +421,13 @@ def test_discriminator_sees_the_absorbing_state_of_terminated_episodes(monkeypat
     assert expert.absorbing_inputs.shape == (4, width)
     np.testing.assert_array_equal(expert.absorbing_inputs[:, -1], 1.0)
     np.testing.assert_array_equal(expert.absorbing_inputs[:, :-1], 0.0)
-    np.testing.assert_allclose(expert.absorbing_weights, expert.weights[0])
+    # ... times 1 / (1 - gamma) = 100 steps: the discounted time spent in the absorbing state
+    np.testing.assert_allclose(expert.absorbing_weights, 100 * expert.weights[0])
     assert (expert.inputs[:, -1] == 0).all()
     # and one per episode the random initial policy ended (CartPole episodes of ~22 steps)
     n_terminated = samples.absorbing_inputs.shape[0]
     assert 1024 / 60 < n_terminated < 1024 / 8
+    np.testing.assert_allclose(samples.absorbing_weights, 100.0)
     # the absorbing state has a learned reward (no sign fixed by the reward form)
     assert np.isfinite(gail._generator_reward(type(samples)(gail._encoder.absorbing_inputs(1))))
 
