@@ -137,11 +137,33 @@ class SB3Policy(SB3PredictMixin):
         return actions[0] if single else actions
 
     def sample(self, observations, random_state=None):
-        """Sampled actions (see :meth:`act`)."""
+        """Sampled actions (see :meth:`act`).
+
+        Parameters
+        ----------
+        observations : array-like
+            One observation or a batch.
+        random_state : ignored
+            stable-baselines3 samples with torch's global generator.
+
+        Returns
+        -------
+        actions : ndarray
+        """
         return self.act(observations, deterministic=False)
 
     def predict_proba(self, observations):
-        """Action probabilities ``(n, A)``, or ``(A,)`` for one observation (Discrete)."""
+        """Action probabilities (Discrete action spaces).
+
+        Parameters
+        ----------
+        observations : array-like
+            One observation or a batch.
+
+        Returns
+        -------
+        proba : ndarray of shape (n, A), or (A,) for one observation
+        """
         batch, single, enc = self._check(observations)
         if not enc.action_n:
             raise TypeError("predict_proba is only defined for Discrete action spaces.")
@@ -149,7 +171,18 @@ class SB3Policy(SB3PredictMixin):
         return proba[0] if single else proba
 
     def log_prob(self, observations, actions):
-        """Log-probability (Box: log-density) of ``actions``, shape (n,)."""
+        """Log-probability (Box: log-density) of ``actions``.
+
+        Parameters
+        ----------
+        observations : array-like
+            One observation or a batch of ``n``.
+        actions : array-like of shape (n,) or (n, *action_shape)
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n,), or a float for one observation
+        """
         import torch
 
         batch, single, enc = self._check(observations)

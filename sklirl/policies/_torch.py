@@ -67,8 +67,9 @@ class TorchPolicy(SB3PredictMixin):
     a diagonal Gaussian with a state-independent standard deviation (clipped to the action bounds
     when acted out). :meth:`act` returns actions; :meth:`predict` has stable-baselines3's
     signature ``predict(observation, state=None, episode_start=None, deterministic=False) ->
-    (action, state)``, so that SB3's ``evaluate_policy`` runs on the policy. Observations are flattened (Box) or one-hot encoded (Discrete), then
-    standardised with running statistics that only training updates.
+    (action, state)``, so that SB3's ``evaluate_policy`` runs on the policy. Observations are
+    flattened (Box) or one-hot encoded (Discrete), then standardised with running statistics
+    that only training updates.
 
     Parameters
     ----------
