@@ -10,9 +10,11 @@ from .demos import Trajectory
 
 __version__ = "0.1.0.dev0"
 
-_ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "GAIL", "BehavioralCloning")
+_ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "MaxEntIRLCV", "GAIL", "BehavioralCloning",
+               "BayesianIRL")
 
-__all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "BehavioralCloning", "Trajectory", "__version__"]
+__all__ = ["MaxMarginIRL", "MaxEntIRL", "MaxEntIRLCV", "GAIL", "BehavioralCloning", "BayesianIRL",
+           "Trajectory", "__version__"]
 
 
 def __getattr__(name):

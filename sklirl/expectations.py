@@ -79,14 +79,16 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     Parameters
     ----------
     env : TabularMDP
-    policy : TabularPolicy or array-like of shape (S, A) or (H, S, A)
+    policy : TabularPolicy or array-like of shape (S, A) or (H, S, A), or list of TabularPolicy
+        A list of K policies gives K occupancy measures stacked on a leading axis; over a
+        finite horizon they are computed together, one pass over the transitions per step.
     initial_distribution : array-like of shape (S,), default=None
         Start-state weights; the env's initial distribution when None. The occupancy is
         linear in it, so any (even signed) weights are allowed.
     per_step : bool, default=False
         Finite-horizon MDPs only: return the terms ``gamma^t P(s_t = s, a_t = a)`` of each
         step separately, shape ``(H, S, A)`` (their sum over t is the occupancy).
-    init_visitation : array-like of shape (S,), default=None
+    init_visitation : array-like of shape (S,), or (K, S) for K policies, default=None
         Discounted MDPs only (ignored for finite horizons): an initial guess of the state
         visitation ``d_S``, e.g. that of a nearby policy. The flow equations are then solved by
         BiCGSTAB started from it (a few dozen sparse products when the guess is close), with
@@ -95,7 +97,8 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     Returns
     -------
     occupancy : ndarray of shape (S, A), or (H, S, A) with ``per_step=True``
-        ``d(s, a) = sum_t gamma^t P(s_t = s, a_t = a)``, unnormalised (see the module notes).
+        ``d(s, a) = sum_t gamma^t P(s_t = s, a_t = a)``, unnormalised (see the module notes);
+        with a leading axis of K for a list of K policies.
 
     Notes
     -----
@@ -115,6 +118,8 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     10.0
     """
     env = check_tabular_env(env)
+    if _is_policy_stack(policy):
+        return _occupancy_stack(env, policy, initial_distribution, per_step, init_visitation)
     probs = _policy_probs(policy, env)
     mu0 = _check_initial(env, initial_distribution)
     S, A = env.n_states, env.n_actions
@@ -155,6 +160,53 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     else:
         d_s = _iterative_flow_solve(M, mu0, P_pi, gamma)
     return d_s[:, None] * probs
+
+
+def _is_policy_stack(policy):
+    """Whether ``policy`` is a list or tuple of :class:`TabularPolicy` objects (K policies)."""
+    return (isinstance(policy, (list, tuple)) and len(policy) > 0
+            and all(isinstance(p, TabularPolicy) for p in policy))
+
+
+def _occupancy_stack(env, policies, initial_distribution, per_step, init_visitation):
+    """Occupancy measures ``(K, S, A)`` (``(K, H, S, A)`` per step) of K policies.
+
+    Finite horizons run the forward recursion for all K at once, one pass over the
+    transitions per step; discounted MDPs solve each policy's own flow equations in turn
+    (the systems differ per policy).
+    """
+    K = len(policies)
+    if env.finite_horizon:
+        mu0 = _check_initial(env, initial_distribution)
+        probs = [_policy_probs(p, env) for p in policies]
+        S, A, H = env.n_states, env.n_actions, env.horizon
+        PT = env.transition_matrix.T
+        d_s = np.repeat(mu0[:, None], K, axis=1)
+        total = np.zeros((S, A, K))
+        steps = np.empty((H, S, A, K)) if per_step else None
+        discount = 1.0
+        for t in range(H):
+            pi_t = np.stack([p if p.ndim == 2 else p[t] for p in probs], axis=-1)
+            d_sa = d_s[:, None, :] * pi_t
+            total += discount * d_sa
+            if per_step:
+                steps[t] = discount * d_sa
+            if t + 1 < H:
+                d_s = PT @ d_sa.reshape(S * A, K)
+            discount *= env.gamma
+        return np.ascontiguousarray(np.moveaxis(steps if per_step else total, -1, 0))
+    if init_visitation is not None:
+        x0 = np.asarray(init_visitation, dtype=np.float64)
+        if x0.shape != (K, env.n_states):
+            raise ValueError(
+                f"init_visitation for {K} policies must have shape ({K}, {env.n_states}), got "
+                f"{x0.shape}."
+            )
+    return np.stack([
+        occupancy_measure(env, p, initial_distribution=initial_distribution, per_step=per_step,
+                          init_visitation=None if init_visitation is None else x0[k])
+        for k, p in enumerate(policies)
+    ])
 
 
 def occupancy_mass(env):
@@ -370,6 +422,12 @@ def _expert_occupancy(trajs, env, weights):
         values.append(counts * (w * scale))
     occ = np.bincount(np.concatenate(rows), weights=np.concatenate(values), minlength=S * A)
     return occ.reshape(S, A)
+
+
+def _demo_occupancy_at_model_mass(demos, env, sample_weight=None):
+    """:func:`expert_occupancy` of validated demos, without checking them against the model
+    again (the estimators' per-demonstration terms; the check ran once on the whole set)."""
+    return _expert_occupancy(demos, env, check_sample_weight(sample_weight, len(demos)))
 
 
 def occupancy_feature_expectations(occupancy, phi):

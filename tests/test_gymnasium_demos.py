@@ -190,10 +190,9 @@ def test_tabular_gail_reaches_the_experts_return(name):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="measured 0.000 (MaxEntIRL) and 0.612 (MaxMarginIRL) "
-                   "against the expert's 0.740: the soft-optimal reward explains the expert's "
-                   "caution as a reward for surviving, and predict's argmax steps away from "
-                   "the goal (MaxEnt); 50 demos of a noisy env leave rho_E noisy (MaxMargin)")
+@pytest.mark.xfail(strict=True, reason="measured 0.612 (MaxEntIRL and MaxMarginIRL) against the "
+                   "expert's 0.740: the greedy predict of a reward learned from 50 demos of a "
+                   "cautious expert in a noisy env takes a riskier way near the goal")
 @pytest.mark.parametrize("estimator", [MaxEntIRL, MaxMarginIRL], ids=lambda e: e.__name__)
 def test_learned_policy_success_rate_slippery_frozenlake(estimator):
     expert, learned = _table_row("FrozenLake-slippery", estimator())

@@ -1,14 +1,16 @@
-"""The IRL estimators, one module each:
-``from sklirl.irl import MaxEntIRL, MaxMarginIRL, GAIL, BehavioralCloning`` (also importable
-from :mod:`sklirl`; imported on first access, so torch loads only with GAIL)."""
+"""The IRL estimators, one module each: ``from sklirl.irl import MaxEntIRL, MaxEntIRLCV,
+MaxMarginIRL, GAIL, BehavioralCloning, BayesianIRL`` (also importable from :mod:`sklirl`;
+imported on first access, so torch loads only with GAIL)."""
 
 import importlib
 
 _ESTIMATORS = {
     "MaxMarginIRL": "sklirl.irl._max_margin",
     "MaxEntIRL": "sklirl.irl._max_ent",
+    "MaxEntIRLCV": "sklirl.irl._max_ent_cv",
     "GAIL": "sklirl.irl._gail",
     "BehavioralCloning": "sklirl.irl._bc",
+    "BayesianIRL": "sklirl.irl._bayesian",
 }
 
 __all__ = list(_ESTIMATORS)
