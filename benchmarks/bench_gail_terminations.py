@@ -43,7 +43,8 @@ def main(task, before=False):
         params["reward_form"] = "-log D"
     start = time.perf_counter()
     gail = GAIL(max_iter=rounds, random_state=0, **params).fit(demos, env)
-    returns = gail.policy_.evaluate(env.spec.id, n_episodes=20, random_state=1)
+    n_episodes = 100 if task == "mountaincar" else 20
+    returns = gail.policy_.evaluate(env.spec.id, n_episodes=n_episodes, random_state=1)
     print(f"{'before' if before else 'default'}: {gail.history_['env_steps'][-1]} env steps, "
           f"mean return {returns.mean():.2f}, episodes ending before the time limit "
           f"{np.mean(returns > -200) if task == 'mountaincar' else ''}, "
