@@ -11,6 +11,7 @@ from .demos import Trajectory
 from .envs._tabular import check_tabular_env
 from .policies import check_policy, sample_categorical
 from .solvers import SoftValueIteration
+from .utils._resources import check_memory, check_work
 
 __all__ = ["sample_trajectories", "make_expert_demos", "record_episodes"]
 
@@ -62,6 +63,9 @@ def sample_trajectories(
         )
     rng = check_random_state(random_state)
     S, A, N = env.n_states, env.n_actions, int(n_trajectories)
+    what = f"sample_trajectories of {N} trajectories x {H} steps"
+    check_memory(8.0 * N * (2.0 * H + 1) * 2, what, "Sample fewer or shorter trajectories.")
+    check_work(float(H) * (1e4 + 10.0 * N), what)
     states = np.empty((N, H + 1), dtype=np.intp)
     actions = np.empty((N, H), dtype=np.intp)
     if initial_states is None:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import numbers
 import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from .utils._numeric import as_float_array, check_size, refuse_grad
+from .utils._resources import check_memory
 
 __all__ = [
     "Trajectory", "check_demos", "check_demos_in_model", "check_sample_weight", "save_demos",
@@ -20,7 +24,13 @@ __all__ = [
 
 
 def _frozen_array(values, name, dtype=None):
+    refuse_grad(values, f"Trajectory {name}")
     arr = np.array(values, dtype=dtype, copy=True)
+    if arr.dtype.kind not in "biuf":  # Trajectory([None], ...), strings, complex numbers
+        raise TypeError(
+            f"Trajectory {name} must be numbers (state indices or observation vectors, "
+            f"action indices or vectors), got an array of dtype {arr.dtype}."
+        )
     arr.setflags(write=False)
     return arr
 
@@ -208,6 +218,7 @@ def _step_flags(values, name, i):
 
 
 def _as_numeric(values, what, i):
+    refuse_grad(values, f"trajectory {i}: {what}")
     try:
         arr = np.asarray(values)
     except ValueError as exc:  # ragged nesting
@@ -286,13 +297,7 @@ def check_sample_weight(sample_weight, n_trajectories):
         return np.full(n_trajectories, 1.0 / n_trajectories)
     if isinstance(sample_weight, (str, bytes)):
         raise TypeError("sample_weight must be an array of numbers, one weight per trajectory.")
-    try:
-        w = np.array(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            "sample_weight must be an array of numbers, one weight per trajectory, got "
-            f"{type(sample_weight).__name__}."
-        ) from None
+    w = as_float_array(sample_weight, "sample_weight")
     if w.shape != (n_trajectories,):
         raise ValueError(
             f"sample_weight has shape {w.shape}; expected ({n_trajectories},), one weight per "
@@ -386,6 +391,8 @@ def check_demos(
             ) from None
     if len(demos) == 0:
         raise ValueError("demos is empty: at least one trajectory is required.")
+    n_states = None if n_states is None else check_size(n_states, "n_states")
+    n_actions = None if n_actions is None else check_size(n_actions, "n_actions")
     out = []
     obs_shape = None
     for i, demo in enumerate(demos):
@@ -567,15 +574,58 @@ def _check_int(value, name):
     return int(value)
 
 
+def _demos_file(path, for_reading=False):
+    """The file name both functions use: ``.npz`` appended when missing (as ``np.savez`` does),
+    so that ``save_demos("x", ...)`` then ``load_demos("x")`` find the same ``x.npz``."""
+    path = os.fspath(path)
+    if path.endswith(".npz") or (for_reading and os.path.isfile(path)):
+        return path
+    return path + ".npz"
+
+
+def _pack(arrays, name):
+    """Arrays of the trajectories under ``name``, concatenated without changing any value.
+
+    One array when they share a dtype (the usual case). Mixed dtypes (int64 state indices next
+    to float observations) are never promoted to a common one, which would round integers
+    above 2**53: each dtype gets its own concatenation ``name__<dtype>`` and ``name__dtypes``
+    records which one each trajectory is in.
+    """
+    dtypes = [a.dtype.str for a in arrays]
+    if len(set(dtypes)) <= 1:
+        return {name: np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)}
+    packed = {f"{name}__dtypes": np.array(dtypes)}
+    for dtype in sorted(set(dtypes)):
+        packed[f"{name}__{dtype}"] = np.concatenate(
+            [a for a, d in zip(arrays, dtypes) if d == dtype])
+    return packed
+
+
+def _unpack(data, name, lengths):
+    """The per-trajectory arrays stored by :func:`_pack` (``lengths`` already validated)."""
+    if name in data:
+        return np.split(data[name], np.cumsum(lengths)[:-1])
+    dtypes = data[f"{name}__dtypes"]
+    out, offsets = [], {}
+    for dtype, n in zip(dtypes.tolist(), lengths.tolist()):
+        group = data[f"{name}__{dtype}"]
+        start = offsets.get(dtype, 0)
+        out.append(group[start:start + n])
+        offsets[dtype] = start + n
+    return out
+
+
 def save_demos(path, demos):
     """Save demonstrations to a ``.npz`` file that loads without pickle.
 
     Parameters
     ----------
     path : str or path-like
-        Destination file.
+        Destination file; ``.npz`` is appended when missing (:func:`load_demos` does the
+        same, so both take the same name).
     demos : sequence
-        Demonstrations in any format accepted by :func:`check_demos`.
+        Demonstrations in any format accepted by :func:`check_demos`. Values are stored
+        exactly, in each trajectory's own dtype (integer states above 2**53 stay exact).
 
     Examples
     --------
@@ -588,11 +638,14 @@ def save_demos(path, demos):
     """
     trajs = check_demos(demos, allow_no_actions=True)
     has_actions = np.array([t.actions is not None for t in trajs])
-    with_actions = [t.actions for t in trajs if t.actions is not None]
+    # state-only trajectories store no actions: an empty run (of a dtype already present) keeps
+    # the per-trajectory packing aligned with action_lengths
+    fill = next((t.actions.dtype for t in trajs if t.actions is not None), np.dtype(np.int64))
+    with_actions = [np.empty(0, fill) if t.actions is None else t.actions for t in trajs]
     np.savez(
-        os.fspath(path),
-        states=np.concatenate([t.states for t in trajs]),
-        actions=np.concatenate(with_actions) if with_actions else np.zeros(0, dtype=np.int64),
+        _demos_file(path),
+        **_pack([t.states for t in trajs], "states"),
+        **_pack(with_actions, "actions"),
         state_lengths=np.array([len(t.states) for t in trajs], dtype=np.int64),
         action_lengths=np.array([0 if t.actions is None else len(t.actions) for t in trajs],
                                 dtype=np.int64),
@@ -601,20 +654,91 @@ def save_demos(path, demos):
     )
 
 
+# What each array of a demos file may hold: numbers (never objects, which need pickle).
+_LENGTHS = ("state_lengths", "action_lengths")
+
+
+def _check_demos_archive(path):
+    """Validate a demos archive's structure and array headers before anything is allocated.
+
+    Returns the uncompressed size of every member. Reads only the zip directory and each
+    ``.npy`` header: a header declaring 10^14 elements, an object array (which would need
+    pickle), a truncated or foreign file are all refused here.
+    """
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValueError(
+            f"{path} is a single .npy array, not a demos file (a .npz archive written by "
+            "sklirl.demos.save_demos)."
+        )
+    if not magic.startswith(b"PK"):
+        raise ValueError(
+            f"{path} is not a demos file: not a .npz (zip) archive written by "
+            "sklirl.demos.save_demos."
+        )
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"{path} is a corrupt or truncated demos file ({exc}).") from None
+    sizes = {}
+    with archive:
+        total = 0.0
+        for info in archive.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            try:
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                                   (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                    if read_header is None:
+                        raise ValueError(f"unsupported .npy format version {version}")
+                    shape, _, dtype = read_header(member)
+                    header = member.tell() if member.seekable() else None
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                raise ValueError(
+                    f"{path} is a corrupt demos file: array {name!r} has no valid header "
+                    f"({exc})."
+                ) from None
+            if dtype.hasobject or (dtype.kind not in "biuf" and not name.endswith("__dtypes")):
+                raise ValueError(
+                    f"{path}: array {name!r} has dtype {dtype}; a demos file holds numbers only "
+                    "(object arrays are refused: they would need pickle)."
+                )
+            n_elements = float(np.prod(shape, dtype=np.float64))
+            declared = n_elements * dtype.itemsize
+            if header is not None and declared != info.file_size - header:
+                raise ValueError(
+                    f"{path} is a corrupt demos file: array {name!r} declares shape {shape} "
+                    f"({declared:.3g} bytes) but holds {info.file_size - header} bytes."
+                )
+            total += declared
+            sizes[name] = (shape, dtype)
+        check_memory(total, f"loading the demos file {path}")
+        bad = archive.testzip()
+        if bad is not None:
+            raise ValueError(f"{path} is a corrupt demos file: member {bad!r} fails its CRC.")
+    return sizes
+
+
 def load_demos(path):
     """Load demonstrations written by :func:`save_demos` (never unpickles).
 
     Parameters
     ----------
     path : str or path-like
-        A ``.npz`` file written by :func:`save_demos`.
+        A ``.npz`` file written by :func:`save_demos` (``.npz`` is appended to a name that
+        is not a file, as :func:`save_demos` does).
 
     Returns
     -------
     trajectories : list of Trajectory
         With their ``terminal`` flags (state-only trajectories keep ``actions=None``);
         validated like any demos (:func:`check_demos`); a file that is not a demos file, or
-        whose lengths do not match its arrays, raises ``ValueError``.
+        whose lengths do not match its arrays, raises ``ValueError``. The file is validated
+        before anything is allocated: a file that is not a demos archive, a truncated one,
+        arrays of objects, headers that do not match their data, and lengths that are
+        negative, fractional or do not add up raise ``ValueError``.
 
     Examples
     --------
@@ -626,22 +750,52 @@ def load_demos(path):
     >>> traj.states.tolist(), traj.actions.tolist(), traj.terminal
     ([0, 1, 2], [1, 0], True)
     """
-    with np.load(os.fspath(path), allow_pickle=False) as data:
-        missing = {"states", "actions", "state_lengths", "action_lengths"} - set(data.files)
-        if missing:
-            raise ValueError(f"{path} is not a demos file: missing arrays {sorted(missing)}.")
-        states, actions = data["states"], data["actions"]
+    path = _demos_file(path, for_reading=True)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no demos file {path}.")
+    sizes = _check_demos_archive(path)
+    missing = [n for n in _LENGTHS if n not in sizes] + [
+        n for n in ("states", "actions") if n not in sizes and f"{n}__dtypes" not in sizes
+    ]
+    if missing:
+        raise ValueError(f"{path} is not a demos file: missing arrays {sorted(missing)}.")
+    for name in _LENGTHS:
+        shape, dtype = sizes[name]
+        if len(shape) != 1 or dtype.kind not in "iu":
+            raise ValueError(
+                f"{path} is corrupt: {name} must be a 1-D integer array, got shape {shape} "
+                f"and dtype {dtype}."
+            )
+    with np.load(path, allow_pickle=False) as data:
         s_len, a_len = data["state_lengths"], data["action_lengths"]
+        if len(s_len) != len(a_len) or (s_len < 0).any() or (a_len < 0).any():
+            raise ValueError(f"{path} is corrupt: trajectory lengths are negative or unpaired.")
+        for name, lengths in (("states", s_len), ("actions", a_len)):
+            names = [name] if name in sizes else [n for n in sizes if n.startswith(f"{name}__")
+                                                  and n != f"{name}__dtypes"]
+            stored = sum(int(np.prod(sizes[n][0][:1])) for n in names)
+            if any(len(sizes[n][0]) == 0 for n in names) or lengths.sum() != stored:
+                raise ValueError(
+                    f"{path} is corrupt: trajectory lengths do not match the arrays."
+                )
+            if name not in sizes:
+                dtypes = data[f"{name}__dtypes"]
+                counts = {n[len(name) + 2:]: sizes[n][0][0] for n in names}
+                if dtypes.shape != lengths.shape or any(
+                        lengths[dtypes == d].sum() != c for d, c in counts.items()) or not set(
+                        dtypes.tolist()) <= set(counts):
+                    raise ValueError(
+                        f"{path} is corrupt: trajectory lengths do not match the arrays."
+                    )
         # files written before the terminal flag existed hold cut, action-labelled demos
         terminal = data["terminal"] if "terminal" in data.files else np.zeros(len(s_len), bool)
         has_actions = (data["has_actions"] if "has_actions" in data.files
                        else np.ones(len(s_len), bool))
-    if (len(s_len) != len(a_len) or s_len.sum() != len(states) or a_len.sum() != len(actions)
-            or terminal.shape != s_len.shape or has_actions.shape != s_len.shape
-            or terminal.dtype != bool or has_actions.dtype != bool):
-        raise ValueError(f"{path} is corrupt: trajectory lengths do not match the arrays.")
-    s_split = np.split(states, np.cumsum(s_len)[:-1])
-    a_split = np.split(actions, np.cumsum(a_len)[:-1])
+        if (terminal.shape != s_len.shape or has_actions.shape != s_len.shape
+                or terminal.dtype != bool or has_actions.dtype != bool):
+            raise ValueError(f"{path} is corrupt: trajectory flags do not match the lengths.")
+        s_split = _unpack(data, "states", s_len)
+        a_split = _unpack(data, "actions", a_len)
     return check_demos(
         [Trajectory(st, act if has else None, terminal=bool(term))
          for st, act, has, term in zip(s_split, a_split, has_actions, terminal)],

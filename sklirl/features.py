@@ -231,14 +231,17 @@ class MacroCells(DocLinkMixin, TransformerMixin, BaseEstimator):
         self._validate_params()
         X = validate_data(self, X, dtype=np.float64)
         self.offset_ = X.min(axis=0)
-        span = X.max(axis=0) - self.offset_
-        self.n_cells_ = np.floor(span / self.cell_size).astype(np.int64) + 1
-        total = float(np.prod(self.n_cells_.astype(np.float64)))
-        if total > self._max_cells:
+        with np.errstate(over="ignore"):  # a span beyond float64 counts as infinitely many
+            n_cells = np.floor((X.max(axis=0) - self.offset_) / self.cell_size) + 1
+            total = float(np.prod(n_cells))
+        # Checked in float before the int cast (1e300 cells would wrap around in int64).
+        if not total <= self._max_cells:
             raise ValueError(
                 f"MacroCells(cell_size={self.cell_size}) would make {total:.3g} macro cells "
-                f"(bins per column: {self.n_cells_.tolist()}); increase cell_size."
+                f"(bins per column: {[float(f'{n:.3g}') for n in n_cells]}); increase "
+                "cell_size."
             )
+        self.n_cells_ = n_cells.astype(np.int64)
         return self
 
     def transform(self, X):
@@ -256,8 +259,11 @@ class MacroCells(DocLinkMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        bins = np.floor((X - self.offset_) / self.cell_size).astype(np.int64)
-        bins = np.clip(bins, 0, self.n_cells_ - 1)
+        # Clipped in float before the int cast: rows beyond the fitted range (1e19, 1e300,
+        # or an overflow to inf) go to the edge cell, not to a wrapped-around int64.
+        with np.errstate(over="ignore"):
+            bins = np.floor((X - self.offset_) / self.cell_size)
+        bins = np.clip(bins, 0, self.n_cells_ - 1).astype(np.int64)
         index = np.ravel_multi_index(tuple(bins.T), tuple(self.n_cells_))
         out = np.zeros((X.shape[0], int(np.prod(self.n_cells_))))
         out[np.arange(X.shape[0]), index] = 1.0
@@ -374,6 +380,11 @@ def check_feature_matrix(phi, n_states=None, n_actions=None, name="features"):
             f"{name} must have shape (S, k), (S * A, k) or (S, A, k), got {phi.shape}."
         )
     phi = phi.astype(np.float64, copy=False)
+    if sp.issparse(phi) and not phi.has_canonical_format:
+        # Duplicate entries are summed by every product: check the sums (two 1e308 make inf).
+        phi = phi.copy()
+        with np.errstate(over="ignore"):
+            phi.sum_duplicates()
     if not np.all(np.isfinite(phi.data if sp.issparse(phi) else phi)):
         raise ValueError(f"{name} contains NaN or infinite values.")
     if n_states is not None:

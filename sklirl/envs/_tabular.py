@@ -7,17 +7,20 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from ..utils._numeric import as_float_array, float_to_index
+
 __all__ = ["TabularMDP"]
 
 _ATOL = 1e-8
+# The largest discount of an infinite-horizon MDP. Its values are of order |r| / (1 - gamma)
+# and float64 resolves them to a relative eps / (1 - gamma) (2e-6 here); closer to 1 the
+# planners' answers lose their digits (a soft value below the hard one at 1 - 1e-15).
+MAX_DISCOUNT = 1 - 1e-10
 
 
 def as_state_action_reward(reward, n_states, n_actions, name="reward"):
     """Return a reward given per state ``(S,)`` or per state-action ``(S, A)`` as ``(S, A)``."""
-    r = np.asarray(reward)
-    if r.dtype == object or r.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a numeric array, got dtype {r.dtype}.")
-    r = r.astype(np.float64, copy=False)
+    r = as_float_array(reward, name, copy=False)
     if r.shape == (n_states,):
         # A contiguous copy: adding a stride-0 broadcast view costs more in every sweep.
         r = np.repeat(r[:, None], n_actions, axis=1)
@@ -31,14 +34,9 @@ def as_state_action_reward(reward, n_states, n_actions, name="reward"):
 
 
 def _float_array(values, name):
-    """A float64 copy of ``values``, or a TypeError naming the argument."""
-    try:
-        return np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be an array of numbers, got {type(values).__name__} that does not "
-            "convert to a float array (strings, None or ragged nesting)."
-        ) from None
+    """A float64 copy of ``values``, or a TypeError naming the argument (strings, complex
+    numbers and objects are refused, not parsed: :func:`sklirl.utils._numeric.as_float_array`)."""
+    return as_float_array(values, name)
 
 
 def check_indices(values, n, name="states"):
@@ -57,9 +55,7 @@ def check_indices(values, n, name="states"):
     if idx.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of {kind}, got shape {idx.shape}.")
     if idx.dtype.kind == "f":
-        if not np.all(np.isfinite(idx)) or np.any(idx != np.round(idx)):
-            raise ValueError(f"{name} must be integer {kind} (got NaN or fractions).")
-        idx = idx.astype(np.intp)
+        idx = float_to_index(idx, name, kind, n)
     elif idx.dtype.kind not in "iu":
         raise TypeError(f"{name} must be integer {kind}, got dtype {idx.dtype}.")
     bad = (idx < 0) | (idx >= n)
@@ -80,7 +76,8 @@ class TabularMDP:
     initial_state_distribution : array-like of shape (S,), default=None
         Distribution of the initial state; uniform when None.
     gamma : float, default=0.99
-        Discount factor in [0, 1]; must be < 1 when ``horizon`` is None.
+        Discount factor in [0, 1]; at most ``1 - 1e-10`` when ``horizon`` is None (beyond,
+        float64 cannot resolve the values: use a finite horizon).
     horizon : int, default=None
         None for the discounted infinite-horizon problem, or the number of steps of the
         finite-horizon problem (policies are then time-indexed).
@@ -287,6 +284,13 @@ class TabularMDP:
             raise ValueError(
                 "gamma must be < 1 for a discounted infinite-horizon MDP (horizon=None); "
                 "set a finite horizon to use gamma=1."
+            )
+        if horizon is None and gamma > MAX_DISCOUNT:
+            raise ValueError(
+                f"gamma={gamma!r} is too close to 1 for a discounted infinite-horizon MDP: "
+                "the values, of order 1 / (1 - gamma), would keep fewer than 6 significant "
+                "digits in float64. Use gamma <= 1 - 1e-10, or a finite horizon (any gamma "
+                "in [0, 1])."
             )
         return gamma
 

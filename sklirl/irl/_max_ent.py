@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from numbers import Integral, Real
 
@@ -28,6 +29,7 @@ from ..solvers._tabular import (
     _soft_policy,
     soft_value_iteration,
 )
+from ..utils._numeric import as_float_array
 from ..utils._warnings import warn_user
 
 __all__ = ["MaxEntIRL"]
@@ -379,21 +381,24 @@ class MaxEntIRL(BaseIRL):
         """
         self._validate_params()
         env = check_tabular_env(env)
-        d = np.asarray(occupancy, dtype=np.float64)
+        d = as_float_array(occupancy, "occupancy")
         if d.shape not in ((env.n_states,), (env.n_states, env.n_actions)):
             raise ValueError(
                 f"occupancy must have shape ({env.n_states},) or ({env.n_states}, "
                 f"{env.n_actions}), got {d.shape}."
             )
-        if not np.all(np.isfinite(d)) or (d < 0).any() or d.sum() <= 0:
+        if not np.all(np.isfinite(d)) or (d < 0).any() or not d.max() > 0:
             raise ValueError("occupancy must be finite, non-negative and not all zero.")
         if n_steps is not None and not (isinstance(n_steps, Real) and np.isfinite(n_steps)
                                         and n_steps > 0):
             raise ValueError(f"n_steps must be a positive finite number or None, got {n_steps!r}.")
+        d /= d.max()  # only its proportions matter: entries near 1e308 would overflow the sums
         d = d.sum(axis=1) if d.ndim == 2 else d
-        self.env_ = env
-        self._fit_visitation(d * (occupancy_mass(env) / d.sum()), env.initial_state_distribution,
-                             env, np.inf if n_steps is None else float(n_steps))
+        with self._fit_transaction(env):
+            self.env_ = env
+            self._fit_visitation(d * (occupancy_mass(env) / d.sum()),
+                                 env.initial_state_distribution, env,
+                                 np.inf if n_steps is None else float(n_steps))
         return self
 
     def _fit_visitation(self, expert_visitation, mu0, env, n_steps):
@@ -579,8 +584,12 @@ class MaxEntIRL(BaseIRL):
         X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
         lr = 0.01 if self.learning_rate is None else float(self.learning_rate)
         net = getattr(self, "reward_net_", None) if self.warm_start else None
+        if net is not None and net.n_features != X.shape[1]:
+            _warn_cold_start(f"the features changed ({net.n_features} -> {X.shape[1]})")
         if net is None or net.n_features != X.shape[1]:
             net = MLPReward(X.shape[1], self.hidden_layer_sizes, random_state=self.random_state)
+        else:  # train a copy: a failed fit must leave the previous fit's network untouched
+            net = copy.deepcopy(net)
         # the network penalises the mean squared reward: l2 / (2 n) sum_s r(s)^2 per step
         n_states = X.shape[0]
         net.set_optimizer(lr, self._penalty * n_states, self.weight_decay)
@@ -612,6 +621,8 @@ class MaxEntIRL(BaseIRL):
         coef = getattr(self, "coef_", None)
         if self.warm_start and coef is not None and coef.shape == (n_features,):
             return np.array(coef, dtype=np.float64)
+        if self.warm_start and coef is not None:
+            _warn_cold_start(f"the features changed ({coef.shape[0]} -> {n_features})")
         return np.zeros(n_features)
 
     @staticmethod
@@ -777,6 +788,14 @@ class MaxEntIRL(BaseIRL):
         """
         check_is_fitted(self)
         return self._reward_on(check_tabular_env(env))
+
+
+def _warn_cold_start(reason):
+    warn_user(
+        f"MaxEntIRL: warm_start=True is ignored because {reason}; the fit starts from "
+        "scratch. Set warm_start=False to silence this.",
+        UserWarning,
+    )
 
 
 def _preconditioner(phi, dual, expert_features, l2):
