@@ -442,6 +442,15 @@ def test_cartpole_random_demos_do_not_balance_after_100k_steps():
     assert gail.policy_.evaluate("CartPole-v1", n_episodes=20, random_state=1).mean() <= 100
 
 
+@pytest.mark.slow
+def test_cartpole_expert_demos_reach_475_with_the_absorbing_state():
+    # Measured: default GAIL, 20 expert episodes (truncated at 500), seed 0: 500 on 10
+    # evaluation episodes from round 10 (20,480 steps) on, 499.8 over 20 after 100,352 steps.
+    gail = GAIL(max_iter=49, random_state=0).fit(_cartpole_expert_demos(20, 0),
+                                                 gymnasium.make("CartPole-v1"))
+    assert gail.policy_.evaluate("CartPole-v1", n_episodes=20, random_state=1).mean() >= 475
+
+
 def test_cartpole_fit_is_bit_identical_and_pickles(cartpole_fit):
     demos, gail = cartpole_fit
     again = _fast_cartpole_gail(max_iter=3).fit(demos, gymnasium.make("CartPole-v1"))
