@@ -74,20 +74,26 @@ def _same_tabular_env(a, b):
     if (a.n_states, a.n_actions, a.gamma, a.horizon) != (b.n_states, b.n_actions, b.gamma,
                                                           b.horizon):
         return False
-    fa, fb = a.state_features, b.state_features
-    if (fa is None) != (fb is None) or (fa is not None and not np.array_equal(fa, fb)):
-        return False
+    for fa, fb in ((a.state_features, b.state_features),
+                   (a.state_action_features, b.state_action_features)):
+        if (fa is None) != (fb is None) or (fa is not None and not np.array_equal(fa, fb)):
+            return False
     return bool(
         np.array_equal(a.initial_state_distribution, b.initial_state_distribution)
         and (a.transition_matrix != b.transition_matrix).nnz == 0
     )
 
 
-def linear_reward(phi, w, n_actions=None):
-    """The linear reward ``phi @ w`` of every state, as a flat float array; with
-    ``n_actions``, the ``(S, A)`` table (the same for every action) estimators expose."""
+def linear_reward(phi, w, env=None):
+    """The linear reward ``phi @ w`` as a flat float array (``(S,)``, or ``(S * A,)`` for
+    state-action features); with ``env``, the ``(S, A)`` table estimators expose: state
+    rewards repeated over the actions, state-action rewards (row ``s * A + a``) reshaped."""
     r = np.asarray(phi @ w, dtype=np.float64).ravel()
-    return r if n_actions is None else np.repeat(r[:, None], n_actions, axis=1)
+    if env is None:
+        return r
+    if r.size == env.n_states:
+        return np.repeat(r[:, None], env.n_actions, axis=1)
+    return r.reshape(env.n_states, env.n_actions)
 
 
 def _fitted_attributes(estimator):
@@ -377,13 +383,21 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
         warn_user(message, UserWarning)
 
     # -- tabular helpers shared by the estimators ------------------------------------------
-    def _fit_feature_map(self, env):
-        """Clone and fit ``self.features`` on ``env``; set ``features_`` and return phi (S, k).
+    def _reward_input(self):
+        """What the feature map sees: ``"state"``, or ``"state_action"`` (the ``S * A``
+        descriptor rows, for estimators with a ``reward_input`` parameter)."""
+        return getattr(self, "reward_input", "state")
 
-        ``features=None`` means :class:`~sklirl.features.OneHotStates` (the tabular reward).
+    def _fit_feature_map(self, env):
+        """Clone and fit ``self.features`` on ``env``; set ``features_`` and return phi.
+
+        phi is ``(S, k)``, or ``(S * A, k)`` (row ``s * A + a``) with
+        ``reward_input="state_action"``, so that ``linear_reward(phi, w, env)`` is the
+        ``(S,)`` or ``(S, A)`` reward. ``features=None`` means
+        :class:`~sklirl.features.OneHotStates` (the tabular reward, of states or of pairs).
         """
         features = OneHotStates() if self.features is None else self.features
-        self.features_, phi = fit_feature_matrix(features, env)
+        self.features_, phi = fit_feature_matrix(features, env, self._reward_input())
         return phi
 
     def _clone_sub_estimator(self, name, default):
@@ -401,7 +415,7 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
     def _feature_matrix(self, env):
         """The fitted feature map's ``(S, k)`` matrix on a (possibly new) env."""
         try:
-            return transform_feature_matrix(self.features_, env)
+            return transform_feature_matrix(self.features_, env, self._reward_input())
         except ValueError as exc:
             fitted = getattr(self, "env_", None)
             if fitted is None or env is fitted:

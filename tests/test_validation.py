@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklirl import GAIL, BayesianIRL, BehavioralCloning, MaxEntIRL, MaxMarginIRL, Trajectory
 from sklirl.datasets import make_expert_demos, sample_trajectories
-from sklirl.demos import check_demos, load_demos, save_demos
+from sklirl.demos import check_demos, from_dataframe, load_demos, save_demos
 from sklirl.envs import GridWorld, ObjectWorld, TabularMDP
 from sklirl.expectations import (
     ExactExpectation,
@@ -130,6 +130,9 @@ BAD_DEMOS = [
      "demos[0] is a dict without 'states'/'actions'"),
     ("obs/acts object out of range", [_Obj([0, 1], [7])], ValueError,
      "step 0: action 7 is outside [0, 4)"),
+    ("a DataLoader's transition batches", [{"obs": [0, 1], "acts": [1, 1], "next_obs": [1, 2],
+                                           "dones": [False, False]}], TypeError,
+     "demos[0] is a batch of flattened transitions"),
     ("terminal flag not a bool", [Trajectory([0, 1], [1]), {"states": [0, 1], "actions": [1],
                                                             "terminal": "yes"}],
      TypeError, "trajectory 1: terminal must be a bool"),
@@ -281,6 +284,10 @@ BAD_PARAMS = [
      "'max_iter' parameter of MaxEntIRL must be an int in the range [1, inf)"),
     ("MaxEntIRL optimizer", MaxEntIRL(optimizer="adam"), ValueError,
      "'optimizer' parameter of MaxEntIRL must be a str among"),
+    ("MaxEntIRL reward_input", MaxEntIRL(reward_input="action"), ValueError,
+     "'reward_input' parameter of MaxEntIRL must be a str among"),
+    ("MaxMarginIRL reward_input", MaxMarginIRL(reward_input="pairs"), ValueError,
+     "'reward_input' parameter of MaxMarginIRL must be a str among"),
     ("MaxEntIRL tol a string", MaxEntIRL(tol="small"), ValueError, "'tol' parameter"),
     ("MaxEntIRL features not a transformer", MaxEntIRL(features=5), ValueError,
      "'features' parameter of MaxEntIRL must be an object implementing 'fit' and 'transform'"),
@@ -542,6 +549,22 @@ BAD_FUNCTION_CALLS = [
      ValueError, "is longer than the env's finite horizon 4"),
     ("ObjectWorld discrete", lambda: ObjectWorld(discrete="no"), TypeError,
      "discrete must be True or False, got 'no'"),
+    ("from_dataframe duplicated time step", lambda: from_dataframe(
+        {"e": [0, 0, 0], "t": [0, 1, 1], "s": [0, 1, 2], "a": [0, 0, 1]}, episode="e",
+        time="t", state="s", action="a"), ValueError, "episode 0: time step 1 appears twice"),
+    ("from_dataframe NaN state", lambda: from_dataframe(
+        {"e": [0, 0], "s": [0, np.nan], "a": [0, 0]}, episode="e", state="s", action="a"),
+     ValueError, "episode 0, row 1: state column 's' is missing or not finite"),
+    ("from_dataframe fractional state for a tabular env", lambda: from_dataframe(
+        {"e": [0, 0], "s": [0, 0.5], "a": [0, 0]}, episode="e", state="s", action="a",
+        n_states=3), ValueError, "episode 0, row 1: state 0.5 is not an integer index"),
+    ("from_dataframe one-row episode", lambda: from_dataframe(
+        {"e": [0, 0, 1], "s": [0, 1, 2], "a": [0, 0, 1]}, episode="e", state="s", action="a"),
+     ValueError, "episode 1, row 2: the episode has a single row"),
+    ("from_trajectories prior", lambda: TabularMDP.from_trajectories(
+        [([0, 1], [0])], 2, 2, prior=np.nan), ValueError, "prior must be a finite float >= 0"),
+    ("state_action_features shape", lambda: TabularMDP(P_OK, state_action_features=np.ones(
+        (2, 3, 1))), ValueError, "state_action_features must have shape (2, 2, d)"),
     ("epic_distance string reward",
      lambda: epic_distance(np.array(["a", "b"]), np.ones(2), gamma=0.9), TypeError,
      "reward_a must be numeric"),
