@@ -10,9 +10,9 @@ from .demos import Trajectory
 
 __version__ = "0.1.0.dev0"
 
-_ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "GAIL")
+_ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "GAIL", "AIRL")
 
-__all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "Trajectory", "__version__"]
+__all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "AIRL", "Trajectory", "__version__"]
 
 
 def __getattr__(name):

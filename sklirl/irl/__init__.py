@@ -1,5 +1,7 @@
-"""The IRL estimators, one module each: ``from sklirl.irl import MaxEntIRL, MaxMarginIRL, GAIL``
-(also importable from :mod:`sklirl`; imported on first access, so torch loads only with GAIL)."""
+"""The IRL estimators, one module each: ``from sklirl.irl import MaxEntIRL, MaxMarginIRL, GAIL,
+AIRL``
+(also importable from :mod:`sklirl`; imported on first access, so torch loads only with GAIL
+and AIRL)."""
 
 import importlib
 
@@ -7,6 +9,7 @@ _ESTIMATORS = {
     "MaxMarginIRL": "sklirl.irl._max_margin",
     "MaxEntIRL": "sklirl.irl._max_ent",
     "GAIL": "sklirl.irl._gail",
+    "AIRL": "sklirl.irl._airl",
 }
 
 __all__ = list(_ESTIMATORS)

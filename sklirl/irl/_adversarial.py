@@ -95,6 +95,17 @@ class BaseAdversarialIRL(BaseIRL):
     def _generator_reward(self, samples):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _policy_entropy_coef(self, kind):
+        """The entropy weight of the policy step, read by the generators: the temperature of
+        soft value iteration (``kind="tabular"``) or PPO's entropy bonus (``"ppo"``)."""
+        if self.entropy_coef is not None:
+            return float(self.entropy_coef)
+        return 0.1 if kind == "tabular" else 0.01
+
+    def _set_reward_table(self, table):
+        """Tabular fits: expose the ``(S, A)`` reward the policy step planned on."""
+        self.reward_ = table
+
     def _discriminator_steps(self, samples, expert):
         """``n_disc_updates`` steps of the discriminator on ``samples`` against ``expert``.
 
@@ -104,6 +115,9 @@ class BaseAdversarialIRL(BaseIRL):
         disc = self.discriminator_
         if samples.weights is not None:
             torch = import_torch(type(self).__name__)
+            if not hasattr(self, "_expert_tensors"):  # the fixed expert table, once per fit
+                self._expert_tensors = (disc.as_tensor(expert.inputs), torch.as_tensor(
+                    expert.weights, dtype=torch.float64, device=self.device_))
             x_E, w_E = self._expert_tensors
             x_pi = x_E if samples.inputs is expert.inputs else disc.as_tensor(samples.inputs)
             w_pi = torch.as_tensor(samples.weights, dtype=torch.float64, device=self.device_)
@@ -138,10 +152,6 @@ class BaseAdversarialIRL(BaseIRL):
         else:
             self.discriminator_ = self._make_discriminator(generator, expert, disc_seed)
             rows = {}
-        disc = self.discriminator_
-        if generator.full_batch:
-            self._expert_tensors = (disc.as_tensor(expert.inputs), torch.as_tensor(
-                expert.weights, dtype=torch.float64, device=self.device_))
         self.solver_, self.entropy_coef_ = generator.solver, generator.entropy_coef
         progress = Progress(type(self).__name__, self.max_iter, self.verbose)
         n_threads = 1 if self.device_ == "cpu" else None
@@ -193,7 +203,7 @@ class BaseAdversarialIRL(BaseIRL):
     def _set_round(self, generator, rows):
         self.policy_ = generator.policy
         if generator.reward_table is not None:
-            self.reward_ = generator.reward_table
+            self._set_reward_table(generator.reward_table)
         self.history_ = {k: np.asarray(v) for k, v in rows.items()}
 
     def _finalizer(self, generator, rows):
@@ -207,7 +217,7 @@ class BaseAdversarialIRL(BaseIRL):
             self.discriminator_.set_state(disc_state)
             self.policy_ = generator.policy
             if reward is not None:
-                self.reward_ = reward
+                self._set_reward_table(reward)
             self.history_ = {k: np.asarray(v[:n]) for k, v in rows.items()}
             self._adversarial_warm = {"signature": signature, "generator": state}
 
