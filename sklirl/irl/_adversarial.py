@@ -333,6 +333,30 @@ class BaseAdversarialIRL(BaseIRL):
         obs, acts, _ = self._encoder.demo_arrays(demos, None)
         return float(np.mean(policy.log_prob(obs, acts)))
 
+    def transfer_reward(self, env):
+        """The learned reward ``R(s, a)`` (the policy's pseudo-reward) on another tabular env.
+
+        Parameters
+        ----------
+        env : TabularMDP
+            An env with the fit env's number of actions whose state descriptors the fitted
+            feature map can transform.
+
+        Returns
+        -------
+        reward : ndarray of shape (env.n_states, env.n_actions)
+        """
+        check_is_fitted(self)
+        name = type(self).__name__
+        if not self._is_tabular_fit() or not is_tabular_env(env):
+            raise ValueError(f"transfer_reward needs a {name} fitted on a TabularMDP and a "
+                             "TabularMDP.")
+        if env.n_actions != self.env_.n_actions:
+            raise ValueError(f"{name}'s reward is defined for the {self.env_.n_actions} actions "
+                             f"of the fit env; this env has {env.n_actions}.")
+        reward = self._generator_reward(tabular_samples(self._feature_matrix(env), env.n_actions))
+        return reward.reshape(env.n_states, env.n_actions)
+
     def _transfer_policy(self, env):
         name = type(self).__name__
         if not self._is_tabular_fit():
@@ -345,7 +369,6 @@ class BaseAdversarialIRL(BaseIRL):
             raise ValueError(
                 f"{name} can re-plan only on a TabularMDP with the fit env's number of actions."
             )
-        reward = self._generator_reward(tabular_samples(self._feature_matrix(env), env.n_actions))
-        return self.solver_.solve(env, reward.reshape(env.n_states, env.n_actions))
+        return self.solver_.solve(env, self.transfer_reward(env))
 
 
