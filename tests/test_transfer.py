@@ -80,9 +80,10 @@ def test_bad_inputs(demos):
 def test_transfer_return_trains_a_fresh_policy_on_the_learned_reward():
     gymnasium = pytest.importorskip("gymnasium")
     pytest.importorskip("torch")
+    from test_airl import _cartpole_demos
+
     from sklirl import AIRL
     from sklirl.solvers import PPO
-    from test_airl import _cartpole_demos
 
     ppo = PPO(n_envs=2, n_steps=32, n_epochs=1, batch_size=64)
     airl = AIRL(max_iter=1, disc_batch_size=16, solver=ppo, random_state=0)
