@@ -15,7 +15,9 @@ Ermon's (2016) Algorithm 1::
 Warm start, ``KeyboardInterrupt`` recovery, ``history_``, the progress output and the seeding live
 here, once. A subclass implements ``_make_discriminator(generator, expert, seed)``,
 ``_generator_reward(samples) -> (n,) rewards`` and, if its discriminator trains differently,
-``_discriminator_steps(samples, expert) -> [(loss, acc_expert, acc_policy), ...]``.
+``_discriminator_steps(samples, expert) -> [(loss, acc_expert, acc_policy), ...]``;
+``_policy_entropy_coef(kind)`` (the policy step's entropy weight, read by the generators) and
+``_set_reward_table(table)`` (what a tabular round exposes as ``reward_``) have defaults.
 
 The generator interface
 -----------------------
