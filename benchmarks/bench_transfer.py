@@ -56,8 +56,8 @@ def shifting_wall(gap_col, side=SIDE, wall_row=WALL_ROW, gamma=GAMMA):
                 P[s, a, r2 * side + c2 if inside else s] = 1.0
     rows, cols = np.divmod(np.arange(S), side)
     coords = np.column_stack([rows, cols]).astype(float)
-    mu0 = ((rows > wall_row)).astype(float)
-    reward = (-(rows) + cols) / side  # top right is best
+    mu0 = (rows > wall_row).astype(float)
+    reward = (cols - rows) / side  # top right is best
     return TabularMDP(P, initial_state_distribution=mu0 / mu0.sum(), gamma=gamma,
                       state_features=coords, reward=reward)
 

@@ -311,8 +311,10 @@ def transfer_return(estimator, env, *, solver=None, n_episodes=20, random_state=
     ----------
     estimator : fitted estimator
         Fitted on a gymnasium env with the observation and action spaces of ``env``.
-    env : gymnasium.Env or str
-        The new env (e.g. other physics via ``gymnasium.make`` arguments).
+    env : gymnasium.Env, str or callable
+        The new env: an instance (re-made from its spec when it has one, so attributes set
+        on it after ``gymnasium.make`` are lost), a registered id, or a zero-argument callable
+        that builds it (e.g. with other physics).
     solver : PPO or None, default=None
         The trainer (cloned); None uses ``PPO(total_timesteps=100_000)``.
     n_episodes : int, default=20
@@ -328,6 +330,34 @@ def transfer_return(estimator, env, *, solver=None, n_episodes=20, random_state=
     See Also
     --------
     transfer_value_difference : The same question on tabular envs, exactly.
+
+    Examples
+    --------
+    >>> import gymnasium
+    >>> import numpy as np
+    >>> from sklirl import AIRL, Trajectory
+    >>> from sklirl.metrics import transfer_return
+    >>> from sklirl.solvers import PPO
+    >>> env = gymnasium.make("CartPole-v1")
+    >>> demos = []
+    >>> for seed in range(2):  # a hand-written balancing controller, 20 steps
+    ...     obs, _ = env.reset(seed=seed)
+    ...     states, actions = [obs], []
+    ...     for _ in range(20):
+    ...         actions.append(int(obs[2] + 0.5 * obs[3] > 0))
+    ...         obs = env.step(actions[-1])[0]
+    ...         states.append(obs)
+    ...     demos.append(Trajectory(np.array(states), np.array(actions)))
+    >>> ppo = PPO(n_envs=2, n_steps=32, n_epochs=1, batch_size=64, random_state=0)
+    >>> airl = AIRL(max_iter=1, disc_batch_size=16, solver=ppo, random_state=0).fit(demos, env)
+    >>> def heavier():  # other physics: a callable that builds the new env
+    ...     new = gymnasium.make("CartPole-v1")
+    ...     new.unwrapped.masspole = 0.5
+    ...     return new
+    >>> returns = transfer_return(airl, heavier, solver=ppo.set_params(total_timesteps=64),
+    ...                           n_episodes=3, random_state=0)
+    >>> returns.shape
+    (3,)
     """
     from sklearn.base import clone
     from sklearn.utils import check_random_state
