@@ -366,7 +366,7 @@ class AIRL(BaseAdversarialIRL):
                 samples.observations[i_pi], samples.actions[i_pi],
                 samples.next_observations[i_pi], terminated_pi[i_pi],
                 np.asarray(samples.log_probs, dtype=np.float64)[i_pi])
-            losses.append(disc.sampled_step(batch_E, batch_pi, enc_gamma(self)))
+            losses.append(disc.sampled_step(batch_E, batch_pi, _shaping_gamma(self)))
         return losses
 
     def _gym_batch(self, obs, acts, next_obs, terminated, log_pi):
@@ -388,7 +388,7 @@ class AIRL(BaseAdversarialIRL):
                                 np.zeros(len(samples.observations), dtype=bool)
                                 if samples.terminated is None else samples.terminated,
                                 np.asarray(samples.log_probs, dtype=np.float64))
-        return self.discriminator_.shaped(batch, enc_gamma(self)) - batch[4]
+        return self.discriminator_.shaped(batch, _shaping_gamma(self)) - batch[4]
 
     def _set_reward_table(self, table):
         self.shaped_reward_ = table
@@ -480,7 +480,7 @@ class AIRL(BaseAdversarialIRL):
         shaped : ndarray of shape (n,)
         """
         check_is_fitted(self)
-        gamma = enc_gamma(self)
+        gamma = _shaping_gamma(self)
         if self._is_tabular_fit():
             env = self.env_
             s = self._check_tabular_states(states)
@@ -545,7 +545,7 @@ class AIRL(BaseAdversarialIRL):
             env, self.transfer_reward(env))
 
 
-def enc_gamma(est):
+def _shaping_gamma(est):
     """The discount of ``f``'s shaping term: the env's (tabular) or the PPO solver's."""
     if is_tabular_env(est.env_):
         return float(est.env_.gamma)
