@@ -64,6 +64,9 @@ def test_recovers_a_state_only_reward_up_to_a_constant():
     assert np.corrcoef(airl.potential_[reached], expert.values[reached])[0, 1] >= 0.95
     # the equilibrium: the discriminator cannot tell them apart, loss 2 log 2
     assert airl.history_["disc_loss"][-1] == pytest.approx(2 * np.log(2), abs=0.01)
+    # the linear g's weights reproduce it on the unstandardised features
+    phi = airl.features_.transform(env.state_features)
+    np.testing.assert_allclose(phi @ airl.coef_ + airl.intercept_, g, atol=1e-8)
     # reward_ is g, shaped_reward_ is f = g + gamma P h - h: never the same table
     h = airl.potential_
     Ph = (env.transition_matrix @ h).reshape(env.n_states, env.n_actions)

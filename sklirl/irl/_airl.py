@@ -126,6 +126,9 @@ class AIRL(BaseAdversarialIRL):
     reward_ : ndarray of shape (S, A)
         Tabular envs: the learned, disentangled reward ``g`` (the same for every action when
         ``state_only``). This is the reward to reuse and transfer.
+    coef_ : ndarray of shape (n_features,) or (n_features, A)
+        ``reward_model="linear"``: the weights of ``g`` on the features (the observation
+        encoding on gymnasium envs), with ``intercept_`` its constant.
     shaped_reward_ : ndarray of shape (S, A)
         Tabular envs: ``E_{s'}[f(s, a, s')] = g(s[, a]) + gamma E[h(s')] - h(s)``, the shaped
         reward the last policy step planned on. It holds the training dynamics: do not
@@ -420,6 +423,31 @@ class AIRL(BaseAdversarialIRL):
         h = self._potential(env)
         Ph = (env.transition_matrix @ h).reshape(env.n_states, env.n_actions)
         return self._reward_table(env) + env.gamma * Ph - h[:, None]
+
+    # -- the linear reward's weights --------------------------------------------------------
+    @property
+    def coef_(self):
+        """``reward_model="linear"``: the weights ``w`` of ``g = features @ w + intercept_``
+        on the (unstandardised) features, shape ``(k,)`` (state-only) or ``(k, A)``."""
+        return self._linear_g()[0]
+
+    @property
+    def intercept_(self):
+        """``reward_model="linear"``: the constant of ``g``, a float or ``(A,)``."""
+        return self._linear_g()[1]
+
+    def _linear_g(self):
+        if self.reward_model != "linear" or "discriminator_" not in self.__dict__:
+            raise AttributeError("coef_ exists for a fitted AIRL with reward_model='linear'.")
+        layer = self.discriminator_.net["g"][0]
+        w = layer.weight.detach().double().cpu().numpy()  # (g_out, k)
+        b = layer.bias.detach().double().cpu().numpy()
+        mean, scale = self.discriminator_.stats["g"]
+        coef = w / scale
+        intercept = b - coef @ mean
+        if w.shape[0] == 1:
+            return coef[0], float(intercept[0])
+        return coef.T, intercept
 
     # -- prediction and transfer ----------------------------------------------------------------
     def predict_reward(self, states, actions=None):
