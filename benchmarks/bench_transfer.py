@@ -5,7 +5,8 @@ Two experiments, each over 3 seeds (the demos and the estimators' seeds):
 * **Shifting wall** (after the shifting maze of Fu, Luo & Levine 2018): a 7 x 7 grid,
   deterministic compass moves, a horizontal wall across the middle row with one gap, on the
   left during training and on the right at test time. Start anywhere below the wall; the true
-  reward is a linear function of the coordinates (highest in the top-right corner). Every
+  reward is a linear function of the coordinates, highest in the top-right corner (the moved
+  gap is on the way) or in the top-left one (the moved gap is a detour). Every
   estimator sees the coordinates through ``PolynomialFeatures(1)``; each learned reward is
   re-planned (greedy) in the test grid and scored by its EVD there
   (:func:`sklirl.metrics.transfer_value_difference`), with the uniform policy's EVD as scale.
@@ -40,10 +41,11 @@ SIDE, WALL_ROW, GAMMA = 7, 3, 0.9
 _MOVES = [(-1, 0), (0, 1), (1, 0), (0, -1)]  # up, right, down, left
 
 
-def shifting_wall(gap_col, side=SIDE, wall_row=WALL_ROW, gamma=GAMMA):
+def shifting_wall(gap_col, goal="right", side=SIDE, wall_row=WALL_ROW, gamma=GAMMA):
     """The grid with a wall across ``wall_row`` except at ``gap_col``; deterministic moves,
     a move into the wall or off the grid stays put. States ``row * side + col``; features the
-    ``(row, col)`` coordinates; start uniformly below the wall; reward highest at top right."""
+    ``(row, col)`` coordinates; start uniformly below the wall; the reward is linear in the
+    coordinates, highest in the top ``goal`` ("right" or "left") corner."""
     S, A = side * side, len(_MOVES)
     wall = {(wall_row, c) for c in range(side) if c != gap_col}
     P = np.zeros((S, A, S))
@@ -57,7 +59,7 @@ def shifting_wall(gap_col, side=SIDE, wall_row=WALL_ROW, gamma=GAMMA):
     rows, cols = np.divmod(np.arange(S), side)
     coords = np.column_stack([rows, cols]).astype(float)
     mu0 = (rows > wall_row).astype(float)
-    reward = (cols - rows) / side  # top right is best
+    reward = ((cols if goal == "right" else -cols) - rows) / side
     return TabularMDP(P, initial_state_distribution=mu0 / mu0.sum(), gamma=gamma,
                       state_features=coords, reward=reward)
 
@@ -73,8 +75,8 @@ def wall_models(seed):
     }
 
 
-def run_wall(seeds, n_demos=50, horizon=20):
-    train, test = shifting_wall(1), shifting_wall(SIDE - 2)
+def run_wall(seeds, goal="right", n_demos=50, horizon=20):
+    train, test = shifting_wall(1, goal), shifting_wall(SIDE - 2, goal)
     uniform = np.full((test.n_states, test.n_actions), 1.0 / test.n_actions)
     scale = expected_value_difference(test, policy=uniform)
     names = list(wall_models(0))
@@ -89,7 +91,8 @@ def run_wall(seeds, n_demos=50, horizon=20):
             seconds[name] += time.perf_counter() - tic
             evd[name].append(transfer_value_difference(est, test))
         print(f"seed {seed}: " + "; ".join(f"{n} {evd[n][-1]:.3f}" for n in names), flush=True)
-    print(f"\nShifting wall ({SIDE}x{SIDE}, gap col 1 -> {SIDE - 2}, {n_demos} demos of "
+    print(f"\nShifting wall, goal top {goal} ({SIDE}x{SIDE}, gap col 1 -> {SIDE - 2}, "
+          f"{n_demos} demos of "
           f"{horizon} steps): transfer EVD per seed; uniform policy EVD {scale:.3f}")
     print(f"{'estimator':22s} " + " ".join(f"seed {s:<3d}" for s in seeds)
           + "  mean   / uniform  fit s")
@@ -146,7 +149,8 @@ def main():
     args = parser.parse_args()
     start = time.perf_counter()
     if args.only in (None, "wall"):
-        run_wall(args.seeds)
+        run_wall(args.seeds, goal="right")
+        run_wall(args.seeds, goal="left")
     if args.only in (None, "objectworld"):
         run_objectworld(args.seeds)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
