@@ -53,7 +53,7 @@ features = make_pipeline(SplineTransformer(degree=2), FunctionTransformer(pairwi
 FAST = os.environ.get("SKLIRL_EXAMPLE_FAST", "0") == "1"
 search = GridSearchCV(
     MaxEntIRL(features=features),
-    {"features__splinetransformer__n_knots": [3, 5], "l2": [0.01] if FAST else [0.01, 1.0]},
+    {"features__splinetransformer__n_knots": [3, 5], "l2": [1.0] if FAST else [1.0, 100.0]},
     cv=2 if FAST else 3,
 )
 search.fit(demos, env=env)

@@ -82,8 +82,9 @@ plt.show()
 # ---------------
 # ``history_`` records the diagnostics of each iteration: MaxEntIRL's negative
 # log-likelihood and the gap between the expert's and the learner's feature expectations.
-# The gap falls fast and levels off above 0: the L2 penalty (``l2=0.01``) keeps the reward
-# from matching the demos' sampling noise exactly.
+# The gap falls fast and levels off above 0: the L2 penalty (``l2=0.1``, whose weight
+# falls as 1 / n with the number n of demo steps) keeps the reward from matching the demos'
+# sampling noise exactly.
 ax = plot_learning_curve(estimators["MaxEntIRL"], keys=["gap"], logy=True,
                          title="MaxEntIRL: feature-expectation gap")
 plt.show()

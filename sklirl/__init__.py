@@ -10,9 +10,10 @@ from .demos import Trajectory
 
 __version__ = "0.1.0.dev0"
 
-_ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "GAIL", "AIRL")
+_ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "MaxEntIRLCV", "GAIL", "BehavioralCloning", "AIRL")
 
-__all__ = ["MaxMarginIRL", "MaxEntIRL", "GAIL", "AIRL", "Trajectory", "__version__"]
+__all__ = ["MaxMarginIRL", "MaxEntIRL", "MaxEntIRLCV", "GAIL", "BehavioralCloning", "AIRL",
+           "Trajectory", "__version__"]
 
 
 def __getattr__(name):

@@ -275,6 +275,24 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     return counts.reshape(n_states, n_actions)
 
 
+def _demo_occupancy_at_model_mass(demos, env, sample_weight=None):
+    """The demos' state-action visitation at the model's mass, for matching a policy's.
+
+    Each trajectory's discounted counts (``sum_{t<T} gamma^t``) are normalised to unit mass,
+    averaged with ``sample_weight`` and rescaled to :func:`occupancy_mass` ``M``: the
+    demonstrations' normalised discounted visitation, comparable to any policy's occupancy
+    measure whatever the demos' lengths. Exact for finite-horizon envs with demos of the
+    horizon's length; for discounted envs it treats each demo as a sample of the normalised
+    visitation, unbiased when ``T >> 1 / (1 - gamma)``. (Raw discounted counts of demos cut at
+    ``T`` have mass ``sum_{t<T} gamma^t < M``, which no policy attains.)
+    """
+    weights = np.ones(len(demos)) if sample_weight is None else np.asarray(sample_weight)
+    masses = np.array([np.sum(_discounts(env.gamma, len(t))) for t in demos])
+    occ = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma,
+                              sample_weight=weights / masses)
+    return occ * (occupancy_mass(env) / occ.sum())
+
+
 def occupancy_feature_expectations(occupancy, phi):
     """Feature expectations ``rho = sum_{s,a} d(s, a) phi(s, a)`` of an occupancy measure.
 

@@ -19,9 +19,10 @@ The columns of the table:
     ``||rho_E - rho_pi||_2`` between the demos' discounted state-visitation counts and those
     of the learned policy over the same horizon (one-hot state features).
 ``held-out LL``
-    Mean per-step log-likelihood (``score``) of held-out expert demonstrations. It is
-    ``-inf`` when the policy gives probability 0 to some expert action, as MaxMarginIRL's
-    mixture of deterministic policies can; the table then says so in a footnote.
+    Mean per-step log-likelihood (``score``) of held-out expert demonstrations (MaxMarginIRL
+    scores under a smoothed version of its mixture of deterministic policies, so it stays
+    finite). Should an estimator's score be ``-inf`` (its policy gives probability 0 to some
+    expert action), the table says so in a footnote.
 
 The ``expert`` and ``uniform`` rows are references: the policy that generated the demos and
 a uniformly random one.
@@ -58,11 +59,9 @@ QUICKSTART_PARAMS = {
     "GAIL": {"max_iter": 40, "hidden_layer_sizes": (32,), "disc_learning_rate": 1e-2},
 }
 COLUMNS = ("estimator", "fit s", "EVD reward", "EVD policy", "feature gap", "held-out LL")
-# Why a held-out log-likelihood can be -inf, for the estimators where it is expected.
-_INF_REASONS = {
-    "MaxMarginIRL": "MaxMarginIRL mixes deterministic policies, which give some expert actions "
-    "probability 0.",
-}
+# Why a held-out log-likelihood can be -inf, for estimators where it is expected (none now:
+# MaxMarginIRL scores under a smoothed mixture).
+_INF_REASONS: dict = {}
 
 
 def quickstart_reward(size):
@@ -266,10 +265,10 @@ def format_table(rows):
     estimator     fit s  EVD reward  EVD policy  feature gap  held-out LL
     ------------  -----  ----------  ----------  -----------  -----------
     expert            -       0.000       0.500        0.250       -1.000
-    >>> print(format_table([{"estimator": "MaxMarginIRL", "fit s": 0.1, "EVD reward": 1.0,
+    >>> print(format_table([{"estimator": "MyIRL", "fit s": 0.1, "EVD reward": 1.0,
     ...                      "EVD policy": 2.0, "feature gap": 0.5,
     ...                      "held-out LL": float("-inf")}]).splitlines()[-1])
-    -inf LL: MaxMarginIRL mixes deterministic policies, which give some expert actions ...
+    -inf LL: MyIRL gives some held-out expert actions probability 0.
     """
     widths = [12] + [max(len(c), 5) for c in COLUMNS[1:]]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)

@@ -29,6 +29,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import PolynomialFeatures
 from sklearn.utils import estimator_checks as sk_checks
 from sklearn.utils.estimator_checks import (
@@ -189,10 +190,17 @@ _REAL_ESTIMATORS = {
         {"max_iter": 5},
         {"max_iter": 5, "features": PolynomialFeatures(2)},
     ]),
+    "MaxEntIRLCV": ("sklirl.irl._max_ent_cv", [
+        {"max_iter": 5, "l2s": [1.0, 0.1], "cv": 2},
+    ]),
     "MaxMarginIRL": ("sklirl.irl._max_margin", [
         {"max_iter": 5},
         {"max_iter": 3, "solver": SoftValueIteration(temperature=0.5),
          "expectation": MonteCarloExpectation(n_episodes=10)},
+    ]),
+    "BehavioralCloning": ("sklirl.irl._bc", [
+        {},
+        {"estimator": LogisticRegression()},
     ]),
     "GAIL": ("sklirl.irl._gail", [
         {"max_iter": 3, "hidden_layer_sizes": (8,), "disc_batch_size": 32},
@@ -377,6 +385,7 @@ def _public_estimators():
 def test_public_estimator_contract(name):
     """``from sklirl.irl import X`` works; ``max_iter`` is the iteration budget; parameters
     after the first are keyword-only; after a fit on a tabular env ``reward_`` is ``(S, A)``
+    (estimators that learn a reward)
     and ``history_`` a dict of equal-length arrays, one entry per iteration."""
     if name in ("GAIL", "AIRL"):
         pytest.importorskip("torch")
@@ -394,7 +403,10 @@ def test_public_estimator_contract(name):
     demos, _ = make_expert_demos(env, 5, horizon=6, random_state=0)
     small = {"hidden_layer_sizes": (4,)} if name in ("GAIL", "AIRL") else {}
     est = cls(max_iter=3, random_state=0, **small).fit(demos, env)
-    assert est.reward_.shape == (env.n_states, env.n_actions)
+    if hasattr(est, "predict_reward"):  # not BehavioralCloning, which learns no reward
+        assert est.reward_.shape == (env.n_states, env.n_actions)
+    else:
+        assert not hasattr(est, "reward_")
     history = est.history_
     assert isinstance(history, dict) and history
     lengths = {key: len(values) for key, values in history.items()}

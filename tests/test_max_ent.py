@@ -97,16 +97,90 @@ def test_moment_matching_sampled_demos_random_deterministic_mdps(seed):
 
 
 def test_regularised_optimum_satisfies_stationarity_discounted():
-    # l2 > 0: the strongly convex optimum has (rho_pi - rho_E) / M = -l2 * w exactly.
+    # l2 > 0: the strongly convex optimum has (rho_pi - rho_E) / M = -(l2 / n) * w exactly,
+    # with n the number of demonstration steps (the penalty acts on the summed loss).
     env = random_stochastic_mdp(3)
     demos, _ = make_expert_demos(env, 30, horizon=15, random_state=0)
-    est = MaxEntIRL(l2=0.05, tol=1e-8, max_iter=500).fit(demos, env)
+    est = MaxEntIRL(l2=0.05 * 450, tol=1e-8, max_iter=500).fit(demos, env)
+    assert est.n_steps_ == 450
     d_pi = state_visitation(env, est.policy_)
     mass = 1.0 / (1.0 - env.gamma)
     gap = (d_pi - d_pi.sum() * _normalised_demo_visitation(demos, env)) / mass
     phi = est.features_.transform(np.arange(env.n_states)[:, None])
     np.testing.assert_allclose(phi.T @ gap, -0.05 * est.coef_, atol=1e-7)
     assert d_pi.sum() == pytest.approx(mass)
+
+
+# -- consistent regularisation: the penalty acts on the summed loss ------------------------
+def _demo_fit_gap(n_demos, l2, seed=0, **kwargs):
+    """Max visitation gap (visits per episode) and true return of a fit on the reasonable MDP."""
+    env = reasonable_mdp(gamma=1.0)
+    demos, _ = make_expert_demos(env, n_demos, random_state=seed)
+    est = MaxEntIRL(l2=l2, initial_distribution="demos", **kwargs).fit(demos, env)
+    mu0 = np.bincount([d.states[0] for d in demos], minlength=env.n_states) / n_demos
+    d_E = empirical_occupancy(demos, env.n_states, env.n_actions, 1.0).sum(axis=1)
+    d_pi = state_visitation(env, est.policy_, mu0)
+    true_return = state_visitation(env, est.policy_) @ env.reward
+    return np.abs(d_pi - d_E).max(), true_return, est
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_default_strength_matches_moments_with_500_demos(seed):
+    """imitation's reasonable-MDP check at the default l2: visitation within 1e-2 of the
+    demos' and true return >= 30.4 (the old per-step penalty gave 0.46 and 27.7)."""
+    gap, true_return, est = _demo_fit_gap(500, MaxEntIRL().l2, seed=seed)
+    assert est.n_steps_ == 500 * 20
+    assert gap <= 1e-2
+    assert true_return >= 30.4
+    # exactly at l2 = 0
+    gap0, _, _ = _demo_fit_gap(500, 0.0, seed=seed, tol=1e-9, max_iter=1000)
+    assert gap0 <= 1e-7 * 20
+
+
+def test_default_strength_gap_shrinks_with_more_demos():
+    gaps = [np.mean([_demo_fit_gap(n, MaxEntIRL().l2, seed=seed)[0] for seed in range(3)])
+            for n in (16, 64, 500)]
+    assert gaps[0] > gaps[1] > gaps[2]
+    assert gaps[2] < 0.2 * gaps[0]
+
+
+def test_penalty_is_divided_by_the_number_of_demo_steps():
+    # l2 on N demos is the same per-step objective as l2 * 2 on twice as many copies.
+    env = GridWorld(3, gamma=0.9)
+    demos, _ = make_expert_demos(env, 6, horizon=8, random_state=0)
+    a = MaxEntIRL(l2=1.0, tol=1e-9).fit(demos, env)
+    b = MaxEntIRL(l2=2.0, tol=1e-9).fit(demos + demos, env)
+    c = MaxEntIRL(l2=2.0, tol=1e-9).fit(demos, env, sample_weight=np.full(6, 2.0))
+    assert a.n_steps_ == 48 and b.n_steps_ == c.n_steps_ == 96
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-6)
+    np.testing.assert_allclose(c.coef_, b.coef_, atol=1e-6)
+
+
+@pytest.mark.parametrize("make_env", [lambda: GridWorld(8, gamma=0.9),
+                                      lambda: reasonable_mdp(gamma=1.0)])
+def test_few_demos_at_the_default_stay_finite_without_warnings(make_env):
+    env = make_env()
+    for seed in range(3):
+        demos, _ = make_expert_demos(env, 4, horizon=None if env.finite_horizon else 20,
+                                     random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            est = MaxEntIRL(OneHotStates()).fit(demos, env)
+        assert np.all(np.isfinite(est.coef_)) and np.abs(est.coef_).max() < 50
+        assert est.history_["gap"][-1] > 0  # the prior keeps it off the sampled moments
+
+
+def test_fit_occupancy_n_steps_sets_the_penalty():
+    env = reasonable_mdp(gamma=1.0)
+    d_E = state_visitation(env, SoftValueIteration().solve(env, env.reward))
+    exact = MaxEntIRL(l2=5.0, tol=1e-8, max_iter=500).fit_occupancy(d_E, env)
+    assert exact.n_steps_ == np.inf  # an exact occupancy: no penalty
+    np.testing.assert_allclose(state_visitation(env, exact.policy_), d_E, atol=1e-5)
+    small = MaxEntIRL(l2=5.0).fit_occupancy(d_E, env, n_steps=20)
+    assert small.n_steps_ == 20
+    assert np.linalg.norm(small.coef_) < np.linalg.norm(exact.coef_)
+    with pytest.raises(ValueError, match="n_steps"):
+        MaxEntIRL().fit_occupancy(d_E, env, n_steps=0)
 
 
 def _normalised_demo_visitation(demos, env):
@@ -126,6 +200,7 @@ def test_gradient_matches_finite_differences(horizon):
     dual = _MaxEntDual(env, d_E, env.initial_state_distribution, tol=1e-13)
     est = MaxEntIRL(l2=0.3)
     est._history = {"loss": [], "gap": []}
+    est._penalty = 0.3
     evaluate = est._linear_dual(dual, phi)
     w = rng.randn(3)
     _, grad, _ = evaluate(w)
@@ -168,8 +243,8 @@ def test_l2_shrinks_coef():
 def test_warm_start_resumes():
     env = GridWorld(4, gamma=0.9)
     demos, _ = make_expert_demos(env, 30, horizon=10, random_state=0)
-    full = MaxEntIRL(tol=1e-8).fit(demos, env)
-    est = MaxEntIRL(tol=1e-8, max_iter=10, warm_start=True)
+    full = MaxEntIRL(l2=3.0, tol=1e-8).fit(demos, env)
+    est = MaxEntIRL(l2=3.0, tol=1e-8, max_iter=10, warm_start=True)
     with pytest.warns(ConvergenceWarning):
         est.fit(demos, env)
     first = est.coef_.copy()
@@ -219,7 +294,8 @@ def test_score_prefers_expert_demos_and_transfers():
 def test_sparse_one_hot_features_large_grid():
     env = GridWorld(35, gamma=0.9)  # 1225 states: OneHotStates returns scipy.sparse
     demos, _ = make_expert_demos(env, 20, horizon=30, random_state=0)
-    est = MaxEntIRL(max_iter=30).fit(demos, env)
+    # demos start in 20 of the 1225 cells: match the visitation from their starts
+    est = MaxEntIRL(max_iter=60, initial_distribution="demos").fit(demos, env)
     assert est.coef_.shape == (1225,)
     assert est.score(demos) > np.log(0.25)
 
@@ -241,7 +317,7 @@ def test_mlp_reward_learns():
 
     est = MaxEntIRL(StandardScaler(), reward_model="mlp", hidden_layer_sizes=(16,), l2=0.0,
                     learning_rate=0.05, max_iter=80, random_state=0)
-    strong = clone(est).set_params(l2=10.0)
+    strong = clone(est).set_params(l2=10.0 * 400)  # 10 per step over the 400 demo steps
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(demos, env)
@@ -319,9 +395,9 @@ def test_preconditioner_scales_by_inverse_root_visitation():
 def test_preconditioner_refresh_keeps_the_optimum(monkeypatch):
     env = GridWorld(4, gamma=0.9)
     demos, _ = make_expert_demos(env, 30, horizon=10, random_state=0)
-    default = MaxEntIRL(l2=0.1, tol=1e-7).fit(demos, env)
+    default = MaxEntIRL(l2=30.0, tol=1e-7).fit(demos, env)  # 0.1 per step over 300 steps
     monkeypatch.setattr(max_ent_module, "_RESCALE_EVERY", 3)
-    refreshed = MaxEntIRL(l2=0.1, tol=1e-7).fit(demos, env)
+    refreshed = MaxEntIRL(l2=30.0, tol=1e-7).fit(demos, env)
     assert refreshed.n_iter_ > 3  # several preconditioned L-BFGS passes ran
     assert len(refreshed.history_["gap"]) == refreshed.n_iter_
     # strong convexity (l2): each is within ||grad||_2 / l2 <= 4e-6 of the optimum
@@ -365,7 +441,7 @@ def test_gamma_close_to_one_solves_the_inner_problem_by_newton_steps():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # the inner solves converge
         warnings.filterwarnings("ignore", message="MaxEntIRL: no policy")
-        est = MaxEntIRL(max_iter=30).fit(demos, env)
+        est = MaxEntIRL(l2=3.0, max_iter=30).fit(demos, env)
     assert np.all(np.isfinite(est.reward_))
 
 
@@ -436,3 +512,105 @@ def test_gradient_optimizer_default_step_adapts(make_env):
     assert np.all(np.diff(est.history_["loss"]) <= 1e-12)  # every accepted step descends
     mass = d_E.sum()
     np.testing.assert_allclose(state_visitation(env, est.policy_), d_E, atol=1e-6 * mass)
+
+
+# -- reward uncertainty: the Laplace approximation at the optimum ---------------------------
+def _random_linear_mdp(seed, S=10, A=3, k=3, horizon=10, l2=1.0, stochastic=True):
+    rng = np.random.RandomState(seed)
+    if stochastic:
+        P = rng.dirichlet(np.full(S, 0.5), size=(S, A))
+    else:
+        P = np.zeros((S, A, S))
+        P[np.arange(S)[:, None], np.arange(A)[None], rng.randint(S, size=(S, A))] = 1.0
+    phi = rng.randn(S, k)
+    w = rng.randn(k) / np.sqrt(l2)  # the true weights are a draw from the prior
+    return TabularMDP(P, gamma=1.0, horizon=horizon, state_features=phi, reward=phi @ w)
+
+
+@pytest.mark.parametrize("stochastic", [True, False])
+def test_laplace_90_percent_intervals_are_calibrated(stochastic):
+    """30 random linear-reward MDPs, a temperature-1 soft-optimal expert, 20 demos: the 90%
+    intervals from return_std cover the true state rewards 80-98% of the time (measured:
+    0.94 stochastic, 0.94 deterministic)."""
+    hits = []
+    for seed in range(30):
+        env = _random_linear_mdp(seed, stochastic=stochastic)
+        demos, _ = make_expert_demos(env, 20, random_state=seed)
+        est = MaxEntIRL(FunctionTransformer(), l2=1.0, tol=1e-8).fit(demos, env)
+        states = np.arange(env.n_states)
+        mean, std = est.predict_reward(states, np.zeros_like(states), return_std=True)
+        hits.append(np.abs(mean - env.reward) <= 1.6449 * std)
+    assert 0.80 <= np.mean(hits) <= 0.98
+
+
+def test_return_std_shapes_and_sample_rewards_match_the_covariance():
+    env = _random_linear_mdp(0)
+    demos, _ = make_expert_demos(env, 20, random_state=0)
+    est = MaxEntIRL(FunctionTransformer(), l2=1.0, tol=1e-8).fit(demos, env)
+    cov = est.coef_cov_
+    assert cov.shape == (3, 3)
+    np.testing.assert_allclose(cov, cov.T)
+    assert np.all(np.linalg.eigvalsh(cov) > 0)
+    phi = env.state_features
+    mean, std = est.predict_reward(np.arange(10), return_std=True)
+    assert mean.shape == std.shape == (10, 3)
+    np.testing.assert_allclose(std[:, 0], np.sqrt(np.einsum("sk,kl,sl->s", phi, cov, phi)))
+    np.testing.assert_allclose(mean, est.predict_reward(np.arange(10)))
+    _, std_a = est.predict_reward([1, 2], [0, 2], return_std=True)
+    np.testing.assert_allclose(std_a, std[[1, 2], 0])
+    samples = est.sample_rewards(4000, random_state=0)
+    assert samples.shape == (4000, 10, 3)
+    np.testing.assert_array_equal(samples, est.sample_rewards(4000, random_state=0))
+    np.testing.assert_allclose(samples[:, :, 0].mean(axis=0), est.reward_[:, 0],
+                               atol=4 * std[:, 0].max() / np.sqrt(4000))
+    np.testing.assert_allclose(samples[:, :, 0].std(axis=0), std[:, 0], rtol=0.06)
+
+
+def test_laplace_covariance_shrinks_like_one_over_n():
+    # repeating every demo 4 times (sample_weight=4) divides the covariance by about 4
+    env = _random_linear_mdp(1, stochastic=False)
+    demos, _ = make_expert_demos(env, 20, random_state=1)
+    one = MaxEntIRL(FunctionTransformer(), l2=1e-6, tol=1e-9).fit(demos, env)
+    four = MaxEntIRL(FunctionTransformer(), l2=4e-6, tol=1e-9).fit(
+        demos, env, sample_weight=np.full(20, 4.0))
+    np.testing.assert_allclose(four.coef_, one.coef_, atol=1e-5)
+    np.testing.assert_allclose(four.coef_cov_, one.coef_cov_ / 4, rtol=1e-3, atol=1e-9)
+
+
+def test_fit_occupancy_covariance_is_the_inverse_precision():
+    env = _random_linear_mdp(2, stochastic=False)
+    d_E = state_visitation(env, SoftValueIteration().solve(env, env.reward))
+    exact = MaxEntIRL(FunctionTransformer(), l2=1.0, tol=1e-9).fit_occupancy(d_E, env)
+    np.testing.assert_array_equal(exact.coef_cov_, np.zeros((3, 3)))  # infinite data
+    est = MaxEntIRL(FunctionTransformer(), l2=1.0, tol=1e-9).fit_occupancy(d_E, env,
+                                                                           n_steps=200)
+    # the precision n H + l2 I with H the Hessian of the per-step dual (finite differences
+    # of the loss itself, independent of the gradient-based Hessian)
+    dual = _MaxEntDual(env, d_E * 10 / d_E.sum(), env.initial_state_distribution, 1e-13)
+    phi = env.state_features
+
+    def loss(w):
+        return dual(phi @ w)[0]
+
+    h, w0, k = 1e-3, est.coef_, 3
+    H = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            ei, ej = h * np.eye(k)[i], h * np.eye(k)[j]
+            H[i, j] = (loss(w0 + ei + ej) - loss(w0 + ei - ej) - loss(w0 - ei + ej)
+                       + loss(w0 - ei - ej)) / (4 * h * h)
+    np.testing.assert_allclose(np.linalg.inv(est.coef_cov_), 200 * H + np.eye(3), rtol=1e-4)
+
+
+def test_return_std_on_the_mlp_reward_says_it_is_not_available():
+    pytest.importorskip("torch")
+    env = GridWorld(3, gamma=0.9)
+    demos, _ = make_expert_demos(env, 5, horizon=6, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MaxEntIRL(reward_model="mlp", max_iter=3, random_state=0).fit(demos, env)
+    with pytest.raises(ValueError, match="return_std=True needs reward_model='linear'"):
+        est.predict_reward([0], return_std=True)
+    assert not hasattr(est, "coef_cov_")
+    with pytest.raises(AttributeError, match="reward_model='linear'"):
+        est.sample_rewards(2)

@@ -251,19 +251,24 @@ def test_fitted_attributes_and_prediction(small):
     assert irl.reward_.shape == (env.n_states, env.n_actions)
     np.testing.assert_allclose(np.linalg.norm(irl.coef_), 1.0)
     assert irl.predict_proba(np.arange(9)).shape == (9, 4)
-    # score is the mean per-step log-likelihood under the mixture policy (mixtures of greedy
-    # policies can give demo actions probability 0, so it may be -inf)
-    assert irl.score(demos) == pytest.approx(log_likelihood(irl.policy_, demos))
+    # score is the mean per-step log-likelihood under the smoothed mixture (its greedy
+    # components can give demo actions probability 0: log_likelihood is -inf here)
+    alpha = irl.smoothing_
+    smoothed = (1 - alpha) * irl.policy_.probs + alpha / 4
+    assert 1 / (30 * len(demos) + 2) <= alpha <= 1
+    assert irl.score(demos) == pytest.approx(log_likelihood(smoothed, demos))
+    assert np.isfinite(irl.score(demos)) and irl.score(demos) >= log_likelihood(irl.policy_, demos)
     own = sample_trajectories(env, irl.policy_, 5, horizon=10, random_state=0)
     assert np.isfinite(irl.score(own))
-    assert irl.score(own) == pytest.approx(log_likelihood(irl.policy_, own))
+    assert irl.score(own) == pytest.approx(log_likelihood(smoothed, own))
     assert set(irl.history_) == {"margin", "gap", "time"}
     again = pickle.loads(pickle.dumps(irl))
     np.testing.assert_array_equal(again.predict(np.arange(9)), irl.predict(np.arange(9)))
     # Another env: the learned reward is re-planned there by the solver.
     other = GridWorld(3, slip=0.3, gamma=0.9)
     replanned = ValueIteration().solve(other, irl.reward_)
-    assert irl.score(demos, other) == pytest.approx(log_likelihood(replanned, demos))
+    assert irl.score(demos, other) == pytest.approx(
+        log_likelihood((1 - alpha) * replanned.probs + alpha / 4, demos))
     assert clone(irl).get_params() == irl.get_params()
 
 
@@ -350,8 +355,9 @@ def test_hull_certificate_only_with_an_exact_planner(small):
         exact = MaxMarginIRL(epsilon=1e-6, max_iter=200).fit(demos, env)
     # stopped by the certificate: the last policy did not improve the hull in direction w
     assert exact.n_iter_ < 200
-    w, rho_E = exact.coef_, exact.expert_feature_expectations_
-    assert w @ (rho_E - exact.feature_expectations_[-1]) >= exact.margins_[-1] - 1e-9
+    # the certified lower bound on the distance to every policy meets the last margin
+    assert exact.expert_distance_bound_ >= exact.margins_[-1] - 1e-6
+    assert np.isnan(soft.expert_distance_bound_)
 
 
 def test_mmp_warns_at_max_iter_and_runs_all_steps_with_l2():
@@ -396,3 +402,73 @@ def test_abbeel_ng_gridworld_mixture_within_one_percent_of_the_expert(method):
                       / policy_value(env, expert, env.reward))
     assert np.mean(ratios) >= 0.99
     assert min(ratios) >= 0.98
+
+
+# -- defaults that work: normalised rho_E, the reported reward, the certificate, the score ----
+@pytest.mark.parametrize("horizon", [25, 150])
+def test_defaults_on_gridworld8_learn_a_useful_reward_without_warnings(horizon):
+    from sklirl.metrics import expected_value_difference
+
+    env = GridWorld(8)  # gamma = 0.99: demos of 25 steps are far shorter than 1 / (1 - gamma)
+    demos, _ = make_expert_demos(env, 64, horizon=horizon, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        irl = MaxMarginIRL().fit(demos, env)
+    assert irl.epsilon_ == pytest.approx(1e-3 * 100)
+    assert expected_value_difference(env, learned_reward=irl.reward_) <= 1.0
+    assert irl.margins_[-1] <= irl.epsilon_ + irl.expert_distance_bound_
+    assert np.isfinite(irl.score(demos)) and irl.score(demos) > np.log(0.25)
+
+
+def test_unattainable_expert_stops_at_the_best_mixture_with_a_certificate():
+    # Every policy starts in state 0 and can reach state 1 only by action 1, where it stays
+    # only with probability 0.5; half the demos start (and stay) in state 1. No policy's
+    # feature expectations reach rho_E: the fit stops without a warning once the hull is
+    # within epsilon of the certified distance.
+    from sklirl.envs import TabularMDP
+
+    P = np.zeros((3, 2, 3))
+    P[0, 0, 0] = 1.0
+    P[0, 1, [1, 2]] = 0.5
+    P[1, :, [1, 2]] = 0.5
+    P[2, 0, 2] = 1.0
+    P[2, 1, [1, 2]] = 0.5
+    env = TabularMDP(P, initial_state_distribution=[1.0, 0.0, 0.0], gamma=0.9)
+    demos = [([1] * 31, [0] * 30)] * 4 + [([0] * 31, [0] * 30)] * 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        irl = MaxMarginIRL(epsilon=1e-6, max_iter=300).fit(demos, env)
+    assert irl.expert_distance_bound_ > 1.0  # rho_E is provably out of reach
+    assert irl.margins_[-1] - irl.expert_distance_bound_ <= 1e-6
+    # the bound is a lower bound: the exact distance to the hull of the found policies
+    _, point = min_norm_convex_combination(irl.expert_feature_expectations_[None]
+                                           - irl.feature_expectations_)
+    assert np.linalg.norm(point) >= irl.expert_distance_bound_ - 1e-9
+
+
+def test_smoothing_maximises_the_training_likelihood(small):
+    env, demos = small
+    irl = MaxMarginIRL("projection", max_iter=5).fit(demos, env)
+    alpha = irl.smoothing_
+
+    def ll(a):
+        return log_likelihood((1 - a) * irl.policy_.probs + a / 4, demos)
+
+    floor = 1 / (sum(len(t) for t in demos) + 2)
+    for other in (max(floor, alpha - 1e-3), min(1.0, alpha + 1e-3), floor, 1.0):
+        assert ll(alpha) >= ll(other) - 1e-12
+
+
+def test_grid_search_over_max_margin_parameters_gives_finite_scores():
+    from sklearn.model_selection import GridSearchCV
+
+    env = GridWorld(4, gamma=0.9)
+    demos, _ = make_expert_demos(env, 12, horizon=20, temperature=0.05, random_state=0)
+    search = GridSearchCV(MaxMarginIRL(max_iter=20),
+                          {"method": ["max_margin", "projection", "mmp"]}, cv=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(demos, env=env)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)) and np.all(scores <= 0)
+    assert np.isfinite(search.best_score_)

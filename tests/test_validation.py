@@ -19,7 +19,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
-from sklirl import AIRL, GAIL, MaxEntIRL, MaxMarginIRL, Trajectory
+from sklirl import AIRL, GAIL, BehavioralCloning, MaxEntIRL, MaxMarginIRL, Trajectory
 from sklirl.datasets import make_expert_demos, sample_trajectories
 from sklirl.demos import check_demos, load_demos
 from sklirl.envs import GridWorld, ObjectWorld, TabularMDP
@@ -145,7 +145,7 @@ def _fit_on(name):
 
 DEMO_TARGETS = [("check_demos", _check_demos_tabular)] + [
     (name, _fit_on(name)) for name in ESTIMATORS
-]
+] + [("BehavioralCloning.fit", lambda demos: BehavioralCloning().fit(demos, ENV))]
 
 
 @pytest.mark.parametrize("target_name, target", DEMO_TARGETS, ids=[t[0] for t in DEMO_TARGETS])
@@ -589,3 +589,65 @@ def test_check_demos_copies_and_freezes():
     assert not traj.states.flags.writeable
     states[0] = 2
     assert traj.states[0] == 0
+
+
+# -- BehavioralCloning: the prediction rows that apply (it learns no reward), and its own ----------
+@pytest.mark.parametrize(
+    "case, call, exc, fragment",
+    [row for row in BAD_PREDICT if "reward" not in row[0]], ids=lambda row: None,
+)
+def test_behavioral_cloning_bad_prediction_inputs(case, call, exc, fragment):
+    with pytest.raises(exc, match=re.escape(fragment)):
+        call(BehavioralCloning().fit(_demos(), ENV))
+
+
+def _gym_demos(env_id, action):
+    gymnasium = pytest.importorskip("gymnasium")
+    env = gymnasium.make(env_id)
+    obs, _ = env.reset(seed=0)
+    return env, [(np.stack([obs, obs]), np.array([action]))]
+
+
+def _bc_fit(estimator, env_id, action, **kwargs):
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    est = {"classifier": LogisticRegression(), "regressor": LinearRegression(),
+           "svc": LinearSVC()}[estimator]
+    env, demos = _gym_demos(env_id, action)
+    return BehavioralCloning(est).fit(demos, env, **kwargs)
+
+
+BAD_BC = [
+    ("classifier on Box actions", lambda: _bc_fit("classifier", "Pendulum-v1", [0.5]),
+     ValueError, "LogisticRegression is a classifier, but the actions are continuous"),
+    ("regressor on Discrete actions", lambda: _bc_fit("regressor", "CartPole-v1", 1),
+     ValueError, "LinearRegression is a regressor, but the actions are Discrete"),
+    ("regressor on a tabular env",
+     lambda: BehavioralCloning(_bc_regressor()).fit(_demos(), ENV), ValueError,
+     "is a regressor, but the actions are Discrete (4 actions of a TabularMDP)"),
+    ("classifier without predict_proba", lambda: _bc_fit("svc", "CartPole-v1", 1),
+     ValueError, "LinearSVC has no predict_proba"),
+    ("no env without an estimator", lambda: BehavioralCloning().fit(_demos()), TypeError,
+     "requires an environment when estimator=None"),
+    ("Discrete action out of range", lambda: BehavioralCloning().fit(
+        *reversed(_gym_demos("CartPole-v1", 2))), ValueError,
+     "trajectory 0: actions[0] = 2 is not an action in [0, 2)"),
+    ("hidden_layer_sizes", lambda: BehavioralCloning(hidden_layer_sizes=(0,)).fit(
+        *reversed(_gym_demos("CartPole-v1", 1))), ValueError,
+     "hidden_layer_sizes must be a sequence of positive integers"),
+    ("alpha negative", lambda: BehavioralCloning(alpha=-1.0).fit(_demos(), ENV), ValueError,
+     "'alpha' parameter of BehavioralCloning must be a float in the range [0.0, inf)"),
+]
+
+
+def _bc_regressor():
+    from sklearn.linear_model import LinearRegression
+
+    return LinearRegression()
+
+
+@pytest.mark.parametrize("case, call, exc, fragment", BAD_BC, ids=[c[0] for c in BAD_BC])
+def test_behavioral_cloning_bad_inputs(case, call, exc, fragment):
+    with pytest.raises(exc, match=re.escape(fragment)):
+        call()

@@ -7,6 +7,7 @@ The one place where demonstrations for gymnasium envs are checked against the en
 import numpy as np
 
 from ..demos import check_demos
+from ..utils._warnings import warn_user
 
 __all__ = ["SpaceEncoder"]
 
@@ -122,11 +123,29 @@ class SpaceEncoder:
             T = len(traj)
             obs.append(self.check_observations(traj.states[:T], f"trajectory {i}: states"))
             acts.append(self.check_actions(traj.actions, T, f"trajectory {i}: actions"))
+            if self.action_n is None:
+                self._warn_out_of_bounds(acts[-1], i)
             weights.append(np.full(T, float(w)))
         weights = np.concatenate(weights)
         if weights.sum() <= 0:
             raise ValueError("the demos have no steps with positive weight.")
         return np.concatenate(obs), np.concatenate(acts), weights / weights.sum()
+
+    def _warn_out_of_bounds(self, acts, i):
+        """Warn (naming trajectory and step) about Box actions outside the space's bounds: the
+        env clips them, so a policy fitted to them imitates actions it can never take."""
+        low = np.asarray(self.action_space.low, dtype=np.float64).reshape(-1)
+        high = np.asarray(self.action_space.high, dtype=np.float64).reshape(-1)
+        bad = (acts < low) | (acts > high)
+        if bad.any():
+            step, dim = (int(k) for k in np.argwhere(bad)[0])
+            warn_user(
+                f"trajectory {i}, step {step}: action {acts[step].tolist()} lies outside the "
+                f"action space's bounds [{low.tolist()}, {high.tolist()}] (dimension {dim}; "
+                f"{int(bad.any(axis=1).sum())} step(s) of this trajectory); the environment "
+                "clips such actions.",
+                UserWarning,
+            )
 
 
 def _discrete_n(space):

@@ -1,5 +1,5 @@
-"""The IRL estimators, one module each: ``from sklirl.irl import MaxEntIRL, MaxMarginIRL, GAIL,
-AIRL``
+"""The IRL estimators, one module each:
+``from sklirl.irl import MaxEntIRL, MaxEntIRLCV, MaxMarginIRL, GAIL, BehavioralCloning, AIRL``
 (also importable from :mod:`sklirl`; imported on first access, so torch loads only with GAIL
 and AIRL)."""
 
@@ -8,7 +8,9 @@ import importlib
 _ESTIMATORS = {
     "MaxMarginIRL": "sklirl.irl._max_margin",
     "MaxEntIRL": "sklirl.irl._max_ent",
+    "MaxEntIRLCV": "sklirl.irl._max_ent_cv",
     "GAIL": "sklirl.irl._gail",
+    "BehavioralCloning": "sklirl.irl._bc",
     "AIRL": "sklirl.irl._airl",
 }
 

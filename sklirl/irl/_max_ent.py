@@ -9,6 +9,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -16,8 +17,8 @@ from ..base import BaseIRL, linear_reward
 from ..demos import Trajectory
 from ..envs._tabular import check_tabular_env
 from ..expectations import (
+    _demo_occupancy_at_model_mass,
     _occupancy_features,
-    empirical_occupancy,
     occupancy_mass,
     occupancy_measure,
 )
@@ -130,17 +131,19 @@ class MaxEntIRL(BaseIRL):
         64-128 demos). With ``weight_decay > 0`` the network never reaches a stationary point
         of the loss, so ``tol`` does not apply: the fit runs ``max_iter`` steps (together with
         the decay, the training budget regularises) and does not warn.
-    l2 : float, default=1e-2
-        L2 penalty added to the mean per-step loss: ``l2 / 2 * ||w||^2`` on the linear
-        weights; for the MLP ``l2 / 2 * mean_s r(s)^2`` on its rewards (a penalty on a deep
-        ReLU network's weights does not bound its output scale, so it would not keep the
-        objective bounded). With ``l2=0`` the weights diverge whenever no policy
-        attains the demonstrations' feature expectations exactly (typical for one-hot features
-        and sampled demos in stochastic MDPs); the fit then stops with a warning.
+    l2 : float, default=0.1
+        Strength of the L2 penalty added to the **summed** negative log-likelihood of the
+        demonstration steps (like scikit-learn's ``alpha``, so its pull fades as demos
+        accumulate): ``l2 / 2 * ||w||^2`` on the linear weights, a Gaussian prior
+        ``w ~ N(0, I / l2)``; for the MLP ``l2 / 2 * sum_s r(s)^2`` on its rewards (a
+        penalty on a deep ReLU network's weights does not bound its output scale). See Notes
+        and :ref:`maxent_regularisation`. With ``l2=0`` the weights diverge whenever no
+        policy attains the demonstrations' feature expectations exactly (typical for one-hot
+        features and sampled demos in stochastic MDPs); the fit then stops with a warning.
     optimizer : {"lbfgs", "gradient"}, default="lbfgs"
         Linear model: L-BFGS on the convex dual with its exact gradient, or Ziebart et al.'s
         (2008) gradient ascent
-        ``w <- w + learning_rate * (rho_E - rho_pi) / M - learning_rate * l2 w``.
+        ``w <- w + learning_rate * ((rho_E - rho_pi) / M - l2 w / n)``.
         The MLP always uses Adam.
     learning_rate : float, default=None
         ``optimizer="gradient"``: a fixed step size (Ziebart et al. 2008); None adapts it,
@@ -154,7 +157,7 @@ class MaxEntIRL(BaseIRL):
         Stop when the max-norm of the (mass-normalised) gradient, which is the
         feature-expectation gap ``||rho_pi - rho_E||_inf / M`` when ``l2=0``, falls below
         ``tol`` (for the MLP: the max-norm of the penalised loss's gradient in the state
-        rewards, ``(d_pi - d_E) / M + l2 r / S``).
+        rewards, ``(d_pi - d_E) / M + l2 r / n``).
     initial_distribution : {"env", "demos"}, default="env"
         Start-state distribution of the policy's occupancy measure: the env's, or the empirical
         distribution of the demonstrations' first states (as in Levine's toolkit).
@@ -177,6 +180,13 @@ class MaxEntIRL(BaseIRL):
         The fitted feature map.
     reward_net_ : torch.nn.Module
         The MLP reward (``reward_model="mlp"`` only).
+    n_steps_ : float
+        ``n``, the sample-weighted number of demonstration steps (``inf`` after
+        :meth:`fit_occupancy` without ``n_steps``): the penalty per step is ``l2 / n``.
+    coef_cov_ : ndarray of shape (n_features, n_features)
+        Linear model only: the Laplace approximation of the posterior covariance of
+        ``coef_`` (computed on first access, see Notes); it gives
+        ``predict_reward(..., return_std=True)`` and :meth:`sample_rewards`.
     n_iter_ : int
         Outer iterations run.
     history_ : dict of ndarray
@@ -196,16 +206,30 @@ class MaxEntIRL(BaseIRL):
     Notes
     -----
     With mass ``M = sum_s d(s)`` of an occupancy measure (``1 / (1 - gamma)`` discounted,
-    ``sum_{t<H} gamma^t`` finite horizon), the linear model minimises the convex dual
+    ``sum_{t<H} gamma^t`` finite horizon) and ``n = sum_i sample_weight_i T_i`` demonstration
+    steps, the linear model minimises the convex objective
 
-    .. math:: g(w) = \\frac{1}{M}\\left(E_{s_0\\sim\\mu_0} V^{soft}_w(s_0) - w\\cdot\\rho_E\\right)
-              + \\frac{l_2}{2}\\lVert w\\rVert^2,
-              \\qquad \\nabla g(w) = \\frac{\\rho_{\\pi_w} - \\rho_E}{M} + l_2 w,
+    .. math:: J(w) = n\\,\\ell(w) + \\frac{l_2}{2}\\lVert w\\rVert^2, \\qquad
+              \\ell(w) = \\frac{1}{M}\\left(E_{s_0\\sim\\mu_0} V^{soft}_w(s_0)
+              - w\\cdot\\rho_E\\right),
 
     where ``V_soft`` is the soft value of ``r_w`` and ``rho_pi`` the exact discounted feature
-    expectations of its soft-optimal policy ``pi_w = exp(Q - V)``. In deterministic MDPs ``g``
-    is the mean per-step negative log-likelihood of the demonstrations (up to a constant);
-    at the optimum with ``l2 = 0``, ``rho_pi = rho_E`` (moment matching).
+    expectations of its soft-optimal policy ``pi_w = exp(Q - V)``. In deterministic MDPs
+    ``ell`` is the mean per-step negative log-likelihood of the demonstrations (up to a
+    constant), so ``J`` is the summed negative log-likelihood plus the penalty: the penalty's
+    weight relative to the data falls as ``1 / n`` and the estimator is consistent. The fit
+    minimises ``g = J / n`` (same minimiser; ``history_["loss"]`` and ``tol`` are on this
+    per-step scale), with ``grad g(w) = (rho_pi - rho_E) / M + (l2 / n) w``; at the optimum
+    with ``l2 = 0``, ``rho_pi = rho_E`` (moment matching).
+
+    Uncertainty (linear model): with ``B = n H + l2 I`` the Hessian of ``J`` at the optimum
+    (``H``, the Hessian of ``ell``, by central differences of its exact gradient) and ``V`` the
+    spread of the demos' own gradient contributions ``T_i (d_i - d_bar) / M``,
+    ``coef_cov_ = B^-1 (V + l2 I) B^-1``. In a deterministic MDP with a well-specified reward
+    ``V`` is about ``n H`` and this is the Laplace posterior ``B^-1`` under the prior
+    ``N(0, I / l2)``; transition noise makes the demos' feature counts vary more than the
+    soft-optimal model says, and the sandwich widens the intervals accordingly. See
+    :ref:`maxent_uncertainty` for the calibration measured.
 
     Horizons: demonstrations are finite, so the expert's visitation of each trajectory
     (``sum_{t<T} gamma^t`` counts) is normalised to unit mass and rescaled to the model's mass
@@ -259,7 +283,7 @@ class MaxEntIRL(BaseIRL):
         reward_model="linear",
         hidden_layer_sizes=(32, 32),
         weight_decay=0.0,
-        l2=1e-2,
+        l2=0.1,
         optimizer="lbfgs",
         learning_rate=None,
         max_iter=200,
@@ -284,15 +308,58 @@ class MaxEntIRL(BaseIRL):
         self.verbose = verbose
 
     # -- the algorithm ---------------------------------------------------------------------
+    def fit(self, demos, y=None, *, env=None, sample_weight=None):
+        # The penalty is divided by the sample-weighted number of demonstration steps, an
+        # absolute count (a weight of 2 is a repetition), which the base's normalised weights
+        # no longer carry: keep the raw weights for _fit.
+        self._raw_sample_weight = sample_weight
+        try:
+            return super().fit(demos, y, env=env, sample_weight=sample_weight)
+        finally:
+            self.__dict__.pop("_raw_sample_weight", None)
+
+    fit.__doc__ = BaseIRL.fit.__doc__
+
     def _fit(self, demos, env, sample_weight):
         demos = self._demos_within_horizon(demos, env)
         if self.initial_distribution == "demos":
             mu0 = self._start_distribution(demos, env, sample_weight)
         else:
             mu0 = env.initial_state_distribution
-        self._fit_visitation(self._expert_visitation(demos, env, sample_weight), mu0, env)
+        self._fit_visitation(self._expert_visitation(demos, env, sample_weight), mu0, env,
+                             self._n_demo_steps(demos, sample_weight))
+        self._laplace_data["demo_spread"] = self._demo_spread(demos, env)
 
-    def fit_occupancy(self, occupancy, env):
+    def _demo_spread(self, demos, env):
+        """Per-demo visitation deviations ``(N, S)`` and their weights, for the meat matrix.
+
+        Demo ``i`` contributes ``T_i (d_i - d_bar) / M`` to the gradient of the summed
+        objective (``d_i`` its visitation normalised to mass ``M``); a raw sample weight
+        ``f_i`` counts it ``f_i`` times.
+        """
+        raw = getattr(self, "_raw_sample_weight", None)
+        f = np.ones(len(demos)) if raw is None else np.asarray(raw, dtype=np.float64)
+        visits = np.stack([_demo_occupancy_at_model_mass([t], env).sum(axis=1) for t in demos])
+        deviations = visits - (f @ visits) / f.sum()
+        lengths = np.array([len(t) for t in demos], dtype=np.float64)
+        scale = lengths / occupancy_mass(env)
+        return sp.csr_matrix(deviations * scale[:, None]), f
+
+    def _l2_strength(self):
+        """The penalty strength of this fit (MaxEntIRLCV: the one cross-validation chose)."""
+        return self.l2
+
+    def _n_demo_steps(self, demos, sample_weight):
+        """``n = sum_i sample_weight_i T_i``, the data size the penalty is divided by."""
+        lengths = np.array([len(t) for t in demos], dtype=np.float64)
+        raw = getattr(self, "_raw_sample_weight", None)
+        if sample_weight is None or raw is None:
+            return float(lengths.sum())
+        # the base validated the raw weights (and normalised its copy to sum to 1)
+        return float(np.asarray(raw, dtype=np.float64) @ lengths)
+
+
+    def fit_occupancy(self, occupancy, env, *, n_steps=None):
         """Fit to a known expert occupancy measure instead of sampled demonstrations.
 
         Parameters
@@ -302,6 +369,10 @@ class MaxEntIRL(BaseIRL):
             known expert policy. It is rescaled to the env's visitation mass; the env's initial
             distribution is used whatever ``initial_distribution`` says.
         env : TabularMDP
+        n_steps : float, default=None
+            The number of demonstration steps the occupancy summarises: the penalty is
+            ``l2 / (2 n_steps) ||w||^2`` per step (see Notes). None: an exact occupancy is the
+            infinite-data limit, where the penalty vanishes (``l2`` is ignored).
 
         Returns
         -------
@@ -317,17 +388,31 @@ class MaxEntIRL(BaseIRL):
             )
         if not np.all(np.isfinite(d)) or (d < 0).any() or d.sum() <= 0:
             raise ValueError("occupancy must be finite, non-negative and not all zero.")
+        if n_steps is not None and not (isinstance(n_steps, Real) and np.isfinite(n_steps)
+                                        and n_steps > 0):
+            raise ValueError(f"n_steps must be a positive finite number or None, got {n_steps!r}.")
         d = d.sum(axis=1) if d.ndim == 2 else d
         self.env_ = env
         self._fit_visitation(d * (occupancy_mass(env) / d.sum()), env.initial_state_distribution,
-                             env)
+                             env, np.inf if n_steps is None else float(n_steps))
         return self
 
-    def _fit_visitation(self, expert_visitation, mu0, env):
+    def _fit_visitation(self, expert_visitation, mu0, env, n_steps):
+        # The penalty per demonstration step: the summed objective's l2 / 2 ||w||^2 over n.
+        self.n_steps_ = n_steps
+        l2 = self._l2_strength()
+        self._penalty = l2 / n_steps if l2 else 0.0
         # features phi (S, k) -> rho_E (features of the expert's visitation)
         phi = self._fit_feature_map(env)
         self.expert_feature_expectations_ = _feature_expectations(expert_visitation, phi)
         dual = _MaxEntDual(env, expert_visitation, mu0, tol=1e-10)
+        warm_values = getattr(self, "_warm_values", None) if self.warm_start else None
+        if (warm_values is not None and not env.finite_horizon
+                and warm_values.shape == (env.n_states,)):
+            dual._values = warm_values  # the inner problem starts from the last fit's values
+        # what the Laplace approximation (coef_cov_, computed on first use) re-evaluates
+        self._laplace_data = {"expert_visitation": expert_visitation, "mu0": mu0}
+        self.__dict__.pop("_coef_cov", None)
         self._history = {"loss": [], "gap": [], "time": []}
         self._start_time = time.perf_counter()
         if self.reward_model == "linear":
@@ -355,9 +440,14 @@ class MaxEntIRL(BaseIRL):
     def _set_learned_reward(self, dual, reward):
         """Set ``policy_``, ``reward_`` and ``history_`` for the reward reached."""
         self.policy_ = dual.policy(reward)
+        if self.warm_start and dual._values is not None:
+            self._warm_values = dual._values
+        else:
+            self.__dict__.pop("_warm_values", None)
         self.reward_ = np.repeat(reward[:, None], dual.env.n_actions, axis=1)
         self.history_ = {k: np.asarray(v) for k, v in self._history.items()}
         del self._history
+        self.__dict__.pop("_penalty", None)
         self.__dict__.pop("_start_time", None)
 
     def _finalizer(self, dual, phi, w):
@@ -376,11 +466,11 @@ class MaxEntIRL(BaseIRL):
         def evaluate(w):
             reward = linear_reward(phi, w)                             # r_w = w . phi
             loss, visitation_diff = dual(reward)                        # soft VI -> occupancy
-            if self.l2 == 0 and loss < -1e-9 * max(1.0, np.abs(reward).max(initial=0.0)):
+            if self._penalty == 0 and loss < -1e-9 * max(1.0, np.abs(reward).max(initial=0.0)):
                 raise _InfeasibleMoments(w)
             feature_gap = _feature_expectations(visitation_diff, phi)   # (rho_pi - rho_E) / M
-            loss += 0.5 * self.l2 * (w @ w)
-            grad = feature_gap + self.l2 * w
+            loss += 0.5 * self._penalty * (w @ w)
+            grad = feature_gap + self._penalty * w
             return loss, grad, float(np.abs(feature_gap).max()) if len(w) else 0.0
 
         return evaluate
@@ -397,8 +487,13 @@ class MaxEntIRL(BaseIRL):
         last = {}
 
         def fun(w):
+            # L-BFGS re-evaluates its starting point, and every pass after a rescale starts at
+            # the last point: reuse the evaluation (a soft value iteration and a flow solve)
+            if "w" in last and np.array_equal(w, last["w"]):
+                return last["loss"], last["grad"].copy()
             loss, grad, gap = evaluate(w)
-            last.update(w=w.copy(), loss=loss, gap=gap, grad_max=np.abs(grad).max(initial=0.0))
+            last.update(w=w.copy(), loss=loss, gap=gap, grad=grad.copy(),
+                        grad_max=np.abs(grad).max(initial=0.0))
             return loss, grad
 
         fun(w0)
@@ -411,7 +506,7 @@ class MaxEntIRL(BaseIRL):
         # curvature moves with w, so the scale is refreshed every _RESCALE_EVERY iterations.
         w, n_iter = w0, 0
         while True:
-            scale = _preconditioner(phi, dual, self.expert_feature_expectations_, self.l2)
+            scale = _preconditioner(phi, dual, self.expert_feature_expectations_, self._penalty)
 
             def fun_scaled(u, scale=scale):
                 loss, grad = fun(u * scale)
@@ -487,7 +582,9 @@ class MaxEntIRL(BaseIRL):
         net = getattr(self, "reward_net_", None) if self.warm_start else None
         if net is None or net.n_features != X.shape[1]:
             net = MLPReward(X.shape[1], self.hidden_layer_sizes, random_state=self.random_state)
-        net.set_optimizer(lr, self.l2, self.weight_decay)
+        # the network penalises the mean squared reward: l2 / (2 n) sum_s r(s)^2 per step
+        n_states = X.shape[0]
+        net.set_optimizer(lr, self._penalty * n_states, self.weight_decay)
         it = 0
         for it in range(1, self.max_iter + 1):
             reward = net.predict(X)                           # r_theta(phi(s))
@@ -496,7 +593,7 @@ class MaxEntIRL(BaseIRL):
             self._record(it, loss + net.penalty(X), gap)
             # the gradient of the penalised loss in the rewards: the visitation gap plus the
             # penalty's l2 r / S (with l2 > 0 the gap alone never reaches 0)
-            reward_grad = visitation_diff + self.l2 * reward / len(reward)
+            reward_grad = visitation_diff + self._penalty * reward
             if not self.weight_decay and np.abs(reward_grad).max() <= self.tol:
                 break
             net.backward_step(X, visitation_diff)             # back-propagate d_pi - d_E
@@ -528,13 +625,7 @@ class MaxEntIRL(BaseIRL):
     @staticmethod
     def _expert_visitation(demos, env, sample_weight):
         """Expert state visitation, each demo normalised to unit mass, rescaled to mass M."""
-        weights = np.ones(len(demos)) if sample_weight is None else sample_weight
-        masses = np.array([np.sum(env.gamma ** np.arange(len(t), dtype=np.float64))
-                           for t in demos])
-        occ = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma,
-                                  sample_weight=weights / masses)
-        visitation = occ.sum(axis=1)
-        return visitation * (occupancy_mass(env) / visitation.sum())
+        return _demo_occupancy_at_model_mass(demos, env, sample_weight).sum(axis=1)
 
     @staticmethod
     def _start_distribution(demos, env, sample_weight):
@@ -542,6 +633,130 @@ class MaxEntIRL(BaseIRL):
         weights = np.ones(len(demos)) if sample_weight is None else sample_weight
         mu0 = np.bincount(starts, weights=weights, minlength=env.n_states)
         return mu0 / mu0.sum()
+
+    # -- uncertainty: the Laplace approximation at the optimum -------------------------------
+    @property
+    def coef_cov_(self):
+        """Laplace approximation of the posterior covariance of ``coef_``, ``(k, k)``.
+
+        The inverse Hessian of the summed objective ``J(w) = n ell(w) + l2 / 2 ||w||^2`` at
+        ``coef_`` (see Notes): ``(n H + l2 I)^{-1}`` with ``H`` the Hessian of the per-step
+        dual, obtained by central differences of its exact gradient (``2 k`` soft value
+        iterations and occupancy solves, run on first access and cached). Linear reward
+        model only. Zero after :meth:`fit_occupancy` without ``n_steps`` (infinite data).
+        """
+        check_is_fitted(self)
+        if self.reward_model != "linear":
+            raise AttributeError(
+                "coef_cov_ is only available for reward_model='linear' (the Laplace "
+                "approximation of the weights' posterior); the MLP reward has no weights "
+                "posterior.")
+        if "_coef_cov" not in self.__dict__:
+            self._coef_cov = self._laplace_covariance()
+        return self._coef_cov
+
+    def _laplace_covariance(self):
+        env, w = self.env_, np.asarray(self.coef_, dtype=np.float64)
+        k = len(w)
+        if not np.isfinite(self.n_steps_):
+            return np.zeros((k, k))
+        phi = self._feature_matrix(env)
+        data = self._laplace_data
+        dual = _MaxEntDual(env, data["expert_visitation"], data["mu0"], tol=1e-12)
+
+        def gradient(v):  # the exact gradient of the per-step dual ell, (rho_pi - rho_E) / M
+            return _feature_expectations(dual(linear_reward(phi, v))[1], phi)
+
+        step = 1e-4 * max(1.0, float(np.abs(w).max(initial=0.0)))
+        hessian = np.empty((k, k))
+        for j in range(k):
+            e = np.zeros(k)
+            e[j] = step
+            hessian[:, j] = (gradient(w + e) - gradient(w - e)) / (2 * step)
+        # J = n ell + l2 / 2 ||w||^2: precision B = n H + l2 I (H is PSD: ell is convex)
+        l2 = self._l2_strength()
+        bread = self.n_steps_ * 0.5 * (hessian + hessian.T) + l2 * np.eye(k)
+        values, vectors = np.linalg.eigh(bread)
+        # directions the data cannot identify without a prior (l2 = 0) get a huge variance
+        values = np.maximum(values, 1e-12 * max(float(values.max(initial=0.0)), 1e-300))
+        inverse = (vectors / values) @ vectors.T
+        if "demo_spread" not in data:  # fit_occupancy: the model's own curvature only
+            return inverse
+        # Sandwich B^-1 (V + l2 I) B^-1, V the spread of the demos' gradient contributions:
+        # B^-1 when V = n H (deterministic MDPs, a well-specified model), wider when
+        # transition noise makes the demos' feature counts vary more than the model says.
+        deviations, counts = data["demo_spread"]
+        psi = np.asarray(deviations @ phi.toarray() if sp.issparse(phi) else deviations @ phi)
+        meat = (psi.T * counts) @ psi + l2 * np.eye(k)
+        cov = inverse @ meat @ inverse
+        return 0.5 * (cov + cov.T)
+
+    def _state_reward_std(self):
+        """``sqrt(phi(s) coef_cov_ phi(s)^T)`` for every state, ``(S,)``."""
+        phi = self._feature_matrix(self.env_)
+        phi = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
+        variance = np.einsum("sk,kl,sl->s", phi, self.coef_cov_, phi)
+        return np.sqrt(np.maximum(variance, 0.0))
+
+    def predict_reward(self, states, actions=None, return_std=False):
+        """The learned reward, and optionally its posterior standard deviation.
+
+        Parameters
+        ----------
+        states : array-like of int of shape (n,)
+            State indices of the env seen in ``fit``.
+        actions : array-like of int of shape (n,), default=None
+        return_std : bool, default=False
+            Also return the standard deviation of the reward under the Laplace
+            approximation of the weights' posterior, ``N(coef_, coef_cov_)`` (linear reward
+            model only), like :meth:`sklearn.gaussian_process.GaussianProcessRegressor.predict`.
+
+        Returns
+        -------
+        rewards : ndarray of shape (n, A) without actions, (n,) with them
+        std : ndarray of the same shape
+            Only with ``return_std=True``.
+        """
+        mean = super().predict_reward(states, actions)
+        if not return_std:
+            return mean
+        if self.reward_model != "linear":
+            raise ValueError(
+                "return_std=True needs reward_model='linear': its uncertainty is the Laplace "
+                "approximation of the posterior of the linear weights (coef_cov_); the MLP "
+                "reward has none. Use MaxEntIRL(reward_model='linear') with a richer feature "
+                "map, or BayesianIRL, for reward uncertainty.")
+        s = self._check_tabular_states(states)
+        std = self._state_reward_std()[s]
+        if actions is None:
+            std = np.repeat(std[:, None], mean.shape[1], axis=1)
+        return mean, std
+
+    def sample_rewards(self, n_samples=1, random_state=None):
+        """Reward tables drawn from the Laplace approximation of the posterior.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        rewards : ndarray of shape (n_samples, n_states, n_actions)
+            ``phi @ w`` for ``w ~ N(coef_, coef_cov_)``, like ``reward_`` (linear reward
+            model only).
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        cov = self.coef_cov_  # raises for the MLP reward
+        rng = check_random_state(random_state)
+        values, vectors = np.linalg.eigh(cov)
+        root = vectors * np.sqrt(np.maximum(values, 0.0))
+        weights = self.coef_ + rng.standard_normal((n_samples, len(self.coef_))) @ root.T
+        phi = self._feature_matrix(self.env_)
+        tables = np.stack([linear_reward(phi, w) for w in weights])
+        return np.repeat(tables[:, :, None], self.env_.n_actions, axis=2)
 
     # -- prediction on other envs ---------------------------------------------------------
     def _reward_on(self, env):

@@ -35,9 +35,9 @@ from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
     MonteCarloExpectation,
+    _demo_occupancy_at_model_mass,
     _observation_features,
     _occupancy_features,
-    empirical_occupancy,
     feature_expectations,
     occupancy_feature_expectations,
     occupancy_mass,
@@ -124,6 +124,44 @@ def _canonical_order(demos, sample_weight):
     return [demos[i] for i in order], weights
 
 
+def _ml_smoothing(policy, demos, sample_weight=None):
+    """Maximum-likelihood weight ``alpha`` of the uniform policy in ``(1 - alpha) pi + alpha U``.
+
+    ``f(alpha) = sum_t w_t log((1 - alpha) p_t + alpha / A)`` over the demos' steps (``p_t``
+    the probability ``pi`` gives the demonstrated action) is concave in ``alpha``; its
+    maximiser is found by bisection on ``f'``, and floored at ``1 / (n + 2)`` (Laplace's rule
+    of succession, ``n`` the number of steps) so that a policy that explains every training
+    step still gives held-out actions it never takes a finite log-likelihood.
+    """
+    s = np.concatenate([t.states[: len(t)] for t in demos])
+    a = np.concatenate([t.actions for t in demos])
+    steps = np.concatenate([np.arange(len(t)) for t in demos])
+    p = np.exp(policy.log_prob(s, a, t=steps))
+    weights = (np.ones(len(demos)) if sample_weight is None
+               else np.asarray(sample_weight, dtype=np.float64))
+    w = np.repeat(weights, [len(t) for t in demos])
+    u = 1.0 / policy.n_actions
+    floor = 1.0 / (len(p) + 2.0)
+
+    def slope(alpha):
+        return float(np.sum(w * (u - p) / ((1.0 - alpha) * p + alpha * u)))
+
+    if slope(floor) <= 0:
+        return floor
+    if slope(1.0) >= 0:
+        return 1.0
+    lo, hi = floor, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if slope(mid) > 0 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def _smoothed(policy, alpha):
+    """``(1 - alpha) pi + alpha U`` as a :class:`TabularPolicy`."""
+    return TabularPolicy((1.0 - alpha) * policy.probs + alpha / policy.n_actions)
+
+
 def _max_margin_step(rho_E, rhos):
     """Abbeel & Ng's QP: ``max t s.t. w . (rho_E - rho_j) >= t, ||w||_2 <= 1``.
 
@@ -184,16 +222,21 @@ class MaxMarginIRL(BaseIRL):
         Estimator of the feature expectations of the found policies: ``ExactExpectation()``
         when None; ``MonteCarloExpectation`` generates data with the simulator instead
         (the only choice, and the default, for gymnasium envs).
-    epsilon : float, default=1e-3
+    epsilon : float or None, default=None
         Stop when the margin ``t_i`` (max-margin), ``||rho_E - rho_bar||`` (projection) or the
         loss-augmented margin violation (mmp with ``l2=0``) is at most ``epsilon``; in the
-        units of the feature expectations. mmp with ``l2 > 0`` has no such certificate and
+        units of the feature expectations. None: ``1e-3 * M`` with ``M`` the visitation mass
+        (``1 / (1 - gamma)``, or the horizon), a value accuracy of 0.1% of the largest
+        value of a unit-norm reward. With the default exact planner max-margin and projection
+        also stop when ``t_i`` is within ``epsilon`` of a certified lower bound on the
+        distance from ``rho_E`` to every policy's feature expectations (see
+        ``expert_distance_bound_``). mmp with ``l2 > 0`` has no such certificate and
         runs ``max_iter`` steps, keeping the iterate of smallest objective. With the default
         exact planner (``ValueIteration`` and ``ExactExpectation``) max-margin also stops,
         converged, when the new policy does not beat the current hull: ``t_i`` is then the
         best margin attainable (demos whose feature expectations no policy reaches exactly),
         even if it is above ``epsilon``.
-    max_iter : int, default=50
+    max_iter : int, default=100
         Maximum number of iterations (policies added, or subgradient steps for mmp).
     initial_policy : {"uniform", "random"}, array-like of shape (S, A) or TabularPolicy, \
 default="uniform"
@@ -223,8 +266,10 @@ default="uniform"
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
-        ``w`` of the last iteration (unit norm for max-margin and projection), the reward
-        weights; for mmp the iterate with the smallest objective.
+        The reward weights. Max-margin and projection: of the unit-norm ``w_i`` tried, the
+        one whose optimal policy ``pi_i`` has feature expectations closest to ``rho_E`` (the
+        last ``w_i`` separates ``rho_E`` from the hull by a vanishing margin, so its
+        direction carries little information); mmp: the iterate with the smallest objective.
     reward_ : ndarray of shape (S, A)
         The learned reward ``phi @ coef_``, the same for every action (tabular envs;
         gymnasium envs: use :meth:`predict_reward` on observations).
@@ -244,6 +289,21 @@ default="uniform"
     mixture_weights_ : ndarray of shape (n_policies,) or None
         ``lambda`` on the simplex minimising ``||rho_E - sum_j lambda_j rho_j||``; None for
         mmp.
+    epsilon_ : float
+        The stopping threshold used (``epsilon``, or ``1e-3 * M`` when None).
+    expert_distance_bound_ : float
+        Max-margin and projection with the exact planner: a certified lower bound on the
+        distance from ``rho_E`` to the feature expectations of every policy,
+        ``max_i w_i . (rho_E - rho_i)`` (0 when none is positive). Positive means no policy
+        attains the demonstrations' ``rho_E`` (sampled demos): the fit then stops, without a
+        warning, once the mixture is within ``epsilon_`` of this bound, i.e. at the best
+        mixture up to ``epsilon_``. NaN with an approximate planner or Monte Carlo
+        expectations, and for mmp.
+    smoothing_ : float
+        Tabular envs: the weight ``alpha`` of the uniform policy in the smoothed policy
+        ``(1 - alpha) policy_ + alpha U`` that :meth:`score` uses, fitted by maximum
+        likelihood on the training demos and at least ``1 / (n + 2)`` for ``n`` steps (see
+        Notes).
     margins_ : ndarray of shape (n_iter_,)
         ``t_i`` per iteration: the QP's margin (max-margin), ``||rho_E - rho_bar_{i-1}||``
         (projection), or the loss-augmented margin violation (mmp).
@@ -282,6 +342,19 @@ default="uniform"
     most ``epsilon`` or ``max_iter`` policies, without the exact-planner early stop; the
     margins still never increase.
 
+    Scoring: the mixture's components are deterministic, so ``policy_`` gives some
+    demonstrated actions probability 0 and a log-likelihood of ``-inf``. :meth:`score`
+    (tabular envs) therefore uses ``(1 - alpha) policy_ + alpha / A`` with ``alpha =
+    smoothing_`` the maximiser of the training demos' likelihood (a concave problem in
+    ``alpha``), floored at ``1 / (n + 2)`` like Laplace's rule of succession, so held-out
+    scores are finite and ``GridSearchCV`` can compare parameters. ``predict_proba`` stays the
+    unsmoothed mixture.
+
+    Demos are finite: each trajectory's discounted counts are normalised to unit mass and
+    rescaled to the model's visitation mass ``M`` before ``rho_E`` is formed (as in
+    :class:`MaxEntIRL`), since cut demos have mass ``sum_{t<T} gamma^t < M``, which no
+    policy attains.
+
     Maximum margin planning minimises
     ``max_pi (w . rho_pi + l . d_pi) - w . rho_E + l2 / 2 ||w||^2`` by subgradient descent:
     the subgradient ``rho_pi* - rho_E + l2 w`` needs the loss-augmented optimal policy
@@ -316,7 +389,7 @@ default="uniform"
         "features": [None, HasMethods(["fit", "transform"])],
         "solver": [None, HasMethods(["solve"])],
         "expectation": [None, HasMethods(["occupancy"])],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "initial_policy": [
             StrOptions({"uniform", "random"}), "array-like", HasMethods(["predict_proba"]),
@@ -336,8 +409,8 @@ default="uniform"
         features=None,
         solver=None,
         expectation=None,
-        epsilon=1e-3,
-        max_iter=50,
+        epsilon=None,
+        max_iter=100,
         initial_policy="uniform",
         loss="unvisited",
         learning_rate=1.0,
@@ -367,13 +440,18 @@ default="uniform"
             return self._fit_gymnasium(demos, env, sample_weight, start)
         phi = self._setup(env)
 
-        # Expert feature expectations rho_E = 1/m sum_i sum_t gamma^t phi(s_t^(i)).
+        # Expert feature expectations rho_E = 1/m sum_i sum_t gamma^t phi(s_t^(i)), each demo
+        # normalised to the model's visitation mass: cut demos (sum_{t<T} gamma^t < M) would
+        # otherwise put rho_E out of every policy's reach.
         demos, sample_weight = _canonical_order(demos, sample_weight)
-        d_E = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma, sample_weight)
+        d_E = _demo_occupancy_at_model_mass(demos, env, sample_weight)
         rho_E = occupancy_feature_expectations(d_E, phi)
         self.expert_feature_expectations_ = rho_E
+        self.epsilon_ = self._resolve_epsilon(occupancy_mass(env))
         if self.method == "mmp":
-            return self._fit_mmp(env, phi, rho_E, d_E, start)
+            self._fit_mmp(env, phi, rho_E, d_E, start)
+            self.smoothing_ = _ml_smoothing(self.policy_, demos, sample_weight)
+            return self
 
         # Pick pi_0 and compute rho_0.
         pi_0 = self._initial_tabular_policy(env)
@@ -391,6 +469,10 @@ default="uniform"
         )
         self.policy_ = self._mixture_policy(env, policies, self.mixture_weights_)
         self.reward_ = linear_reward(phi, self.coef_, env.n_actions)
+        self.smoothing_ = _ml_smoothing(self.policy_, demos, sample_weight)
+
+    def _resolve_epsilon(self, mass):
+        return 1e-3 * mass if self.epsilon is None else float(self.epsilon)
 
     def _apprenticeship_loop(self, rho_E, pi_0, rho_0, plan, expect, start, exact=True):
         """Steps 3 and 4 of the algorithm box, for any planner and expectation estimator.
@@ -404,8 +486,11 @@ default="uniform"
         """
         policies, rhos = [pi_0], [rho_0]
         rho_bar = rho_0
-        margins, gaps, times = [], [], []
-        w, converged = None, False
+        margins, gaps, times, directions = [], [], [], []
+        # With an exact planner, w . (rho_E - rho_i) for the optimal pi_i of a unit w is a
+        # lower bound on the distance from rho_E to every policy's feature expectations.
+        bound = -np.inf
+        converged = False
         for i in range(1, self.max_iter + 1):
             # w_i and t_i: the max-margin QP over rho_0..rho_{i-1}, or the projection step.
             if self.method == "max_margin":
@@ -416,14 +501,12 @@ default="uniform"
                 w_i = rho_E - rho_bar
                 t_i = float(np.linalg.norm(w_i))
                 w_i = w_i / t_i if t_i > 0 else w_i
-            if t_i > 0:
-                w = w_i
             margins.append(t_i)
             gaps.append(t_i if self.method == "max_margin" else _max_margin_step(rho_E, rhos)[1])
             times.append(time.perf_counter() - start)
             self._log(f"iteration {i}: margin {t_i:.6g}")
             # Terminate if t_i <= epsilon.
-            if t_i <= self.epsilon:
+            if t_i <= self.epsilon_:
                 converged = True
                 break
             # pi_i: the optimal policy for the reward r = w_i . phi.
@@ -432,13 +515,17 @@ default="uniform"
             rho_i = expect(policy)
             policies.append(policy)
             rhos.append(rho_i)
-            if exact and w_i @ (rho_E - rho_i) >= t_i - 1e-12 * max(1.0, np.abs(rho_E).max()):
-                # No policy beats the hull in direction w_i: t_i is the best margin reachable.
-                converged = True
-                break
+            directions.append(w_i)
+            if exact:
+                bound = max(bound, float(w_i @ (rho_E - rho_i)))
+                # No policy beats the hull in direction w_i (bound = t_i: t_i is the best
+                # margin reachable), or the hull is within epsilon of the best reachable.
+                if bound >= t_i - max(self.epsilon_, 1e-12 * max(1.0, np.abs(rho_E).max())):
+                    converged = True
+                    break
         if not converged:
             warn_user(
-                f"MaxMarginIRL did not reach epsilon={self.epsilon} in max_iter="
+                f"MaxMarginIRL did not reach epsilon={self.epsilon_:.4g} in max_iter="
                 f"{self.max_iter} iterations (last margin {margins[-1]:.4g}); increase "
                 "max_iter or epsilon.",
                 ConvergenceWarning,
@@ -450,7 +537,15 @@ default="uniform"
         self.policies_ = policies
         self.feature_expectations_ = rhos
         self.mixture_weights_ = weights
-        self.coef_ = w if w is not None else np.zeros(len(rho_E))
+        # The reported reward: of the rewards w_i tried, the one whose own optimal policy
+        # pi_i comes closest to the expert's feature expectations (the last w_i only
+        # separates rho_E from the hull by a vanishing margin: its direction is noise).
+        if directions:
+            closest = np.argmin(np.linalg.norm(rho_E[None, :] - rhos[1:], axis=1))
+            self.coef_ = directions[closest]
+        else:
+            self.coef_ = np.zeros(len(rho_E))
+        self.expert_distance_bound_ = max(bound, 0.0) if exact else np.nan
         self.margins_ = np.asarray(margins)
         self.n_iter_ = len(margins)
         self.history_ = {
@@ -485,7 +580,7 @@ default="uniform"
             # With l2 = 0 the objective is the violation, whose minimum is 0 when the expert is
             # attainable, so violation <= epsilon certifies an epsilon-optimal w. With l2 > 0
             # there is no such certificate: run max_iter steps and keep the best iterate.
-            if self.l2 == 0 and violation <= self.epsilon:
+            if self.l2 == 0 and violation <= self.epsilon_:
                 steps.append(0.0)
                 break
             # Subgradient step with diminishing step size.
@@ -496,7 +591,7 @@ default="uniform"
             if self.l2 == 0:
                 warn_user(
                     f"MaxMarginIRL (mmp) did not reach a margin violation <= epsilon="
-                    f"{self.epsilon} in max_iter={self.max_iter} subgradient steps (smallest "
+                    f"{self.epsilon_:.4g} in max_iter={self.max_iter} subgradient steps (smallest "
                     f"{min(margins):.4g}); increase max_iter or learning_rate, or epsilon.",
                     ConvergenceWarning,
                 )
@@ -560,6 +655,8 @@ default="uniform"
         # Expert feature expectations rho_E = 1/m sum_i sum_t gamma^t phi(o_t^(i)).
         rho_E = feature_expectations(demos, self.features_, gamma, sample_weight=sample_weight)
         self.expert_feature_expectations_ = rho_E
+        self.epsilon_ = self._resolve_epsilon(
+            1.0 / (1.0 - gamma) if gamma < 1 else max(1.0, float(np.abs(rho_E).sum())))
 
         def expect(policy):
             return self.expectation_.feature_expectations(env, policy, self.features_,
@@ -629,8 +726,8 @@ default="uniform"
         -------
         probs : ndarray of shape (n, A)
             The mixture's probabilities: ``sum_j lambda_j pi_j(a | s)``. Its components are
-            deterministic, so actions none of them takes have probability 0 (and a
-            log-likelihood of ``-inf`` in ``score``).
+            deterministic, so actions none of them takes have probability 0 (``score``
+            smooths them, see Notes).
         """
         check_is_fitted(self)
         if self._is_tabular_fit():
@@ -656,6 +753,13 @@ default="uniform"
         if self._is_tabular_fit():
             return super().predict(states)
         return self.policy_.predict(self._encoder.check_observations(states))
+
+    def _mean_log_likelihood(self, policy, demos):
+        # Tabular fits score under the smoothed policy (1 - smoothing_) pi + smoothing_ U:
+        # the mixture's deterministic components give some expert actions probability 0.
+        if isinstance(policy, TabularPolicy):
+            policy = _smoothed(policy, self.smoothing_)
+        return super()._mean_log_likelihood(policy, demos)
 
     def _score_samples_mean(self, policy, demos):
         obs, acts, _ = self._encoder.demo_arrays(demos, None)
