@@ -8,7 +8,7 @@ examples run in their reduced mode, ``SKLIRL_EXAMPLE_FAST=1``, unless the build 
 
 import os
 
-SLOW_EXAMPLES = ("plot_objectworld_evd", "plot_gail_cartpole")
+SLOW_EXAMPLES = ("plot_objectworld_evd", "plot_gail_cartpole", "plot_gymnasium_demos")
 
 
 def example_mode(gallery_conf, fname, when):

@@ -10,6 +10,8 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from .utils._gym_compat import is_vector_env
+
 __all__ = ["check_observation", "env_factory", "env_name"]
 
 
@@ -42,16 +44,17 @@ def env_factory(env):
     """A zero-argument callable that returns fresh copies of ``env``."""
     if isinstance(env, str):
         return functools.partial(gymnasium.make, env)
+    # Before the Env test: gymnasium 0.29's VectorEnv is an Env.
+    if is_vector_env(env):
+        raise TypeError(
+            "pass a single environment (instance, id or factory); PPO builds the vector env."
+        )
     if isinstance(env, gymnasium.Env):
         spec = env.spec
         # A wrapper without recorded constructor arguments cannot be re-made from the spec.
         if spec is not None and all(w.kwargs is not None for w in spec.additional_wrappers):
             return functools.partial(gymnasium.make, spec)
         return functools.partial(copy.deepcopy, env)
-    if isinstance(env, gymnasium.vector.VectorEnv):
-        raise TypeError(
-            "pass a single environment (instance, id or factory); PPO builds the vector env."
-        )
     if callable(env):
         return env
     raise TypeError(

@@ -403,15 +403,18 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
 
         Parameters
         ----------
-        states : array-like of int of shape (n,)
-            State indices of the env seen in ``fit``, in ``[0, env.n_states)``.
+        states : array-like of int of shape (n,), or int
+            State indices of the env seen in ``fit``, in ``[0, env.n_states)``; one index
+            (a gymnasium observation) gives one row.
 
         Returns
         -------
-        probs : ndarray of shape (n, A)
+        probs : ndarray of shape (n, A), or (A,) for one state
             Rows sum to 1.
         """
         check_is_fitted(self)
+        if np.isscalar(states) or (isinstance(states, np.ndarray) and states.ndim == 0):
+            return self.policy_.predict_proba(self._check_tabular_states([states]))[0]
         return self.policy_.predict_proba(self._check_tabular_states(states))
 
     def predict(self, states):
@@ -419,15 +422,20 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
 
         Parameters
         ----------
-        states : array-like of int of shape (n,)
-            State indices of the env seen in ``fit``, in ``[0, env.n_states)``.
+        states : array-like of int of shape (n,), or int
+            State indices of the env seen in ``fit``, in ``[0, env.n_states)``. One index
+            (a gymnasium observation) gives one action, so ``env.step(est.predict(obs))``
+            acts in a gymnasium env.
 
         Returns
         -------
-        actions : ndarray of int of shape (n,)
+        actions : ndarray of int of shape (n,), or int for one state
             ``predict_proba(states).argmax(axis=1)`` (ties go to the lowest action).
         """
-        return self.predict_proba(states).argmax(axis=1)
+        probs = self.predict_proba(states)
+        if probs.ndim == 1:
+            return int(probs.argmax())
+        return probs.argmax(axis=1)
 
     def score(self, demos, y=None, *, env=None, sample_weight=None):
         """Mean per-step log-likelihood of the demonstrations' actions under the learned policy.

@@ -12,7 +12,7 @@ from .envs._tabular import check_tabular_env
 from .policies import check_policy, sample_categorical
 from .solvers import SoftValueIteration
 
-__all__ = ["sample_trajectories", "make_expert_demos"]
+__all__ = ["sample_trajectories", "make_expert_demos", "record_episodes"]
 
 
 def sample_trajectories(
@@ -125,3 +125,113 @@ def make_expert_demos(
     policy = SoftValueIteration(temperature=temperature).solve(env, reward)
     demos = sample_trajectories(env, policy, n_trajectories, horizon, random_state)
     return demos, policy
+
+
+def _episode_actor(policy, deterministic):
+    """``act(policy, observations, rng) -> actions`` for any kind of policy (see
+    :func:`record_episodes`)."""
+    from .base import BaseIRL
+
+    def legacy(rng):  # the rollouts draw from a Generator; tabular sampling takes a RandomState
+        return np.random.RandomState(rng.integers(np.iinfo(np.int32).max))
+
+    if isinstance(policy, BaseIRL) or (hasattr(policy, "predict_proba")
+                                       and not hasattr(policy, "sample")):
+        def act(pol, observations, rng):
+            if deterministic:
+                return np.asarray(pol.predict(observations))
+            return sample_categorical(np.asarray(pol.predict_proba(observations)), legacy(rng))
+        return act
+    if hasattr(policy, "sample") and not deterministic:
+        def act(pol, observations, rng):
+            from .solvers import TabularPolicy
+
+            seed = legacy(rng) if isinstance(pol, TabularPolicy) else rng
+            return np.asarray(pol.sample(observations, random_state=seed))
+        return act
+    if hasattr(policy, "predict"):  # stable-baselines3 models and policies, TorchPolicy
+        def act(pol, observations, rng):
+            out = pol.predict(observations, deterministic=deterministic)
+            return np.asarray(out[0] if isinstance(out, tuple) else out)
+        return act
+    if callable(policy):
+        return lambda pol, observations, rng: [pol(o) for o in observations]
+    raise TypeError(
+        "policy must be a callable observation -> action, a stable-baselines3 model, a fitted "
+        f"sklirl estimator or a policy with sample/predict, got {type(policy).__name__}."
+    )
+
+
+def record_episodes(env, policy, n_episodes, *, max_steps=None, deterministic=True,
+                    random_state=None, return_rewards=False):
+    """Record episodes of a policy acting in a gymnasium environment.
+
+    Each episode starts from ``env.reset(seed=...)`` with a seed drawn from
+    ``random_state`` and runs until the env says ``terminated`` or ``truncated`` (or
+    ``max_steps`` steps). The episodes run in copies of ``env``; ``env`` itself is never
+    stepped.
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+    policy : callable, stable-baselines3 model, fitted sklirl estimator or policy
+        A callable maps one observation to one action. A stable-baselines3 model (or
+        anything with ``predict(observations, deterministic=...)``) and a fitted sklirl
+        estimator (``predict``/``predict_proba``) act on a batch of observations; a policy
+        with ``sample(observations, random_state)`` samples with ``deterministic=False``.
+    n_episodes : int
+    max_steps : int, default=None
+        Cut episodes after this many steps (they are then ``terminal=False``). None: the
+        env's ``spec.max_episode_steps`` (its ``TimeLimit``); required when it has none.
+    deterministic : bool, default=True
+        Models and estimators act greedily (``predict``); False samples their actions.
+        A plain callable decides for itself.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the resets (and sampled actions).
+    return_rewards : bool, default=False
+        Also return each episode's rewards.
+
+    Returns
+    -------
+    trajectories : list of Trajectory
+        ``T + 1`` observations (the final one included) and ``T`` actions each, with
+        ``terminal=True`` for the episodes that ended by ``terminated``: these are the
+        demonstrations every estimator accepts (see :ref:`terminal_states`).
+    rewards : list of ndarray of shape (T,)
+        Only with ``return_rewards=True``.
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> from sklirl.datasets import record_episodes
+    >>> env = gym.make("FrozenLake-v1", is_slippery=False)
+    >>> demos = record_episodes(env, lambda obs: 2 if obs in (0, 1, 14) else 1,
+    ...                         n_episodes=3, random_state=0)
+    >>> demos[0].states.tolist(), demos[0].actions.tolist(), demos[0].terminal
+    ([0, 1, 2, 6, 10, 14, 15], [2, 2, 1, 1, 1, 2], True)
+    """
+    from .envs._gym import is_gymnasium_env
+    from .expectations import _gym_rollout_blocks
+
+    if not is_gymnasium_env(env):
+        raise TypeError(f"env must be a gymnasium.Env, got {type(env).__name__}.")
+    if (not isinstance(n_episodes, numbers.Integral) or isinstance(n_episodes, bool)
+            or n_episodes < 1):
+        raise ValueError(f"n_episodes must be a positive int, got {n_episodes!r}.")
+    if max_steps is None:
+        spec = getattr(env, "spec", None)
+        max_steps = getattr(spec, "max_episode_steps", None)
+        if max_steps is None:
+            raise ValueError(
+                "env has no time limit (spec.max_episode_steps): pass max_steps= to bound the "
+                "episodes."
+            )
+    if not isinstance(max_steps, numbers.Integral) or isinstance(max_steps, bool) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive int, got {max_steps!r}.")
+    act = _episode_actor(policy, deterministic)
+    episodes = _gym_rollout_blocks(env, policy, [(int(n_episodes), random_state)],
+                                   int(max_steps), record=True, act=act)
+    trajs = [Trajectory(obs, actions, terminal=end) for obs, actions, _, end in episodes]
+    if return_rewards:
+        return trajs, [rewards for _, _, rewards, _ in episodes]
+    return trajs

@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.parallel import Parallel, delayed
 
-from .demos import check_demos, check_sample_weight
+from .demos import _absorbing_and_terminal, check_demos, check_sample_weight, terminal_end
 from .envs._tabular import check_tabular_env
 from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, _policy_state_matrix, check_policy
@@ -35,6 +35,7 @@ __all__ = [
     "occupancy_measure",
     "occupancy_mass",
     "empirical_occupancy",
+    "expert_occupancy",
     "feature_expectations",
     "occupancy_feature_expectations",
     "policy_from_occupancy",
@@ -78,14 +79,16 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     Parameters
     ----------
     env : TabularMDP
-    policy : TabularPolicy or array-like of shape (S, A) or (H, S, A)
+    policy : TabularPolicy or array-like of shape (S, A) or (H, S, A), or list of TabularPolicy
+        A list of K policies gives K occupancy measures stacked on a leading axis; over a
+        finite horizon they are computed together, one pass over the transitions per step.
     initial_distribution : array-like of shape (S,), default=None
         Start-state weights; the env's initial distribution when None. The occupancy is
         linear in it, so any (even signed) weights are allowed.
     per_step : bool, default=False
         Finite-horizon MDPs only: return the terms ``gamma^t P(s_t = s, a_t = a)`` of each
         step separately, shape ``(H, S, A)`` (their sum over t is the occupancy).
-    init_visitation : array-like of shape (S,), default=None
+    init_visitation : array-like of shape (S,), or (K, S) for K policies, default=None
         Discounted MDPs only (ignored for finite horizons): an initial guess of the state
         visitation ``d_S``, e.g. that of a nearby policy. The flow equations are then solved by
         BiCGSTAB started from it (a few dozen sparse products when the guess is close), with
@@ -94,7 +97,8 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     Returns
     -------
     occupancy : ndarray of shape (S, A), or (H, S, A) with ``per_step=True``
-        ``d(s, a) = sum_t gamma^t P(s_t = s, a_t = a)``, unnormalised (see the module notes).
+        ``d(s, a) = sum_t gamma^t P(s_t = s, a_t = a)``, unnormalised (see the module notes);
+        with a leading axis of K for a list of K policies.
 
     Notes
     -----
@@ -114,6 +118,8 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     10.0
     """
     env = check_tabular_env(env)
+    if _is_policy_stack(policy):
+        return _occupancy_stack(env, policy, initial_distribution, per_step, init_visitation)
     probs = _policy_probs(policy, env)
     mu0 = _check_initial(env, initial_distribution)
     S, A = env.n_states, env.n_actions
@@ -154,6 +160,53 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     else:
         d_s = _iterative_flow_solve(M, mu0, P_pi, gamma)
     return d_s[:, None] * probs
+
+
+def _is_policy_stack(policy):
+    """Whether ``policy`` is a list or tuple of :class:`TabularPolicy` objects (K policies)."""
+    return (isinstance(policy, (list, tuple)) and len(policy) > 0
+            and all(isinstance(p, TabularPolicy) for p in policy))
+
+
+def _occupancy_stack(env, policies, initial_distribution, per_step, init_visitation):
+    """Occupancy measures ``(K, S, A)`` (``(K, H, S, A)`` per step) of K policies.
+
+    Finite horizons run the forward recursion for all K at once, one pass over the
+    transitions per step; discounted MDPs solve each policy's own flow equations in turn
+    (the systems differ per policy).
+    """
+    K = len(policies)
+    if env.finite_horizon:
+        mu0 = _check_initial(env, initial_distribution)
+        probs = [_policy_probs(p, env) for p in policies]
+        S, A, H = env.n_states, env.n_actions, env.horizon
+        PT = env.transition_matrix.T
+        d_s = np.repeat(mu0[:, None], K, axis=1)
+        total = np.zeros((S, A, K))
+        steps = np.empty((H, S, A, K)) if per_step else None
+        discount = 1.0
+        for t in range(H):
+            pi_t = np.stack([p if p.ndim == 2 else p[t] for p in probs], axis=-1)
+            d_sa = d_s[:, None, :] * pi_t
+            total += discount * d_sa
+            if per_step:
+                steps[t] = discount * d_sa
+            if t + 1 < H:
+                d_s = PT @ d_sa.reshape(S * A, K)
+            discount *= env.gamma
+        return np.ascontiguousarray(np.moveaxis(steps if per_step else total, -1, 0))
+    if init_visitation is not None:
+        x0 = np.asarray(init_visitation, dtype=np.float64)
+        if x0.shape != (K, env.n_states):
+            raise ValueError(
+                f"init_visitation for {K} policies must have shape ({K}, {env.n_states}), got "
+                f"{x0.shape}."
+            )
+    return np.stack([
+        occupancy_measure(env, p, initial_distribution=initial_distribution, per_step=per_step,
+                          init_visitation=None if init_visitation is None else x0[k])
+        for k, p in enumerate(policies)
+    ])
 
 
 def occupancy_mass(env):
@@ -275,22 +328,106 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     return counts.reshape(n_states, n_actions)
 
 
-def _demo_occupancy_at_model_mass(demos, env, sample_weight=None):
-    """The demos' state-action visitation at the model's mass, for matching a policy's.
+def expert_occupancy(demos, env, *, sample_weight=None, strict=False):
+    """The expert's discounted state-action visitation from demonstrations in ``env``.
 
-    Each trajectory's discounted counts (``sum_{t<T} gamma^t``) are normalised to unit mass,
-    averaged with ``sample_weight`` and rescaled to :func:`occupancy_mass` ``M``: the
-    demonstrations' normalised discounted visitation, comparable to any policy's occupancy
-    measure whatever the demos' lengths. Exact for finite-horizon envs with demos of the
-    horizon's length; for discounted envs it treats each demo as a sample of the normalised
-    visitation, unbiased when ``T >> 1 / (1 - gamma)``. (Raw discounted counts of demos cut at
-    ``T`` have mass ``sum_{t<T} gamma^t < M``, which no policy attains.)
+    The one rule every estimator uses for ``rho_E``. Each demonstration becomes a visitation
+    of the env's total mass ``M`` (:func:`occupancy_mass`), comparable with the exact
+    occupancy of any policy:
+
+    - ``terminal=True`` (the episode ended): its steps ``t < T`` count ``gamma^t``, then the
+      episode goes on as the model says after the end: the terminal cell it stopped in
+      (actions uniform) for one step and the absorbing state for the rest of the horizon
+      (discounted: the remaining mass ``gamma^(T+1) / (1 - gamma)``; finite horizon: up to
+      ``H``). Its visitation then has mass ``M`` exactly.
+    - ``terminal=False`` (cut: a time limit or the end of logging): its steps count
+      ``gamma^t`` and the total is rescaled to ``M``, treating it as a sample of the
+      normalised discounted visitation of an episode that went on unseen.
+
+    Steps past a finite horizon are not used. The demonstrations are checked against the
+    model (:func:`sklirl.demos.check_demos` with ``env``): impossible transitions, demos
+    longer than the horizon and terminal demos that do not end in a terminal state warn.
+
+    Parameters
+    ----------
+    demos : list of trajectories
+        Tabular demonstrations with actions.
+    env : TabularMDP
+        Its ``gamma``, ``horizon`` and ``absorbing_state`` (see :ref:`terminal_states`).
+    sample_weight : array-like of shape (n_trajectories,), default=None
+        Weights of the trajectories in the mean.
+    strict : bool, default=False
+        Raise ``ValueError`` instead of warning when the demos disagree with the model.
+
+    Returns
+    -------
+    occupancy : ndarray of shape (S, A)
+        Of total mass ``occupancy_mass(env)``.
+
+    Examples
+    --------
+    A two-step episode that ends in the terminal cell 1 of a chain ``0 -> 1 -> 2`` (2 is
+    absorbing): one step in 0, one in 1, the rest in 2; a cut one is rescaled instead.
+
+    >>> import numpy as np
+    >>> from sklirl import Trajectory
+    >>> from sklirl.envs import TabularMDP
+    >>> from sklirl.expectations import expert_occupancy
+    >>> P = np.zeros((3, 1, 3)); P[0, 0, 1] = P[1, 0, 2] = P[2, 0, 2] = 1
+    >>> env = TabularMDP(P, gamma=0.5, absorbing_state=2)
+    >>> expert_occupancy([Trajectory([0, 1], [0], terminal=True)], env).ravel().tolist()
+    [1.0, 0.5, 0.5]
+    >>> expert_occupancy([Trajectory([0, 1], [0])], env).ravel().tolist()
+    [2.0, 0.0, 0.0]
     """
-    weights = np.ones(len(demos)) if sample_weight is None else np.asarray(sample_weight)
-    masses = np.array([np.sum(_discounts(env.gamma, len(t))) for t in demos])
-    occ = empirical_occupancy(demos, env.n_states, env.n_actions, env.gamma,
-                              sample_weight=weights / masses)
-    return occ * (occupancy_mass(env) / occ.sum())
+    env = check_tabular_env(env)
+    trajs = check_demos(demos, env=env, strict=strict)
+    weights = check_sample_weight(sample_weight, len(trajs))
+    return _expert_occupancy(trajs, env, weights)
+
+
+def _expert_occupancy(trajs, env, weights):
+    """:func:`expert_occupancy` of validated, model-checked trajectories and weights."""
+    S, A, gamma = env.n_states, env.n_actions, env.gamma
+    mass = occupancy_mass(env)
+    H = env.horizon
+
+    def discounted(t0, t1):  # sum_{t0 <= t < t1} gamma^t (t1 = None: to infinity)
+        if t1 is None:
+            return gamma ** t0 / (1.0 - gamma)
+        return float(np.sum(_discounts(gamma, t1)[t0:])) if t1 > t0 else 0.0
+
+    absorbing, terminal, self_absorbing = _absorbing_and_terminal(env)
+    rows, values = [], []
+    for w, t in zip(weights, trajs):
+        T = len(t) if H is None else min(len(t), H)
+        steps = t.states[:T] * A + t.actions[:T]
+        counts = _discounts(gamma, T)
+        end = terminal_end(t, absorbing, terminal, self_absorbing) if t.terminal else None
+        if end is not None and (H is None or T < H):
+            cell, sink = end
+            rest = []
+            if cell is not None:
+                rest.append((cell, discounted(T, T + 1 if H is None else min(T + 1, H))))
+                T += 1
+            rest.append((sink, discounted(T, H)))
+            for state, m in rest:
+                steps = np.r_[steps, state * A + np.arange(A)]
+                counts = np.r_[counts, np.full(A, m / A)]
+            scale = 1.0
+        else:
+            total = counts.sum()
+            scale = mass / total if total > 0 else 0.0
+        rows.append(steps)
+        values.append(counts * (w * scale))
+    occ = np.bincount(np.concatenate(rows), weights=np.concatenate(values), minlength=S * A)
+    return occ.reshape(S, A)
+
+
+def _demo_occupancy_at_model_mass(demos, env, sample_weight=None):
+    """:func:`expert_occupancy` of validated demos, without checking them against the model
+    again (the estimators' per-demonstration terms; the check ran once on the whole set)."""
+    return _expert_occupancy(demos, env, check_sample_weight(sample_weight, len(demos)))
 
 
 def occupancy_feature_expectations(occupancy, phi):
@@ -342,8 +479,14 @@ def _occupancy_features(d, phi):
     return np.asarray(phi.T @ vec).ravel()
 
 
-def feature_expectations(demos, features, gamma, *, n_actions=None, sample_weight=None):
+def feature_expectations(demos, features, gamma=None, *, env=None, n_actions=None,
+                         sample_weight=None):
     """Empirical discounted feature expectations of demonstrations.
+
+    With ``env`` (a :class:`~sklirl.envs.TabularMDP`) they are the features of the
+    estimators' expert visitation, :func:`expert_occupancy`: terminated demonstrations go on
+    in the absorbing state, cut ones are rescaled to the env's mass (see
+    :ref:`terminal_states`). Without it, each demonstration's own steps are summed.
 
     Parameters
     ----------
@@ -355,8 +498,10 @@ fitted transformer or callable
         The feature matrix, one row per state (or state-action, row ``s * A + a``); or a
         fitted transformer (``transform``) or callable mapping observations ``(n, obs_dim)``
         to features ``(n, k)`` (gymnasium demonstrations).
-    gamma : float
-        Discount factor.
+    gamma : float, default=None
+        Discount factor; required without ``env`` (with it, ``env.gamma``).
+    env : TabularMDP, default=None
+        Use :func:`expert_occupancy` in this env (feature matrices only).
     n_actions : int, default=None
         Give it for state-action features of shape ``(S * A, k)``; leave it None for state
         features of shape ``(S, k)``.
@@ -375,6 +520,17 @@ fitted transformer or callable
     >>> feature_expectations([([0, 1, 1], [0, 0])], phi, gamma=0.5)
     array([1. , 0.5])
     """
+    if env is not None:
+        env = check_tabular_env(env)
+        if gamma is not None and _check_gamma(gamma) != env.gamma:
+            raise ValueError(f"gamma={gamma} differs from env.gamma={env.gamma}; leave it None.")
+        if _is_observation_map(features):
+            raise TypeError("with env=, features must be a feature matrix of the env's states.")
+        features = check_feature_matrix(features, env.n_states, env.n_actions)
+        occ = expert_occupancy(demos, env, sample_weight=sample_weight)
+        return _occupancy_features(occ, features)
+    if gamma is None:
+        raise TypeError("feature_expectations needs gamma (or env=).")
     if _is_observation_map(features):
         trajs = check_demos(demos)
         weights = check_sample_weight(sample_weight, len(trajs))
@@ -514,14 +670,20 @@ def _gym_rollouts(env, policy, n_episodes, horizon, random_state):
     return _gym_rollout_blocks(env, policy, [(n_episodes, random_state)], horizon)
 
 
-def _gym_rollout_blocks(env, policy, blocks, horizon):
+def _gym_rollout_blocks(env, policy, blocks, horizon, record=False, act=None):
     """Episodes of independently seeded blocks ``[(n_episodes, random_state), ...]``.
 
     All the blocks' episodes run side by side, but each block draws its reset seeds, mixture
     components and actions from its own ``random_state`` and its episodes are batched only
     with each other (one policy call per block and component per step), so an episode's
     result depends on its block alone, not on which other blocks run with it.
+
+    ``record=True`` returns ``(observations (T + 1, ...), actions (T, ...), rewards (T,),
+    terminated)`` per episode instead: the observations in their own shape, the final one
+    included, and whether the episode ended by ``terminated`` (not cut by ``truncated`` or
+    ``horizon``). ``act(policy, observations, rng)`` replaces :func:`_act`.
     """
+    act = _act if act is None else act
     import copy
 
     block_of, seeds, actors, rngs = [], [], [], []
@@ -540,6 +702,8 @@ def _gym_rollout_blocks(env, policy, blocks, horizon):
     obs = [np.asarray(e.reset(seed=int(seed))[0]) for e, seed in zip(envs, seeds)]
     observations = [[] for _ in range(n_total)]
     rewards = [[] for _ in range(n_total)]
+    taken = [[] for _ in range(n_total)]
+    ended = [False] * n_total
     active = list(range(n_total))
     try:
         for _ in range(horizon):
@@ -551,13 +715,16 @@ def _gym_rollout_blocks(env, policy, blocks, horizon):
                 groups.setdefault((block_of[i], id(actors[i])), []).append(i)
             for (b, _), rows in groups.items():
                 batch = np.stack([obs[i] for i in rows])
-                for i, a in zip(rows, _act(actors[rows[0]], batch, rngs[b])):
+                for i, a in zip(rows, act(actors[rows[0]], batch, rngs[b])):
                     actions[i] = a
             still_active = []
             for i in active:
                 observations[i].append(obs[i])
                 next_obs, reward, terminated, truncated, _ = envs[i].step(actions[i])
                 rewards[i].append(float(reward))
+                if record:
+                    taken[i].append(actions[i])
+                    ended[i] = bool(terminated)
                 obs[i] = np.asarray(next_obs)
                 if not (terminated or truncated):
                     still_active.append(i)
@@ -565,6 +732,11 @@ def _gym_rollout_blocks(env, policy, blocks, horizon):
     finally:
         for e in envs:
             e.close()
+    if record:
+        return [
+            (np.stack(o + [last]), np.asarray(a), np.asarray(r, dtype=np.float64), end)
+            for o, last, a, r, end in zip(observations, obs, taken, rewards, ended)
+        ]
     return [
         (np.asarray(o).reshape(len(o), -1), np.asarray(r, dtype=np.float64))
         for o, r in zip(observations, rewards)

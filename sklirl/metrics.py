@@ -11,6 +11,7 @@ from .envs._tabular import as_state_action_reward, check_tabular_env
 from .expectations import occupancy_measure
 from .policies import check_policy
 from .solvers import ValueIteration
+from .solvers._tabular import _check_rewards
 
 __all__ = [
     "policy_value",
@@ -28,6 +29,17 @@ def policy_value(env, policy, reward):
 
     Computed as ``sum_{s,a} d_pi(s, a) r(s, a)`` with the exact occupancy measure.
 
+    Parameters
+    ----------
+    env : TabularMDP
+    policy : TabularPolicy or array-like of shape (S, A) or (H, S, A)
+    reward : array-like of shape (S,) or (S, A), or a stack (K, S) or (K, S, A)
+        K rewards share one occupancy computation.
+
+    Returns
+    -------
+    value : float, or ndarray of shape (K,) for a stack of rewards
+
     Examples
     --------
     >>> import numpy as np
@@ -38,8 +50,11 @@ def policy_value(env, policy, reward):
     2.0
     """
     env = check_tabular_env(env)
-    r = as_state_action_reward(reward, env.n_states, env.n_actions)
-    return float(np.sum(occupancy_measure(env, policy) * r))
+    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    d = occupancy_measure(env, policy)
+    if K is None:
+        return float(np.sum(d * r))
+    return r.reshape(K, -1) @ d.reshape(-1)  # one occupancy for all K rewards
 
 
 def expected_value_difference(env, true_reward=None, learned_reward=None, policy=None):

@@ -180,8 +180,7 @@ def run_quickstart(size=8, n_demos=64, n_test=32, horizon=25, slip=0.1, gamma=0.
     demos, expert = make_expert_demos(env, n_demos + n_test, horizon=horizon, random_state=seed)
     train, test = demos[:n_demos], demos[n_demos:]
     env_h = _horizon_copy(env, horizon)
-    rho_expert = feature_expectations(train, np.eye(env.n_states), gamma,
-                                      n_actions=None)
+    rho_expert = feature_expectations(train, np.eye(env.n_states), env=env_h)
     uniform = np.full((env.n_states, env.n_actions), 1.0 / env.n_actions)
     rows = [
         _policy_row("expert", env, expert, rho_expert, env_h, test, reward=env.reward),

@@ -198,6 +198,11 @@ _REAL_ESTIMATORS = {
         {"max_iter": 3, "solver": SoftValueIteration(temperature=0.5),
          "expectation": MonteCarloExpectation(n_episodes=10)},
     ]),
+    "BayesianIRL": ("sklirl.irl._bayesian", [
+        {"n_samples": 15, "burn_in": 15},
+        {"n_samples": 10, "burn_in": 10, "thin": 2, "prior": "laplace",
+         "features": PolynomialFeatures(2)},
+    ]),
     "BehavioralCloning": ("sklirl.irl._bc", [
         {},
         {"estimator": LogisticRegression()},

@@ -1,5 +1,6 @@
 """Trajectory, check_demos coercion/validation and .npz persistence."""
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -146,3 +147,73 @@ def test_check_sample_weight_normalises_without_overflow():
                             ([-1.0, 2.0], ValueError, "non-negative")]:
         with pytest.raises(exc, match=match):
             check_sample_weight(bad, 2)
+
+
+# --- episodes that end (issue 13) -----------------------------------------------------------
+def test_terminal_flag_is_read_from_every_format():
+    imitation_like = SimpleNamespace(obs=[0, 1, 2], acts=[1, 1], terminal=True)
+    minari_ended = SimpleNamespace(observations=[0, 1, 2], actions=[1, 1],
+                                   terminations=np.array([False, True]),
+                                   truncations=np.array([False, False]))
+    minari_cut = SimpleNamespace(observations=[0, 1, 2], actions=[1, 1],
+                                 terminations=np.array([False, False]),
+                                 truncations=np.array([False, True]))
+    trajs = check_demos([Trajectory([0, 1], [0], terminal=True), ([0, 1], [0]), imitation_like,
+                         minari_ended, minari_cut, {"states": [0, 1], "actions": [0],
+                                                    "terminal": np.bool_(True)}])
+    assert [t.terminal for t in trajs] == [True, False, True, True, False, True]
+    assert all(type(t.terminal) is bool for t in trajs)
+
+
+def test_terminal_flag_must_be_a_bool():
+    with pytest.raises(TypeError, match="terminal must be a bool"):
+        Trajectory([0, 1], [0], terminal=1)
+    assert Trajectory([0, 1], [0], terminal=True) != Trajectory([0, 1], [0])
+    assert "terminal=True" in repr(Trajectory([0, 1], [0], terminal=True))
+
+
+def test_state_only_trajectories():
+    traj = Trajectory([0, 1, 2])
+    assert traj.actions is None and len(traj) == 2 and traj.has_final_state
+    with pytest.raises(ValueError, match="no actions"):
+        check_demos([traj])
+    (out,) = check_demos([traj], allow_no_actions=True, n_states=3)
+    assert out == traj
+    (pair,) = check_demos([([0, 1], None)], allow_no_actions=True)
+    assert pair.actions is None
+
+
+def test_save_load_keeps_terminal_flags_and_state_only_demos(tmp_path):
+    demos = [Trajectory([0, 1, 2], [1, 0], terminal=True), Trajectory([2, 2], [0]),
+             Trajectory([1, 2, 0], terminal=True)]
+    path = tmp_path / "demos.npz"
+    save_demos(path, demos)
+    assert load_demos(path) == demos
+
+
+def test_check_demos_against_the_model_warns_or_raises():
+    from sklirl.envs import TabularMDP
+
+    # 0 -> 1 -> 2 (terminal) -> 3 (absorbing)
+    P = np.zeros((4, 1, 4))
+    P[0, 0, 1] = P[1, 0, 2] = P[2, 0, 3] = P[3, 0, 3] = 1
+    env = TabularMDP(P, gamma=0.9, absorbing_state=3)
+    ok = [Trajectory([0, 1, 2], [0, 0], terminal=True), Trajectory([0, 1, 2, 3], [0, 0, 0],
+                                                                   terminal=True)]
+    check_demos(ok, env=env, strict=True)
+    cases = [
+        ([Trajectory([0, 1], [0]), Trajectory([0, 2], [0])],
+         "trajectory 1, step 0: the transition 0 -(action 0)-> 2 has probability 0"),
+        ([Trajectory([0, 1], [0], terminal=True)],
+         "trajectory 0, step 1: the demonstration is terminal=True but its last state 1 is "
+         "not terminal"),
+    ]
+    for demos, message in cases:
+        with pytest.warns(UserWarning, match=re.escape(message)):
+            check_demos(demos, env=env)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            check_demos(demos, env=env, strict=True)
+    finite = TabularMDP(P, gamma=0.9, horizon=2, absorbing_state=3)
+    with pytest.warns(UserWarning, match="trajectory 0 has 3 steps, more than the env's "
+                                         "horizon 2"):
+        check_demos([ok[1]], env=finite)

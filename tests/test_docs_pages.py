@@ -17,6 +17,7 @@ PAGES = {
     "index.rst": (),
     "user_guide/coming_from_imitation.rst": ("torch", "gymnasium"),
     "user_guide/reward_transfer.rst": ("torch",),
+    "user_guide/uncertainty.rst": (),
 }
 
 

@@ -303,18 +303,34 @@ def test_from_gymnasium_matches_model(env_id):
     S, A = genv.observation_space.n, genv.action_space.n
     assert mdp.n_actions == A and mdp.n_states in (S, S + 1)
     P = mdp.to_dense()
+    # the terminal cells: every state a terminated transition reaches keeps its own index
+    terminal = sorted({ns for s in range(S) for a in range(A)
+                       for p, ns, _, term in base.P[s][a] if term and p > 0})
+    assert mdp.absorbing_state == S and mdp.n_states == S + 1
+    np.testing.assert_array_equal(mdp.terminal_states, terminal)
     for s in range(0, S, max(1, S // 23)):
         for a in range(A):
+            if s in terminal:  # the episode is over: on to the absorbing state, no reward
+                assert P[s, a, S] == 1.0 and mdp.reward[s, a] == 0.0
+                continue
             expected_r = sum(p * r for p, _, r, _ in base.P[s][a])
             assert mdp.reward[s, a] == pytest.approx(expected_r)
-            for p, ns, _, term in base.P[s][a]:
-                target = S if (term and ns != s and mdp.n_states > S) else ns
-                assert P[s, a, target] >= p - 1e-12
-    if mdp.n_states > S:  # the absorbing end state
-        np.testing.assert_array_equal(P[S, :, S], 1.0)
-        np.testing.assert_array_equal(mdp.reward[S], 0.0)
-        assert mdp.initial_state_distribution[S] == 0.0
+            for p, ns, _, _ in base.P[s][a]:
+                assert P[s, a, ns] >= p - 1e-12
+    np.testing.assert_array_equal(P[S, :, S], 1.0)
+    np.testing.assert_array_equal(mdp.reward[S], 0.0)
+    assert mdp.initial_state_distribution[S] == 0.0
     np.testing.assert_allclose(mdp.initial_state_distribution[:S].sum(), 1.0)
+
+
+def test_from_gymnasium_frozenlake_goal_and_holes_stay_distinct():
+    mdp = from_gymnasium(gymnasium.make("FrozenLake-v1", is_slippery=False), gamma=0.9)
+    assert mdp.n_states == 17 and mdp.absorbing_state == 16
+    np.testing.assert_array_equal(mdp.terminal_states, [5, 7, 11, 12, 15])
+    P = mdp.to_dense()
+    assert P[14, 2, 15] == 1.0 and mdp.reward[14, 2] == 1.0  # stepping onto the goal
+    assert P[4, 2, 5] == 1.0 and mdp.reward[4, 2] == 0.0      # into a hole
+    np.testing.assert_array_equal(P[[5, 15], :, 16], 1.0)
 
 
 def test_from_gymnasium_frozenlake_by_id_and_options():

@@ -21,6 +21,7 @@ EXAMPLES = sorted(EXAMPLES_DIR.glob("*.py"))
 REQUIRES = {
     "plot_frozenlake": ("gymnasium",),
     "plot_gail_cartpole": ("gymnasium", "torch"),
+    "plot_gymnasium_demos": ("gymnasium",),
     "plot_objectworld_evd": (),  # torch models are skipped without torch
     "plot_quickstart": ("torch",),
 }
@@ -71,6 +72,14 @@ def _check_gail_cartpole(ns):
     assert all(np.isfinite(r) and r > 0 for _, r in ns["curve"])
 
 
+def _check_gymnasium_demos(ns):
+    for (env_name, policy), (_, after) in ns["table"].items():
+        expert = ns["table"][env_name, "expert"][1]
+        assert after >= expert - 0.05 * abs(expert), (env_name, policy, after, expert)
+    # with the terminal flag dropped CliffWalking's learned policy never reaches the goal
+    assert ns["table"]["CliffWalking", "MaxEntIRL"][0] == -ns["MAX_STEPS"]
+
+
 CHECKS = {
     "plot_quickstart": _check_quickstart,
     "plot_objectworld_evd": _check_objectworld,
@@ -79,6 +88,7 @@ CHECKS = {
     "plot_grid_search_custom_features": _check_grid_search,
     "plot_load_external_demos": _check_external_demos,
     "plot_gail_cartpole": _check_gail_cartpole,
+    "plot_gymnasium_demos": _check_gymnasium_demos,
 }
 
 

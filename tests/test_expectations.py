@@ -407,3 +407,20 @@ def test_monte_carlo_tabular_ignores_n_jobs():
     a = MonteCarloExpectation(n_episodes=2500, random_state=3, n_jobs=1).occupancy(env, probs)
     b = MonteCarloExpectation(n_episodes=2500, random_state=3, n_jobs=2).occupancy(env, probs)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("horizon", [None, 5])
+@pytest.mark.parametrize("per_step", [False, True])
+def test_occupancy_of_a_policy_stack_equals_separate_calls(horizon, per_step):
+    if per_step and horizon is None:
+        pytest.skip("per_step needs a finite horizon")
+    from sklirl.solvers import TabularPolicy
+
+    env = GridWorld(4, slip=0.2, gamma=0.9, horizon=horizon)
+    rng = np.random.default_rng(0)
+    shapes = [(16, 4), (16, 4)] if horizon is None else [(16, 4), (5, 16, 4)]
+    stack = [TabularPolicy(rng.dirichlet(np.ones(4), size=s[:-1])) for s in shapes]
+    D = occupancy_measure(env, stack, per_step=per_step)
+    for k, policy in enumerate(stack):
+        np.testing.assert_allclose(
+            D[k], occupancy_measure(env, policy, per_step=per_step), rtol=0, atol=1e-10)

@@ -400,3 +400,108 @@ def test_sweeps_stop_at_the_rounding_floor_instead_of_max_iter():
         _, V, n_iter = value_iteration(env, env.reward, tol=1e-12, method="value_iteration")
     assert n_iter < 100_000
     np.testing.assert_allclose(V, 10.0 / (1 - 0.999), rtol=1e-9)
+
+
+# --- stacks of K rewards: one pass over the transitions per sweep for all K -----------------
+def _stack_envs():
+    rng = np.random.default_rng(7)
+    P = random_transitions(rng, 12, 3)
+    return [
+        TabularMDP(P, gamma=0.9),  # dense (S, A, S) input
+        TabularMDP(P, gamma=0.8, horizon=6),
+        GridWorld(4, slip=0.2, gamma=0.9),  # sparse
+        GridWorld(4, slip=0.2, gamma=0.95, horizon=5),
+    ]
+
+
+@pytest.mark.parametrize("env", _stack_envs())
+@pytest.mark.parametrize("solve", [soft_value_iteration, value_iteration])
+@pytest.mark.parametrize("method", ["value_iteration", "policy_iteration"])
+@pytest.mark.parametrize("state_rewards", [False, True])
+def test_reward_stack_equals_separate_solves(env, solve, method, state_rewards):
+    rng = np.random.default_rng(1)
+    S, A, K = env.n_states, env.n_actions, 5
+    R = rng.normal(scale=2.0, size=(K, S) if state_rewards else (K, S, A))
+    Q, V, n_iter = solve(env, R, tol=1e-12, method=method)
+    H = env.horizon
+    assert Q.shape == ((K, S, A) if H is None else (K, H, S, A))
+    assert V.shape == ((K, S) if H is None else (K, H + 1, S))
+    for k in range(K):
+        q, v, n = solve(env, R[k], tol=1e-12, method=method)
+        np.testing.assert_allclose(Q[k], q, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(V[k], v, rtol=0, atol=1e-10)
+        assert n <= n_iter  # the stack runs until its slowest reward has converged
+
+
+def test_reward_stack_warm_start_and_solver_classes():
+    env = GridWorld(4, slip=0.1, gamma=0.9)
+    R = np.random.default_rng(2).normal(size=(3, env.n_states))
+    _, V, _ = soft_value_iteration(env, R, tol=1e-12)
+    _, V_warm, n_warm = soft_value_iteration(env, R, tol=1e-12, init_values=V)
+    np.testing.assert_allclose(V_warm, V, atol=1e-10)
+    assert n_warm <= 2  # started at the fixed point
+    policies = SoftValueIteration(temperature=0.5, tol=1e-12).solve(env, R)
+    assert isinstance(policies, list) and len(policies) == 3
+    for k, policy in enumerate(policies):
+        alone = SoftValueIteration(temperature=0.5, tol=1e-12).solve(env, R[k])
+        np.testing.assert_allclose(policy.probs, alone.probs, atol=1e-10)
+    greedy = ValueIteration(tol=1e-12).solve(env, R)
+    assert [p.predict(np.arange(16)).tolist() for p in greedy] == [
+        ValueIteration(tol=1e-12).solve(env, r).predict(np.arange(16)).tolist() for r in R]
+
+
+def test_soft_bellman_backup_stack():
+    env = TabularMDP(random_transitions(np.random.default_rng(3), 7, 3), gamma=0.9)
+    rng = np.random.default_rng(4)
+    R, V = rng.normal(size=(4, 7, 3)), rng.normal(size=(4, 7))
+    Q, V_new = soft_bellman_backup(env, R, V, temperature=0.7)
+    for k in range(4):
+        q, v = soft_bellman_backup(env, R[k], V[k], temperature=0.7)
+        np.testing.assert_allclose(Q[k], q, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(V_new[k], v, rtol=0, atol=1e-12)
+
+
+def test_reward_stack_one_reward_and_square_ambiguity():
+    # K = 1 stack equals the single solve; an (S, A) array with S == A stays one reward
+    env = TabularMDP(random_transitions(np.random.default_rng(5), 3, 3), gamma=0.9)
+    r = np.random.default_rng(6).normal(size=(3, 3))
+    q1, v1, _ = soft_value_iteration(env, r, tol=1e-12)
+    assert q1.shape == (3, 3) and v1.shape == (3,)
+    qk, vk, _ = soft_value_iteration(env, r[None], tol=1e-12)
+    np.testing.assert_allclose(qk[0], q1, atol=1e-12)
+    np.testing.assert_allclose(vk[0], v1, atol=1e-12)
+
+
+def test_policy_value_reward_stack():
+    env = GridWorld(4, slip=0.1, gamma=0.9)
+    R = np.random.default_rng(8).normal(size=(3, env.n_states))
+    pi = np.full((16, 4), 0.25)
+    np.testing.assert_allclose(
+        policy_value(env, pi, R), [policy_value(env, pi, r) for r in R], rtol=1e-12)
+
+
+@pytest.mark.parametrize("horizon", [None, 6])
+@pytest.mark.parametrize("solver", [SoftValueIteration, ValueIteration])
+def test_float32_transitions_within_stated_tolerance(horizon, solver):
+    # float32 transitions: values within 1e-6 * max|V| / (1 - gamma) of float64's (docstring)
+    env = GridWorld(6, slip=0.2, gamma=0.9, horizon=horizon)
+    reward = np.random.default_rng(0).normal(scale=3.0, size=(env.n_states, env.n_actions))
+    p64 = solver(tol=1e-10).solve(env, reward)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # stops at the float32 floor
+        p32 = solver(tol=1e-10, transition_dtype="float32").solve(env, reward)
+    bound = 1e-6 * np.abs(p64.values).max() / (1 - env.gamma)
+    assert 0 < np.abs(p32.values - p64.values).max() <= bound
+    assert p32.values.dtype == np.float64 and env.transition_matrix.dtype == np.float64
+    assert p32.n_iter < 400
+    np.testing.assert_allclose(p32.probs, p64.probs, atol=1e-4)
+
+
+def test_float32_transitions_reward_stack_and_validation():
+    env = GridWorld(5, slip=0.1, gamma=0.9)
+    R = np.random.default_rng(1).normal(size=(3, env.n_states))
+    _, V32, _ = soft_value_iteration(env, R, transition_dtype="float32")
+    _, V64, _ = soft_value_iteration(env, R)
+    assert np.abs(V32 - V64).max() <= 1e-6 * np.abs(V64).max() / (1 - env.gamma)
+    with pytest.raises(ValueError, match="transition_dtype must be 'float64' or 'float32'"):
+        value_iteration(env, R[0], transition_dtype="float16")

@@ -19,7 +19,15 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
-from sklirl import AIRL, GAIL, BehavioralCloning, MaxEntIRL, MaxMarginIRL, Trajectory
+from sklirl import (
+    AIRL,
+    GAIL,
+    BayesianIRL,
+    BehavioralCloning,
+    MaxEntIRL,
+    MaxMarginIRL,
+    Trajectory,
+)
 from sklirl.datasets import make_expert_demos, sample_trajectories
 from sklirl.demos import check_demos, load_demos
 from sklirl.envs import GridWorld, ObjectWorld, TabularMDP
@@ -42,6 +50,7 @@ from sklirl.solvers import (
     SoftValueIteration,
     TabularPolicy,
     ValueIteration,
+    soft_bellman_backup,
     soft_value_iteration,
     value_iteration,
 )
@@ -58,6 +67,7 @@ def _estimators():
         "MaxEntIRL": MaxEntIRL(max_iter=5),
         "MaxMarginIRL": MaxMarginIRL(max_iter=5),
         "GAIL": GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
+        "BayesianIRL": BayesianIRL(n_samples=20, burn_in=20, random_state=0),
         "AIRL": AIRL(max_iter=2, potential_hidden_layer_sizes=(8,), random_state=0),
     }
 
@@ -128,6 +138,21 @@ BAD_DEMOS = [
      "demos[0] is a dict without 'states'/'actions'"),
     ("obs/acts object out of range", [_Obj([0, 1], [7])], ValueError,
      "step 0: action 7 is outside [0, 4)"),
+    ("terminal flag not a bool", [Trajectory([0, 1], [1]), {"states": [0, 1], "actions": [1],
+                                                            "terminal": "yes"}],
+     TypeError, "trajectory 1: terminal must be a bool"),
+    ("terminations and truncations on one step",
+     [{"observations": [0, 1, 2], "actions": [1, 1], "terminations": np.array([False, True]),
+       "truncations": np.array([False, True])}],
+     ValueError, "trajectory 0, step 1: both terminations and truncations are set"),
+    ("terminations not bools",
+     [{"observations": [0, 1], "actions": [1], "terminations": np.array([1])}],
+     TypeError, "trajectory 0: terminations must be a 1-D array of bools"),
+    ("termination before the end",
+     [{"observations": [0, 1, 2], "actions": [1, 1], "terminations": np.array([True, False])}],
+     ValueError, "trajectory 0, step 0: terminations is set before the last step"),
+    ("state-only demo", [Trajectory([0, 1, 2])], ValueError,
+     "trajectory 0 has no actions (a state-only demonstration); this estimator needs"),
 ]
 
 
@@ -161,6 +186,12 @@ def _ragged_P():
 
 
 BAD_ENVS = [
+    ("absorbing state not absorbing", lambda: TabularMDP(P_OK, absorbing_state=0), ValueError,
+     "absorbing_state=0 is not absorbing: action 0 leaves it with probability 0.5"),
+    ("absorbing state out of range", lambda: TabularMDP(P_OK, absorbing_state=2), ValueError,
+     "absorbing_state=2 is outside [0, 2)"),
+    ("absorbing state a float", lambda: TabularMDP(P_OK, absorbing_state=1.0), TypeError,
+     "absorbing_state must be None or an int, got float"),
     ("P 2-D", lambda: TabularMDP(np.eye(2)), ValueError,
      "dense transitions must have shape (S, A, S), got (2, 2)"),
     ("P not square", lambda: TabularMDP(np.full((2, 2, 3), 1 / 3)), ValueError,
@@ -277,6 +308,20 @@ BAD_PARAMS = [
      ValueError, "initial_policy is not a valid policy"),
     ("MaxMarginIRL mmp loss shape", MaxMarginIRL(method="mmp", loss=np.ones(3)), ValueError,
      "loss must be 'unvisited', a float, or a finite array of shape (9,) or (9, 4)"),
+    ("BayesianIRL n_samples 0", BayesianIRL(n_samples=0), ValueError,
+     "'n_samples' parameter of BayesianIRL must be an int in the range [1, inf)"),
+    ("BayesianIRL burn_in beyond the budget", BayesianIRL(burn_in=50, max_iter=50), ValueError,
+     "burn_in=50 leaves no samples within the iteration budget max_iter=50"),
+    ("BayesianIRL prior_scale inf", BayesianIRL(prior_scale=np.inf), ValueError,
+     "'prior_scale' parameter of BayesianIRL must be a float in the range (0.0, inf)"),
+    ("BayesianIRL prior_scale NaN", BayesianIRL(prior_scale=np.nan), ValueError,
+     "'prior_scale' parameter of BayesianIRL"),
+    ("BayesianIRL alpha 0", BayesianIRL(alpha=0.0), ValueError,
+     "'alpha' parameter of BayesianIRL must be a float in the range (0.0, inf)"),
+    ("BayesianIRL thin 0", BayesianIRL(thin=0), ValueError,
+     "'thin' parameter of BayesianIRL must be an int in the range [1, inf)"),
+    ("BayesianIRL prior", BayesianIRL(prior="cauchy"), ValueError,
+     "'prior' parameter of BayesianIRL must be a str among"),
     ("GAIL max_iter 0", GAIL(max_iter=0), ValueError,
      "'max_iter' parameter of GAIL must be an int in the range [1, inf)"),
     ("GAIL reward_form", GAIL(reward_form="log D"), ValueError, "'reward_form' parameter of GAIL"),
@@ -354,8 +399,10 @@ BAD_PREDICT = [
      "states must be integer state indices, got dtype <U1"),
     ("2-D states", lambda e: e.predict(np.zeros((2, 2), dtype=int)), ValueError,
      "states must be a 1-D array of state indices, got shape (2, 2)"),
-    ("scalar state", lambda e: e.predict_proba(0), ValueError,
-     "states must be a 1-D array of state indices, got shape ()"),
+    ("scalar state out of range", lambda e: e.predict_proba(9), ValueError,
+     "states[0] = 9 is outside [0, 9)"),
+    ("scalar string state", lambda e: e.predict("a"), TypeError,
+     "states must be integer state indices, got dtype <U1"),
     ("reward action out of range", lambda e: e.predict_reward([0, 1], [0, 4]), ValueError,
      "actions[1] = 4 is outside [0, 4)"),
     ("reward string actions", lambda e: e.predict_reward([0], ["up"]), TypeError,
@@ -480,6 +527,22 @@ BAD_FUNCTION_CALLS = [
      ValueError, "tol must be a positive finite float, got -1.0"),
     ("soft_value_iteration init_values", lambda: soft_value_iteration(
         ENV, np.zeros(S), init_values="zeros"), TypeError, "init_values must be a numeric array"),
+    # stacks of K rewards
+    ("soft_value_iteration reward stack shape", lambda: soft_value_iteration(
+        ENV, np.zeros((2, S, A + 1))), ValueError,
+     "a stack of rewards must have shape (K, 9) or (K, 9, 4) with K >= 1, got (2, 9, 5)"),
+    ("value_iteration reward stack NaN", lambda: value_iteration(
+        ENV, np.stack([np.zeros(S), np.full(S, np.nan)])), ValueError,
+     "reward 1 of the stack contains NaN or infinity"),
+    ("soft_value_iteration stack init_values", lambda: soft_value_iteration(
+        ENV, np.zeros((2, S)), init_values=np.zeros(S)), ValueError,
+     "init_values must be a finite array of shape (2, 9), got shape (9,)"),
+    ("soft_bellman_backup stack values", lambda: soft_bellman_backup(
+        ENV, np.zeros((3, S)), np.zeros((2, S))), ValueError,
+     "values must be a finite array of shape (3, 9), got shape (2, 9)"),
+    ("occupancy_measure stack init_visitation", lambda: occupancy_measure(
+        ENV, [TabularPolicy(UNIFORM)] * 2, init_visitation=np.ones(S)), ValueError,
+     "init_visitation for 2 policies must have shape (2, 9), got (9,)"),
     # horizons: rollouts never run past what the policy or the env defines
     ("sample_trajectories past a time-indexed policy", lambda: sample_trajectories(
         ENV, np.full((2, S, A), 1 / A), 1, horizon=4), ValueError,

@@ -30,23 +30,31 @@ def from_gymnasium(env, gamma=0.99, horizon=None, absorbing_terminal=True):
     horizon : int, default=None
         Finite horizon of the returned MDP (None: discounted).
     absorbing_terminal : bool, default=True
-        Whether transitions flagged ``terminated`` lead to an extra absorbing state
-        (index ``S``, zero reward) so that the episode's end is part of the model. Without
-        it the model follows the listed next state, as the toy-text models do for their
-        self-looping terminal cells.
+        Whether the episode's end is part of the model. Every state that a ``terminated``
+        transition leads to is a *terminal cell*; it keeps its own index (the gymnasium
+        observation), so a reward can tell FrozenLake's goal from its holes, and from every
+        terminal cell each action moves to one extra absorbing state (index ``S``, zero
+        reward, ``mdp.absorbing_state``). Episodes recorded in the env are then possible
+        under the model, and demonstrations flagged ``terminal=True`` continue in the
+        absorbing state (see :ref:`terminal_states`). False: the model follows the listed
+        next states, as the toy-text models do for their self-looping terminal cells.
 
     Returns
     -------
     mdp : TabularMDP
-        With ``reward`` the expected immediate reward r(s, a) and ``initial_state_distribution``
-        the env's (``initial_state_distrib`` when present, else uniform).
+        With ``reward`` the expected immediate reward r(s, a) (zero in terminal cells and the
+        absorbing state), ``initial_state_distribution`` the env's (``initial_state_distrib``
+        when present, else uniform) and ``absorbing_state`` set when the env has terminal
+        transitions.
 
     Examples
     --------
     >>> from sklirl.envs import from_gymnasium
     >>> mdp = from_gymnasium("FrozenLake-v1", gamma=0.95)  # doctest: +SKIP
-    >>> mdp.n_states, mdp.n_actions  # doctest: +SKIP
-    (17, 4)
+    >>> mdp.n_states, mdp.n_actions, mdp.absorbing_state  # doctest: +SKIP
+    (17, 4, 16)
+    >>> mdp.terminal_states.tolist()  # the holes and the goal  # doctest: +SKIP
+    [5, 7, 11, 12, 15]
     """
     if isinstance(env, str):
         try:
@@ -71,22 +79,28 @@ def from_gymnasium(env, gamma=0.99, horizon=None, absorbing_terminal=True):
             "Discrete observation and action spaces and a P[s][a] transition table."
         )
     S, A = int(obs_space.n), int(act_space.n)
-    any_terminal = any(
-        term and ns != s
-        for s in range(S)
-        for a in range(A)
-        for (_, ns, _, term) in model[s][a]
-    )
-    extra = 1 if (absorbing_terminal and any_terminal) else 0
+    terminal_cells = np.zeros(S, dtype=bool)
+    for s in range(S):
+        for a in range(A):
+            for prob, ns, _, term in model[s][a]:
+                if term and prob > 0:
+                    terminal_cells[int(ns)] = True
+    extra = 1 if (absorbing_terminal and terminal_cells.any()) else 0
     n = S + extra
     rows, cols, vals = [], [], []
     reward = np.zeros((n, A))
     for s in range(S):
         for a in range(A):
-            for prob, ns, r, term in model[s][a]:
-                target = S if (extra and term and ns != s) else int(ns)
+            if extra and terminal_cells[s]:
+                # The episode is over once a terminal cell is reached: whatever the toy-text
+                # table lists from it is never stepped, so it moves on to the absorbing state.
                 rows.append(s * A + a)
-                cols.append(target)
+                cols.append(S)
+                vals.append(1.0)
+                continue
+            for prob, ns, r, _ in model[s][a]:
+                rows.append(s * A + a)
+                cols.append(int(ns))
                 vals.append(float(prob))
                 reward[s, a] += float(prob) * float(r)
     if extra:
@@ -101,5 +115,5 @@ def from_gymnasium(env, gamma=0.99, horizon=None, absorbing_terminal=True):
         mu0 = np.concatenate([np.full(S, 1.0 / S), np.zeros(extra)])
     return TabularMDP(
         P, initial_state_distribution=mu0, gamma=gamma, horizon=horizon, reward=reward,
-        n_actions=A,
+        n_actions=A, absorbing_state=S if extra else None,
     )

@@ -90,6 +90,12 @@ class TabularMDP:
         Ground-truth reward, when known (used by benchmarks and metrics).
     n_actions : int, default=None
         Number of actions; required only with sparse ``transitions``.
+    absorbing_state : int, default=None
+        The state that episodes which end move to and never leave (every action keeps it
+        there with probability 1). Demonstrations flagged ``terminal=True`` spend the rest of
+        the horizon there; the states from which every action leads to it are the
+        :attr:`terminal_states`. None: the model has no episode end. See
+        :ref:`terminal_states`.
 
     Attributes
     ----------
@@ -97,6 +103,10 @@ class TabularMDP:
     n_actions : int
     transition_matrix : scipy.sparse.csr_matrix of shape (S * A, S)
         Validated copy of the transitions; row ``s * A + a`` is P(. | s, a).
+    absorbing_state : int or None
+    terminal_states : ndarray of int
+        The states other than ``absorbing_state`` from which every action moves to it with
+        probability 1 (empty without an absorbing state).
 
     Examples
     --------
@@ -106,6 +116,13 @@ class TabularMDP:
     >>> env = TabularMDP(P, gamma=0.9, reward=[0.0, 1.0])
     >>> env.n_states, env.n_actions
     (2, 2)
+
+    An episode that ends: state 1 is terminal, state 2 absorbing.
+
+    >>> P = np.zeros((3, 1, 3)); P[0, 0, 1] = P[1, 0, 2] = P[2, 0, 2] = 1
+    >>> env = TabularMDP(P, gamma=0.9, absorbing_state=2)
+    >>> env.terminal_states.tolist()
+    [1]
     """
 
     def __init__(
@@ -117,6 +134,7 @@ class TabularMDP:
         state_features=None,
         reward=None,
         n_actions=None,
+        absorbing_state=None,
     ):
         P, n_states, n_act = self._validate_transitions(transitions, n_actions)
         for array in (P.data, P.indices, P.indptr):
@@ -149,13 +167,16 @@ class TabularMDP:
                 r = r[:, 0].copy()
             r.setflags(write=False)
             self.reward = r
+        self.absorbing_state = self._validate_absorbing(absorbing_state)
 
     # The validated model: set once in __init__, then read-only (solvers and estimators rely
     # on it staying valid; build a new env, or use with_initial_distribution, to change it).
     _MODEL_ATTRIBUTES = frozenset({
         "transition_matrix", "gamma", "horizon", "initial_state_distribution",
-        "state_features", "reward",
+        "state_features", "reward", "absorbing_state",
     })
+    # Subclasses that do not pass it have no episode end.
+    absorbing_state = None
 
     def __setattr__(self, name, value):
         if name in self._MODEL_ATTRIBUTES and name in self.__dict__:
@@ -289,7 +310,37 @@ class TabularMDP:
         mu.setflags(write=False)
         return mu
 
+    def _validate_absorbing(self, state):
+        if state is None:
+            return None
+        if not isinstance(state, numbers.Integral) or isinstance(state, bool):
+            raise TypeError(f"absorbing_state must be None or an int, got {type(state).__name__}.")
+        S, A = self._n_states, self._n_actions
+        if not 0 <= state < S:
+            raise ValueError(f"absorbing_state={state} is outside [0, {S}).")
+        state = int(state)
+        rows = self.transition_matrix[state * A:(state + 1) * A, state]
+        stay = np.asarray(rows.todense()).ravel()
+        if np.any(np.abs(stay - 1.0) > 1e-6):
+            a = int(np.flatnonzero(np.abs(stay - 1.0) > 1e-6)[0])
+            raise ValueError(
+                f"absorbing_state={state} is not absorbing: action {a} leaves it with "
+                f"probability {1 - stay[a]:.6g} (every action must keep it there)."
+            )
+        return state
+
     # -- properties --------------------------------------------------------------------
+    @property
+    def terminal_states(self):
+        """States (other than the absorbing one) from which every action reaches it surely."""
+        if self.absorbing_state is None:
+            return np.zeros(0, dtype=np.intp)
+        into = (self.transition_matrix[:, self.absorbing_state].toarray().ravel()
+                .reshape(self.n_states, self.n_actions))
+        terminal = np.all(np.abs(into - 1.0) <= 1e-6, axis=1)
+        terminal[self.absorbing_state] = False
+        return np.flatnonzero(terminal)
+
     @property
     def n_states(self):
         """Number of states S."""

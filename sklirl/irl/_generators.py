@@ -17,7 +17,7 @@ from ..base import is_tabular_env
 from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
-    empirical_occupancy,
+    expert_occupancy,
     occupancy_measure,
     policy_from_occupancy,
 )
@@ -119,7 +119,7 @@ class TabularGenerator:
         self.signature = ("tabular", self.input_dim, S, A, env.horizon)
         self.solver = SoftValueIteration(temperature=self.entropy_coef)
         # The expert's state-action distribution (normalised discounted visitation).
-        self._rho_E = empirical_occupancy(demos, S, A, env.gamma, sample_weight)
+        self._rho_E = expert_occupancy(demos, env, sample_weight=sample_weight)
         rho = self._rho_E.ravel()
         return Samples(X, rho / rho.sum(), self._pairs.observations, self._pairs.actions,
                        occupancy=self._rho_E)

@@ -14,11 +14,11 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseIRL, linear_reward
-from ..demos import Trajectory
 from ..envs._tabular import check_tabular_env
 from ..expectations import (
     _demo_occupancy_at_model_mass,
     _occupancy_features,
+    expert_occupancy,
     occupancy_mass,
     occupancy_measure,
 )
@@ -231,12 +231,12 @@ class MaxEntIRL(BaseIRL):
     soft-optimal model says, and the sandwich widens the intervals accordingly. See
     :ref:`maxent_uncertainty` for the calibration measured.
 
-    Horizons: demonstrations are finite, so the expert's visitation of each trajectory
-    (``sum_{t<T} gamma^t`` counts) is normalised to unit mass and rescaled to the model's mass
-    ``M``: the policy's normalised discounted visitation is matched to the demonstrations'. For
-    a finite-horizon env with demos of length ``H`` this is exactly ``rho_E``; demos longer
-    than ``H`` are cut to ``H`` steps. For a discounted env it treats each demo as a sample of
-    the normalised discounted visitation, which is unbiased when ``T >> 1 / (1 - gamma)``.
+    Horizons: the expert's visitation is :func:`~sklirl.expectations.expert_occupancy`, of
+    the model's mass ``M``. A demonstration that ended (``terminal=True``) continues in the
+    env's absorbing state for the rest of the horizon; one that was cut is normalised to
+    unit mass and rescaled to ``M`` (a sample of the normalised discounted visitation,
+    unbiased when ``T >> 1 / (1 - gamma)``). Demos longer than a finite horizon ``H`` use
+    their first ``H`` steps, with a warning. See :ref:`terminal_states`.
 
     References
     ----------
@@ -321,7 +321,6 @@ class MaxEntIRL(BaseIRL):
     fit.__doc__ = BaseIRL.fit.__doc__
 
     def _fit(self, demos, env, sample_weight):
-        demos = self._demos_within_horizon(demos, env)
         if self.initial_distribution == "demos":
             mu0 = self._start_distribution(demos, env, sample_weight)
         else:
@@ -616,16 +615,9 @@ class MaxEntIRL(BaseIRL):
         return np.zeros(n_features)
 
     @staticmethod
-    def _demos_within_horizon(demos, env):
-        if not env.finite_horizon or all(len(t) <= env.horizon for t in demos):
-            return demos
-        H = env.horizon
-        return [t if len(t) <= H else Trajectory(t.states[: H + 1], t.actions[:H]) for t in demos]
-
-    @staticmethod
     def _expert_visitation(demos, env, sample_weight):
-        """Expert state visitation, each demo normalised to unit mass, rescaled to mass M."""
-        return _demo_occupancy_at_model_mass(demos, env, sample_weight).sum(axis=1)
+        """Expert state visitation of mass M: the one rule, :func:`expert_occupancy`."""
+        return expert_occupancy(demos, env, sample_weight=sample_weight).sum(axis=1)
 
     @staticmethod
     def _start_distribution(demos, env, sample_weight):

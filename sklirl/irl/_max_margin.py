@@ -35,9 +35,9 @@ from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
     MonteCarloExpectation,
-    _demo_occupancy_at_model_mass,
     _observation_features,
     _occupancy_features,
+    expert_occupancy,
     feature_expectations,
     occupancy_feature_expectations,
     occupancy_mass,
@@ -118,7 +118,7 @@ def _canonical_order(demos, sample_weight):
     differences in it can flip exact ties between actions in a hard-max planner, and another
     (equally optimal) policy would enter the mixture.
     """
-    keys = [(len(t), t.states.tobytes(), t.actions.tobytes()) for t in demos]
+    keys = [(len(t), t.states.tobytes(), t.actions.tobytes(), t.terminal) for t in demos]
     order = sorted(range(len(demos)), key=keys.__getitem__)
     weights = None if sample_weight is None else np.asarray(sample_weight)[order]
     return [demos[i] for i in order], weights
@@ -444,7 +444,7 @@ default="uniform"
         # normalised to the model's visitation mass: cut demos (sum_{t<T} gamma^t < M) would
         # otherwise put rho_E out of every policy's reach.
         demos, sample_weight = _canonical_order(demos, sample_weight)
-        d_E = _demo_occupancy_at_model_mass(demos, env, sample_weight)
+        d_E = expert_occupancy(demos, env, sample_weight=sample_weight)
         rho_E = occupancy_feature_expectations(d_E, phi)
         self.expert_feature_expectations_ = rho_E
         self.epsilon_ = self._resolve_epsilon(occupancy_mass(env))

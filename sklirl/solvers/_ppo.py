@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 from numbers import Integral, Real
 
-import gymnasium
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
@@ -29,6 +28,7 @@ from torch import nn
 from .._rollouts import check_observation, env_factory
 from ..policies._torch import ACTIVATIONS, TorchPolicy
 from ..utils._doc_link import DocLinkMixin
+from ..utils._gym_compat import same_step_sync_vector_env
 from ..utils._persistence import copy_training_state, restore_training_state
 from ..utils._torch import torch_threads
 from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
@@ -66,9 +66,7 @@ class PPOTrainer:
         if policy is not None and not isinstance(policy, TorchPolicy):
             raise TypeError(f"policy must be a TorchPolicy, got {type(policy).__name__}.")
         make_env = env_factory(env)
-        self.env = gymnasium.vector.SyncVectorEnv(
-            [make_env] * params["n_envs"], autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP
-        )
+        self.env = same_step_sync_vector_env([make_env] * params["n_envs"])
         torch_seed, numpy_seed, env_seed = (int(s) for s in seeds)
         single_obs, single_act = self.env.single_observation_space, self.env.single_action_space
         if policy is None:

@@ -117,7 +117,7 @@ class FeatureMatchingIRL(BaseIRL):
         phi = self._fit_feature_map(env)
         solver = self._clone_sub_estimator("solver", SoftValueIteration())
         expectation = self._clone_sub_estimator("expectation", ExactExpectation())
-        rho_expert = feature_expectations(demos, phi, env.gamma, sample_weight=sample_weight)
+        rho_expert = feature_expectations(demos, phi, env=env, sample_weight=sample_weight)
         w = np.zeros(phi.shape[1])
         self.history_ = {"gap": []}
         for _ in range(self.max_iter):
