@@ -184,8 +184,10 @@ class AIRL(BaseAdversarialIRL):
     (``terminated``; truncation keeps it).
 
     **Transitions.** On tabular envs the policy's transitions are its exact occupancy times
-    the model ``P(s'|s, a)``; the expert's are the demonstrations' observed ``(s, a, s')``
-    (a final step without its next state is spread over ``P``). On gymnasium envs the expert's
+    the model ``P(s'|s, a)``; the expert's have the state-action marginal of
+    :func:`~sklirl.expectations.expert_occupancy` (terminal demos continued into the
+    absorbing state) and are the demonstrations' observed ``(s, a, s')`` where recorded, the
+    model's ``P`` for the rest. On gymnasium envs the expert's
     next states come from demos that include the final state.
 
     References
@@ -634,46 +636,49 @@ def _tabular_log_pi(samples):
 
 
 def _tabular_expert_transitions(demos, sample_weight, env):
-    """The demos' ``(s, a, s')`` with weights ``w_i gamma^t`` (normalised): observed next states,
-    and the model's ``P(.|s, a)`` for a last step recorded without its next state."""
-    S, A, gamma = env.n_states, env.n_actions, env.gamma
-    weights = np.ones(len(demos)) if sample_weight is None else np.asarray(sample_weight, float)
-    P = env.transition_matrix.tocsr()
-    s_all, a_all, s2_all, w_all, term_all = [], [], [], [], []
+    """The expert's ``(s, a, s')`` distribution on a tabular env, normalised.
+
+    Its ``(s, a)`` marginal is :func:`~sklirl.expectations.expert_occupancy`, the one rule for
+    ``rho_E`` (cut demos rescaled to the model's mass, terminal ones continued into the
+    absorbing state). The demos' observed transitions carry their own mass
+    (``w_i scale_i gamma^t``); the rest of each ``(s, a)``'s mass (the continuation after a
+    terminal step, a last step recorded without its next state) is spread over ``P(.|s, a)``.
+    """
+    from ..demos import _absorbing_and_terminal, check_sample_weight, terminal_end
+    from ..expectations import _demo_occupancy_at_model_mass, occupancy_mass
+
+    S, A, gamma, H = env.n_states, env.n_actions, env.gamma, env.horizon
+    weights = check_sample_weight(sample_weight, len(demos))  # summing to 1, as there
+    rho = _demo_occupancy_at_model_mass(demos, env, weights).ravel()
+    mass = occupancy_mass(env)
+    absorbing, terminal, self_absorbing = _absorbing_and_terminal(env)
+    keys, observed = [], []
     for w, traj in zip(weights, demos):
-        T = len(traj)
+        T = len(traj) if H is None else min(len(traj), H)
         if T == 0 or w == 0:
             continue
+        discounts = gamma ** np.arange(T)
+        end = terminal_end(traj, absorbing, terminal, self_absorbing) if traj.terminal else None
+        scale = 1.0 if end is not None and (H is None or T < H) else mass / discounts.sum()
+        n_obs = min(T, len(traj.states) - 1)  # steps whose next state was recorded
         states = np.asarray(traj.states, dtype=np.intp)
-        acts = np.asarray(traj.actions, dtype=np.intp)
-        disc = w * gamma ** np.arange(T)
-        n_obs = min(T, len(states) - 1)  # steps whose next state was recorded
-        s_all.append(states[:n_obs])
-        a_all.append(acts[:n_obs])
-        s2_all.append(states[1:n_obs + 1])
-        w_all.append(disc[:n_obs])
-        term = np.zeros(n_obs, dtype=bool)
-        if n_obs and getattr(traj, "terminal", False) and n_obs == T:
-            term[-1] = True
-        term_all.append(term)
-        for t in range(n_obs, T):
-            row = P.getrow(states[t] * A + acts[t])
-            s_all.append(np.full(row.nnz, states[t]))
-            a_all.append(np.full(row.nnz, acts[t]))
-            s2_all.append(row.indices.astype(np.intp))
-            w_all.append(disc[t] * row.data)
-            term_all.append(np.zeros(row.nnz, dtype=bool))
-    s, a, s2 = (np.concatenate(x) for x in (s_all, a_all, s2_all))
-    w, term = np.concatenate(w_all), np.concatenate(term_all)
-    key = (s * A + a) * S + s2
-    key = key * 2 + term
-    unique, inverse = np.unique(key, return_inverse=True)
-    w = np.bincount(inverse, weights=w)
-    term = (unique % 2).astype(bool)
-    unique //= 2
-    s2 = unique % S
-    sa = unique // S
-    return (sa // A, sa % A, s2, w / w.sum(), term)
+        sa = states[:n_obs] * A + np.asarray(traj.actions[:n_obs], dtype=np.intp)
+        keys.append(sa * S + states[1:n_obs + 1])
+        observed.append(w * scale * discounts[:n_obs])
+    keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.intp)
+    observed = np.concatenate(observed) if observed else np.zeros(0)
+    # the unobserved rest of each (s, a)'s mass follows the model
+    rest = rho - np.bincount(keys // S, weights=observed, minlength=S * A)
+    rest[rest < 1e-12 * max(rho.max(), 1e-300)] = 0.0
+    P = env.transition_matrix.tocoo()
+    keys = np.concatenate([keys, P.row.astype(np.intp) * S + P.col])
+    values = np.concatenate([observed, rest[P.row] * P.data])
+    unique, inverse = np.unique(keys, return_inverse=True)
+    w = np.bincount(inverse, weights=values)
+    keep = w > 0
+    unique, w = unique[keep], w[keep]
+    sa, s2 = np.divmod(unique, S)
+    return (sa // A, sa % A, s2, w / w.sum(), np.zeros(len(w), dtype=bool))
 
 
 def _expert_terminated(demos):
