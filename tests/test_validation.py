@@ -1286,3 +1286,34 @@ def _bc_regressor():
 def test_behavioral_cloning_bad_inputs(case, call, exc, fragment):
     with pytest.raises(exc, match=re.escape(fragment)):
         call()
+
+
+def _gail_gym_fit(**kwargs):
+    from sklirl.solvers import PPO
+
+    env, demos = _gym_demos("CartPole-v1", 1)
+    solver = PPO(n_envs=1, n_steps=8, batch_size=8, **kwargs)
+    return GAIL(max_iter=1, solver=solver, random_state=0).fit(demos, env)
+
+
+def _gail_gym_predict(states):
+    env, demos = _gym_demos("CartPole-v1", 1)
+    from sklirl.solvers import PPO
+
+    gail = GAIL(max_iter=1, solver=PPO(n_envs=1, n_steps=8, batch_size=8), random_state=0)
+    return gail.fit(demos, env).predict(states)
+
+
+BAD_GAIL_GYM = [
+    ("gamma 1 with the absorbing state", lambda: _gail_gym_fit(gamma=1.0), ValueError,
+     "the absorbing state's value needs a discount gamma < 1, got 1.0"),
+    ("one observation of the wrong shape", lambda: _gail_gym_predict(np.zeros(3)), ValueError,
+     "states"),
+]
+
+
+@pytest.mark.parametrize("case, call, exc, fragment", BAD_GAIL_GYM,
+                         ids=[c[0] for c in BAD_GAIL_GYM])
+def test_gail_gymnasium_bad_inputs(case, call, exc, fragment):
+    with pytest.raises(exc, match=re.escape(fragment)):
+        call()

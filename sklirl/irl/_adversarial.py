@@ -80,6 +80,19 @@ __all__ = ["BaseAdversarialIRL", "Samples", "GENERATORS"]
 
 
 
+def _with_absorbing(samples):
+    """The discriminator's rows of ``samples`` with its absorbing-state rows, and their
+    sampling probabilities (None: uniform)."""
+    if samples.absorbing_inputs is None or not len(samples.absorbing_inputs):
+        return samples.inputs, samples.weights
+    x = np.vstack([samples.inputs, samples.absorbing_inputs])
+    weights = np.ones(len(samples.inputs)) if samples.weights is None else samples.weights
+    absorbing = (np.ones(len(samples.absorbing_inputs)) if samples.absorbing_weights is None
+                 else samples.absorbing_weights)
+    p = np.concatenate([weights, absorbing])
+    return x, p / p.sum()
+
+
 class BaseAdversarialIRL(BaseIRL):
     """Base class of the adversarial estimators: one training loop over a generator.
 
@@ -90,6 +103,10 @@ class BaseAdversarialIRL(BaseIRL):
     """
 
     _accepts_gymnasium = True
+    # Gymnasium envs: episodes that terminate go on in an absorbing state that the
+    # discriminator sees (see sklirl/_rollouts.py); an estimator whose reward needs more than
+    # the discriminator's inputs (AIRL's log-probabilities) leaves it off.
+    _absorbing = False
 
     # -- hooks --------------------------------------------------------------------------------
     def _make_discriminator(self, generator, expert, seed):  # pragma: no cover - abstract
@@ -125,10 +142,11 @@ class BaseAdversarialIRL(BaseIRL):
             x_pi = x_E if samples.inputs is expert.inputs else disc.as_tensor(samples.inputs)
             w_pi = torch.as_tensor(samples.weights, dtype=torch.float64, device=self.device_)
             return [disc.step(x_pi, x_E, w_pi, w_E) for _ in range(self.n_disc_updates)]
-        x_pi, x_E, rng, losses = samples.inputs, expert.inputs, self._batch_rng, []
+        (x_pi, p_pi), (x_E, p_E) = _with_absorbing(samples), _with_absorbing(expert)
+        rng, losses = self._batch_rng, []
         for _ in range(self.n_disc_updates):
-            i_pi = rng.integers(len(x_pi), size=self.disc_batch_size)
-            i_E = rng.choice(len(x_E), size=self.disc_batch_size, p=expert.weights)
+            i_pi = rng.choice(len(x_pi), size=self.disc_batch_size, p=p_pi)
+            i_E = rng.choice(len(x_E), size=self.disc_batch_size, p=p_E)
             disc.update_input_stats(np.concatenate([x_pi[i_pi], x_E[i_E]]))
             losses.append(disc.step(disc.as_tensor(x_pi[i_pi]), disc.as_tensor(x_E[i_E]),
                                     generator=self._gp_generator))
@@ -287,18 +305,21 @@ class BaseAdversarialIRL(BaseIRL):
         ----------
         states : array-like
             State indices of shape ``(n,)`` (tabular envs; the probabilities at t = 0 for
-            finite horizons) or observations of shape ``(n, *obs_shape)`` (gymnasium envs).
+            finite horizons) or observations of shape ``(n, *obs_shape)`` (gymnasium envs);
+            one state index or observation gives one row.
 
         Returns
         -------
-        proba : ndarray of shape (n, A)
+        proba : ndarray of shape (n, A), or (A,) for one state
             Rows sum to 1. A ``TypeError`` for Box action spaces, whose policy is a density
             (use ``policy_.log_prob``).
         """
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict_proba(states)
-        return self.policy_.predict_proba(self._encoder.check_observations(states))
+        obs, single = self._encoder.check_one_or_batch(states)
+        proba = self.policy_.predict_proba(obs)
+        return proba[0] if single else proba
 
     def predict(self, states):
         """The learned policy's deterministic action (most probable, or the Gaussian mean).
@@ -307,18 +328,22 @@ class BaseAdversarialIRL(BaseIRL):
         ----------
         states : array-like
             State indices of shape ``(n,)`` (tabular envs) or observations of shape
-            ``(n, *obs_shape)`` (gymnasium envs).
+            ``(n, *obs_shape)`` (gymnasium envs). One observation (a scalar for Discrete
+            spaces, one array for Box) gives one action, so ``env.step(est.predict(obs))``
+            works.
 
         Returns
         -------
-        actions : ndarray of shape (n,) or (n, *action_shape)
+        actions : ndarray of shape (n,) or (n, *action_shape), or one action
             Discrete actions are the most probable ones (``predict_proba(states).argmax(1)``);
             Box actions are the Gaussian policy's mean, clipped to the action bounds.
         """
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict(states)
-        return self.policy_.predict(self._encoder.check_observations(states), deterministic=True)
+        obs, single = self._encoder.check_one_or_batch(states)
+        actions = self.policy_.act(obs, deterministic=True)
+        return actions[0] if single else actions
 
     def sample_action(self, states, random_state=None):
         """Sample actions from the learned (stochastic) policy.
@@ -337,8 +362,9 @@ class BaseAdversarialIRL(BaseIRL):
         if self._is_tabular_fit():
             s = self._check_tabular_states(states)
             return self.policy_.sample(s, t=0, random_state=random_state)
-        obs = self._encoder.check_observations(states)
-        return self.policy_.sample(obs, random_state=random_state)
+        obs, single = self._encoder.check_one_or_batch(states)
+        actions = self.policy_.sample(obs, random_state=random_state)
+        return actions[0] if single else actions
 
     def _score_samples_mean(self, policy, demos):
         obs, acts, _ = self._encoder.demo_arrays(demos, None)
