@@ -15,7 +15,9 @@ Ermon's (2016) Algorithm 1::
 Warm start, ``KeyboardInterrupt`` recovery, ``history_``, the progress output and the seeding live
 here, once. A subclass implements ``_make_discriminator(generator, expert, seed)``,
 ``_generator_reward(samples) -> (n,) rewards`` and, if its discriminator trains differently,
-``_discriminator_steps(samples, expert) -> [(loss, acc_expert, acc_policy), ...]``.
+``_discriminator_steps(samples, expert) -> [(loss, acc_expert, acc_policy), ...]``;
+``_policy_entropy_coef(kind)`` (the policy step's entropy weight, read by the generators) and
+``_set_reward_table(table)`` (what a tabular round exposes as ``reward_``) have defaults.
 
 The generator interface
 -----------------------
@@ -113,6 +115,17 @@ class BaseAdversarialIRL(BaseIRL):
     def _generator_reward(self, samples):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _policy_entropy_coef(self, kind):
+        """The entropy weight of the policy step, read by the generators: the temperature of
+        soft value iteration (``kind="tabular"``) or PPO's entropy bonus (``"ppo"``)."""
+        if self.entropy_coef is not None:
+            return float(self.entropy_coef)
+        return 0.1 if kind == "tabular" else 0.01
+
+    def _set_reward_table(self, table):
+        """Tabular fits: expose the ``(S, A)`` reward the policy step planned on."""
+        self.reward_ = table
+
     def _discriminator_steps(self, samples, expert):
         """``n_disc_updates`` steps of the discriminator on ``samples`` against ``expert``.
 
@@ -122,6 +135,9 @@ class BaseAdversarialIRL(BaseIRL):
         disc = self.discriminator_
         if samples.weights is not None:
             torch = import_torch(type(self).__name__)
+            if not hasattr(self, "_expert_tensors"):  # the fixed expert table, once per fit
+                self._expert_tensors = (disc.as_tensor(expert.inputs), torch.as_tensor(
+                    expert.weights, dtype=torch.float64, device=self.device_))
             x_E, w_E = self._expert_tensors
             x_pi = x_E if samples.inputs is expert.inputs else disc.as_tensor(samples.inputs)
             w_pi = torch.as_tensor(samples.weights, dtype=torch.float64, device=self.device_)
@@ -157,10 +173,6 @@ class BaseAdversarialIRL(BaseIRL):
         else:
             self.discriminator_ = self._make_discriminator(generator, expert, disc_seed)
             rows = {}
-        disc = self.discriminator_
-        if generator.full_batch:
-            self._expert_tensors = (disc.as_tensor(expert.inputs), torch.as_tensor(
-                expert.weights, dtype=torch.float64, device=self.device_))
         self.solver_, self.entropy_coef_ = generator.solver, generator.entropy_coef
         progress = Progress(type(self).__name__, self.max_iter, self.verbose)
         n_threads = 1 if self.device_ == "cpu" else None
@@ -212,7 +224,7 @@ class BaseAdversarialIRL(BaseIRL):
     def _set_round(self, generator, rows):
         self.policy_ = generator.policy
         if generator.reward_table is not None:
-            self.reward_ = generator.reward_table
+            self._set_reward_table(generator.reward_table)
         self.history_ = {k: np.asarray(v) for k, v in rows.items()}
 
     def _finalizer(self, generator, rows):
@@ -226,7 +238,7 @@ class BaseAdversarialIRL(BaseIRL):
             self.discriminator_.set_state(disc_state)
             self.policy_ = generator.policy
             if reward is not None:
-                self.reward_ = reward
+                self._set_reward_table(reward)
             self.history_ = {k: np.asarray(v[:n]) for k, v in rows.items()}
             self._adversarial_warm = {"signature": signature, "generator": state}
 
@@ -358,6 +370,30 @@ class BaseAdversarialIRL(BaseIRL):
         obs, acts, _ = self._encoder.demo_arrays(demos, None)
         return float(np.mean(policy.log_prob(obs, acts)))
 
+    def transfer_reward(self, env):
+        """The learned reward ``R(s, a)`` (the policy's pseudo-reward) on another tabular env.
+
+        Parameters
+        ----------
+        env : TabularMDP
+            An env with the fit env's number of actions whose state descriptors the fitted
+            feature map can transform.
+
+        Returns
+        -------
+        reward : ndarray of shape (env.n_states, env.n_actions)
+        """
+        check_is_fitted(self)
+        name = type(self).__name__
+        if not self._is_tabular_fit() or not is_tabular_env(env):
+            raise ValueError(f"transfer_reward needs a {name} fitted on a TabularMDP and a "
+                             "TabularMDP.")
+        if env.n_actions != self.env_.n_actions:
+            raise ValueError(f"{name}'s reward is defined for the {self.env_.n_actions} actions "
+                             f"of the fit env; this env has {env.n_actions}.")
+        reward = self._generator_reward(tabular_samples(self._feature_matrix(env), env.n_actions))
+        return reward.reshape(env.n_states, env.n_actions)
+
     def _transfer_policy(self, env):
         name = type(self).__name__
         if not self._is_tabular_fit():
@@ -370,7 +406,6 @@ class BaseAdversarialIRL(BaseIRL):
             raise ValueError(
                 f"{name} can re-plan only on a TabularMDP with the fit env's number of actions."
             )
-        reward = self._generator_reward(tabular_samples(self._feature_matrix(env), env.n_actions))
-        return self.solver_.solve(env, reward.reshape(env.n_states, env.n_actions))
+        return self.solver_.solve(env, self.transfer_reward(env))
 
 

@@ -60,6 +60,8 @@ class Samples:
         ``s'`` of each row, where the generator has it.
     log_probs : ndarray of shape (n,) or None
         ``log pi(a|s)`` under the policy that sampled the rows (generator samples only).
+    terminated : ndarray of bool of shape (n,) or None
+        Whether ``s'`` ended the episode in a terminal state (PPO generator; None: unknown).
     occupancy : ndarray of shape (S, A) or None
         Tabular generators: the occupancy measure the weights are normalised from.
     policy : object or None
@@ -79,6 +81,7 @@ class Samples:
     actions: Any = None
     next_observations: Any = None
     log_probs: Any = None
+    terminated: Any = None
     occupancy: Any = None
     policy: Any = None
     absorbing_inputs: Any = None
@@ -118,7 +121,7 @@ class TabularGenerator:
 
     def setup(self, demos, sample_weight):
         est, env = self.estimator, self.env
-        self.entropy_coef = 0.1 if est.entropy_coef is None else float(est.entropy_coef)
+        self.entropy_coef = est._policy_entropy_coef("tabular")
         if self.entropy_coef <= 0:
             raise ValueError(
                 "entropy_coef must be positive on tabular envs (it is the temperature of soft "
@@ -352,7 +355,7 @@ class PPOGenerator(_GymnasiumGenerator):
         else:
             solver = clone(est.solver)
         seed = int(rng.randint(MAX_SEED))
-        self.entropy_coef = 0.01 if est.entropy_coef is None else float(est.entropy_coef)
+        self.entropy_coef = est._policy_entropy_coef("ppo")
         solver.set_params(ent_coef=self.entropy_coef, device=est.device_)
         if solver.random_state is None:
             solver.set_params(random_state=seed)
@@ -376,7 +379,7 @@ class PPOGenerator(_GymnasiumGenerator):
         self._batch = batch = self._trainer.collect_rollouts()
         self._samples = self._batch_samples(
             batch.observations, batch.actions, next_observations=batch.next_observations,
-            log_probs=batch.log_probs, policy=self.policy,
+            log_probs=batch.log_probs, terminated=batch.terminated, policy=self.policy,
             **self._absorbing_fields(batch.terminated.sum()))
         return self._samples
 

@@ -877,8 +877,25 @@ default="uniform"
                 "MaxMarginIRL fitted on a TabularMDP scores only on TabularMDPs; re-planning "
                 "in a gymnasium env is not supported."
             )
-        phi = self._feature_matrix(env)
-        return self.solver_.solve(env, linear_reward(phi, self.coef_, env))
+        return self.solver_.solve(env, self.transfer_reward(env))
+
+    def transfer_reward(self, env):
+        """The learned reward ``coef_ . phi(s)`` on the states of another tabular env.
+
+        Parameters
+        ----------
+        env : TabularMDP
+            An env whose state descriptors the fitted feature map can transform.
+
+        Returns
+        -------
+        reward : ndarray of shape (env.n_states, env.n_actions)
+        """
+        check_is_fitted(self)
+        if not self._is_tabular_fit() or not is_tabular_env(env):
+            raise ValueError("transfer_reward needs a MaxMarginIRL fitted on a TabularMDP and "
+                             "a TabularMDP.")
+        return linear_reward(self._feature_matrix(env), self.coef_, env)
 
 
 def _default_observation_features():
