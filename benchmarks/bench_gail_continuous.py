@@ -69,7 +69,7 @@ def main():
         n = len(gail.history_["env_steps"])
         if n % args.eval_every == 0:
             t = time.perf_counter()
-            R = float(B.evaluate(gail.policy_.predict, name, args.n_eval).mean())
+            R = float(B.evaluate(gail.policy_.act, name, args.n_eval).mean())
             eval_time += time.perf_counter() - t
             print(f"round {n} steps {row['env_steps']} return {R:.1f} "
                   f"normalised {(R - R_random) / (R_expert - R_random):.3f} "

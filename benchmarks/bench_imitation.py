@@ -209,7 +209,7 @@ def sklirl_bc(name, demos, seed, target):
     trajs = [Trajectory(s, a) for s, a in demos]
     tracker = Tracker(name, target)
     bc = BehavioralCloning(random_state=seed).fit(trajs, make_env(name))
-    tracker.evaluation(0, bc.policy_.predict)
+    tracker.evaluation(0, bc.policy_.act)
     return {**tracker.result(), "n_iter": bc.n_iter_}
 
 
@@ -227,7 +227,7 @@ def sklirl_gail(name, demos, seed, target, total_steps, eval_every):
     def callback(est, row):
         rounds.append(row["env_steps"])
         if len(rounds) % eval_every == 0 or len(rounds) == n_rounds:
-            tracker.evaluation(row["env_steps"], est.policy_.predict)
+            tracker.evaluation(row["env_steps"], est.policy_.act)
 
     gail.set_params(max_iter=n_rounds, callback=callback).fit(trajs, make_env(name))
     return tracker.result()
