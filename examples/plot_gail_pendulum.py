@@ -16,10 +16,10 @@ both a swing-up and a balance.
 3. A ``callback`` evaluates the deterministic policy every ``EVAL_EVERY`` rounds; we plot the
    normalised return ``(R - R_random) / (R_expert - R_random)`` against environment steps.
 
-The full run (``SKLIRL_EXAMPLE_FAST=0``, 150 rounds = 307,200 environment steps) takes about 3
-minutes on an idle core; it reached 93% of the way from random to the expert after 82k steps,
-96% at 184k, and ended at 93% (a return of about -215). The documentation build and the test
-suite run the reduced version (``SKLIRL_EXAMPLE_FAST=1``: 5 rounds, the mechanics only), so the
+The full run (``SKLIRL_EXAMPLE_FAST=0``, 150 rounds = 307,200 environment steps) takes about 1.5
+minutes on a lightly loaded machine; it reached 93% of the way from random to the expert after
+143k steps and ended at 93% (a return of about -215), after a dip to 79-87% in between. The
+documentation build and the test suite run the reduced version (``SKLIRL_EXAMPLE_FAST=1``: 5 rounds, the mechanics only), so the
 figure also shows the curve that the full run stored (``FULL_RUN`` below, with its command and
 date).
 """
@@ -112,12 +112,12 @@ if not FAST:
 # --------------
 # ``FULL_RUN`` is the curve of the full run, stored with the command
 # ``SKLIRL_EXAMPLE_FAST=0 OMP_NUM_THREADS=1 python examples/plot_gail_pendulum.py``.
-# (345 s on a shared 2-core machine at load 13-17, evaluation included).
+# (89 s on a shared 2-core machine at load 3-5, evaluation included).
 FULL_RUN_DATE = "2026-12-05"
 FULL_RUN = [
-    (20480, -0.044), (40960, 0.177), (61440, 0.462), (81920, 0.93), (102400, 0.866),
-    (122880, 0.862), (143360, 0.862), (163840, 0.949), (184320, 0.96), (204800, 0.96),
-    (225280, 0.96), (245760, 0.932), (266240, 0.932), (286720, 0.932), (307200, 0.932),
+    (20480, 0.126), (40960, 0.109), (61440, 0.276), (81920, 0.309), (102400, 0.415),
+    (122880, 0.859), (143360, 0.931), (163840, 0.792), (184320, 0.806), (204800, 0.823),
+    (225280, 0.866), (245760, 0.87), (266240, 0.944), (286720, 0.933), (307200, 0.933),
 ]
 
 fig, ax = plt.subplots(figsize=(7, 4))
