@@ -19,9 +19,9 @@ both a swing-up and a balance.
 The full run (``SKLIRL_EXAMPLE_FAST=0``, 150 rounds = 307,200 environment steps) takes about 1.5
 minutes on a lightly loaded machine; it reached 93% of the way from random to the expert after
 143k steps and ended at 93% (a return of about -215), after a dip to 79-87% in between. The
-documentation build and the test suite run the reduced version (``SKLIRL_EXAMPLE_FAST=1``: 5 rounds, the mechanics only), so the
-figure also shows the curve that the full run stored (``FULL_RUN`` below, with its command and
-date).
+documentation build and the test suite run the reduced version (``SKLIRL_EXAMPLE_FAST=1``: 5
+rounds, the mechanics only), so the figure also shows the curve that the full run stored
+(``FULL_RUN`` below, with its command and date).
 """
 
 # %%
