@@ -18,7 +18,6 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
@@ -26,9 +25,10 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.parallel import Parallel, delayed
 
 from .demos import _absorbing_and_terminal, check_demos, check_sample_weight, terminal_end
+from .envs._policy_flow import state_visitation
 from .envs._tabular import check_tabular_env
 from .features import check_feature_matrix
-from .solvers._tabular import TabularPolicy, _policy_state_matrix, check_policy
+from .solvers._tabular import TabularPolicy, check_policy
 from .utils._doc_link import DocLinkMixin
 
 __all__ = [
@@ -43,10 +43,6 @@ __all__ = [
     "MonteCarloExpectation",
 ]
 
-# Above this many states the discounted occupancy uses an iterative solver instead of LU.
-_DIRECT_SOLVE_MAX_STATES = 200_000
-
-
 def _policy_probs(policy, env):
     probs = check_policy(policy, env).probs
     if probs.ndim == 3 and not env.finite_horizon:
@@ -54,10 +50,6 @@ def _policy_probs(policy, env):
     if probs.ndim == 3 and probs.shape[0] < env.horizon:
         raise ValueError(f"policy covers {probs.shape[0]} steps; the env horizon is {env.horizon}.")
     return probs
-
-
-# Sparse (S, S) state-to-state transitions under a stationary policy (shared with the solvers).
-_policy_transition_matrix = _policy_state_matrix
 
 
 def _check_initial(env, initial_distribution):
@@ -144,21 +136,14 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
         return steps if per_step else total
     if probs.ndim != 2:
         raise ValueError("discounted MDPs need a stationary (S, A) policy.")
-    P_pi = _policy_transition_matrix(env, probs)
-    M = (sp.eye(S, format="csr") - gamma * P_pi).T.tocsc()
+    x0 = None
     if init_visitation is not None:
         x0 = np.asarray(init_visitation, dtype=np.float64)
         if x0.shape != (S,) or not np.all(np.isfinite(x0)):
             raise ValueError(
                 f"init_visitation must be a finite array of shape ({S},), got {x0.shape}."
             )
-        d_s, info = spla.bicgstab(M, mu0, x0=x0, rtol=1e-12, maxiter=1000)
-        if info == 0 and np.all(np.isfinite(d_s)):
-            return d_s[:, None] * probs
-    if S <= _DIRECT_SOLVE_MAX_STATES:
-        d_s = spla.spsolve(M, mu0)
-    else:
-        d_s = _iterative_flow_solve(M, mu0, P_pi, gamma)
+    d_s = state_visitation(env, probs, mu0, x0)
     return d_s[:, None] * probs
 
 
@@ -236,19 +221,6 @@ def occupancy_mass(env):
     if env.finite_horizon:
         return float(np.sum(_discounts(env.gamma, env.horizon)))
     return 1.0 / (1.0 - env.gamma)
-
-
-def _iterative_flow_solve(M, mu0, P_pi, gamma):
-    d_s, info = spla.bicgstab(M, mu0, x0=mu0 / (1 - gamma), rtol=1e-12, maxiter=10_000)
-    if info != 0:  # fall back to the (slower, always convergent) fixed-point iteration
-        PT = P_pi.T.tocsr()
-        d_s = mu0 / (1 - gamma)
-        for _ in range(100_000):
-            new = mu0 + gamma * (PT @ d_s)
-            if np.max(np.abs(new - d_s)) < 1e-12 * max(1.0, np.max(np.abs(new))):
-                return new
-            d_s = new
-    return d_s
 
 
 def policy_from_occupancy(occupancy, fallback=None):

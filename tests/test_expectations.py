@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from strategies import demos as demo_lists
 from strategies import mdp_policy_reward, mdps, policies, random_policy_probs, rewards
 
+import sklirl.envs._policy_flow as policy_flow
 import sklirl.expectations as expectations
 from sklirl.envs import GridWorld, TabularMDP
 from sklirl.expectations import (
@@ -176,7 +177,7 @@ def test_iterative_flow_solver_matches_direct(monkeypatch):
     env = GridWorld(6, slip=0.2, gamma=0.95)
     probs = random_policy_probs(np.random.default_rng(0), (36, 4))
     direct = occupancy_measure(env, probs)
-    monkeypatch.setattr(expectations, "_DIRECT_SOLVE_MAX_STATES", 0)
+    monkeypatch.setattr(policy_flow, "DIRECT_SOLVE_MAX_STATES", 0)
     np.testing.assert_allclose(occupancy_measure(env, probs), direct, atol=1e-9)
 
 

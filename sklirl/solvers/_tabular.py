@@ -12,11 +12,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..envs._policy_flow import evaluate_policy
 from ..envs._tabular import as_state_action_reward, check_tabular_env
 from ..policies._tabular import TabularPolicy, check_policy, sample_categorical  # noqa: F401
 from ..utils._doc_link import DocLinkMixin
@@ -513,39 +513,6 @@ def soft_value_iteration(
 # method="auto" switches to soft policy iteration from this discount on.
 _AUTO_POLICY_ITERATION_GAMMA = 0.995
 
-# Above this many states the policy evaluation uses BiCGSTAB instead of a sparse LU.
-_DIRECT_SOLVE_MAX_STATES = 200_000
-# Above this many states it tries BiCGSTAB (warm started) first, the LU being the fallback.
-_KRYLOV_MIN_STATES = 2_000
-
-
-def _policy_state_matrix(env, probs):
-    """Sparse ``(S, S)`` state-to-state transitions under a stationary policy ``(S, A)``."""
-    S, A = env.n_states, env.n_actions
-    pi = sp.csr_matrix(
-        (probs.ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A)
-    )
-    return (pi @ env.transition_matrix).tocsr()
-
-
-def _evaluate_policy(env, probs, reward_pi, x0, eye=None):
-    """Solve ``(I - gamma P_pi) V = reward_pi`` for a stationary policy; None if it fails.
-
-    BiCGSTAB started from ``x0`` above a few thousand states (a few dozen sparse products,
-    several times cheaper than a sparse LU), the sparse LU otherwise or as the fallback.
-    """
-    S = env.n_states
-    eye = sp.identity(S, format="csr") if eye is None else eye
-    M = eye - env.gamma * _policy_state_matrix(env, probs)
-    V = None
-    if S > _KRYLOV_MIN_STATES or S > _DIRECT_SOLVE_MAX_STATES:
-        V, info = spla.bicgstab(M, reward_pi, x0=x0, rtol=1e-12, maxiter=1000)
-        V = V if info == 0 else None
-    if V is None and S <= _DIRECT_SOLVE_MAX_STATES:
-        V = spla.spsolve(M.tocsc(), reward_pi)
-    return V if V is not None and np.all(np.isfinite(V)) else None
-
-
 def _greedy_policy_iteration(env, reward, tol, max_iter, init_values):
     """Howard's policy iteration: greedy policy, exact evaluation, until the policy is stable.
 
@@ -571,7 +538,7 @@ def _greedy_policy_iteration(env, reward, tol, max_iter, init_values):
         greedy = new
         probs = np.zeros((S, A))
         probs[np.arange(S), greedy] = 1.0
-        V_pi = _evaluate_policy(env, probs, reward[np.arange(S), greedy], V, eye)
+        V_pi = evaluate_policy(env, probs, reward[np.arange(S), greedy], V, eye)
         if V_pi is None:
             break
         V = V_pi
@@ -616,7 +583,7 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
         log_pi = (Q - V[:, None]) / temperature
         pi = np.exp(log_pi)
         b = np.einsum("sa,sa->s", pi, reward - temperature * log_pi)
-        V_pi = _evaluate_policy(env, pi, b, V, eye)
+        V_pi = evaluate_policy(env, pi, b, V, eye)
         if V_pi is not None:
             V = V_pi  # else keep the backed-up values: a plain value-iteration step
     else:
