@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .envs._tabular import absorbing_and_terminal
+
 __all__ = [
     "Trajectory", "check_demos", "check_demos_in_model", "check_sample_weight", "save_demos",
     "load_demos",
@@ -427,23 +429,6 @@ def check_demos(
     return out
 
 
-def _absorbing_and_terminal(env):
-    """The model's absorbing state (None if it has none), a mask of its terminal states, and
-    a test of whether a state keeps itself under every action (for models without one)."""
-    S, A = env.n_states, env.n_actions
-    P = env.transition_matrix
-    absorbing = getattr(env, "absorbing_state", None)
-    terminal = np.zeros(S, dtype=bool)
-    if absorbing is not None:
-        terminal[env.terminal_states] = True
-
-    def self_absorbing(state):
-        stay = np.asarray(P[state * A:(state + 1) * A, state].todense()).ravel()
-        return bool(np.all(np.abs(stay - 1.0) <= 1e-6))
-
-    return absorbing, terminal, self_absorbing
-
-
 def terminal_end(traj, absorbing, terminal, self_absorbing):
     """How a ``terminal=True`` tabular trajectory continues after its last step.
 
@@ -485,7 +470,7 @@ def check_demos_in_model(trajectories, env, *, strict=False):
     problems = []
     P = env.transition_matrix
     A = env.n_actions
-    absorbing, terminal, self_absorbing = _absorbing_and_terminal(env)
+    absorbing, terminal, self_absorbing = absorbing_and_terminal(env)
     # every transition of every trajectory in one sparse lookup
     rows, cols, owner, step = [], [], [], []
     for i, t in enumerate(trajectories):

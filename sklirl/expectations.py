@@ -24,12 +24,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.parallel import Parallel, delayed
 
-from .demos import _absorbing_and_terminal, check_demos, check_sample_weight, terminal_end
+from .demos import check_demos, check_sample_weight, terminal_end
 from .envs._policy_flow import state_visitation
-from .envs._tabular import check_tabular_env
+from .envs._tabular import absorbing_and_terminal, check_tabular_env
 from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, check_policy
 from .utils._doc_link import DocLinkMixin
+from .utils._features import observation_features, occupancy_features
 
 __all__ = [
     "occupancy_measure",
@@ -300,7 +301,7 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     return counts.reshape(n_states, n_actions)
 
 
-def expert_occupancy(demos, env, *, sample_weight=None, strict=False):
+def expert_occupancy(demos, env, *, sample_weight=None, strict=False, check_input=True):
     """The expert's discounted state-action visitation from demonstrations in ``env``.
 
     The one rule every estimator uses for ``rho_E``. Each demonstration becomes a visitation
@@ -330,6 +331,10 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False):
         Weights of the trajectories in the mean.
     strict : bool, default=False
         Raise ``ValueError`` instead of warning when the demos disagree with the model.
+    check_input : bool, default=True
+        Validate the demos and check them against the model. Pass False only for
+        :class:`~sklirl.Trajectory` lists already checked by
+        ``check_demos(demos, env=env)`` (e.g. the subsets of one checked set).
 
     Returns
     -------
@@ -352,10 +357,10 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False):
     >>> expert_occupancy([Trajectory([0, 1], [0])], env).ravel().tolist()
     [2.0, 0.0, 0.0]
     """
-    env = check_tabular_env(env)
-    trajs = check_demos(demos, env=env, strict=strict)
-    weights = check_sample_weight(sample_weight, len(trajs))
-    return _expert_occupancy(trajs, env, weights)
+    if check_input:
+        env = check_tabular_env(env)
+        demos = check_demos(demos, env=env, strict=strict)
+    return _expert_occupancy(demos, env, check_sample_weight(sample_weight, len(demos)))
 
 
 def _expert_occupancy(trajs, env, weights):
@@ -369,7 +374,7 @@ def _expert_occupancy(trajs, env, weights):
             return gamma ** t0 / (1.0 - gamma)
         return float(np.sum(_discounts(gamma, t1)[t0:])) if t1 > t0 else 0.0
 
-    absorbing, terminal, self_absorbing = _absorbing_and_terminal(env)
+    absorbing, terminal, self_absorbing = absorbing_and_terminal(env)
     rows, values = [], []
     for w, t in zip(weights, trajs):
         T = len(t) if H is None else min(len(t), H)
@@ -394,12 +399,6 @@ def _expert_occupancy(trajs, env, weights):
         values.append(counts * (w * scale))
     occ = np.bincount(np.concatenate(rows), weights=np.concatenate(values), minlength=S * A)
     return occ.reshape(S, A)
-
-
-def _demo_occupancy_at_model_mass(demos, env, sample_weight=None):
-    """:func:`expert_occupancy` of validated demos, without checking them against the model
-    again (the estimators' per-demonstration terms; the check ran once on the whole set)."""
-    return _expert_occupancy(demos, env, check_sample_weight(sample_weight, len(demos)))
 
 
 def occupancy_feature_expectations(occupancy, phi):
@@ -439,16 +438,7 @@ def occupancy_feature_expectations(occupancy, phi):
     d = d.astype(np.float64, copy=False)
     if not np.all(np.isfinite(d)):
         raise ValueError("occupancy contains NaN or infinite values.")
-    return _occupancy_features(d, check_feature_matrix(phi, *d.shape))
-
-
-def _occupancy_features(d, phi):
-    """``sum_{s,a} d(s, a) phi(s, a)`` without validation: for the estimators' inner loops,
-    whose ``phi`` was checked once when the feature map was fitted."""
-    if phi.ndim == 3:
-        return np.einsum("sa,sak->k", d, phi)
-    vec = d.sum(axis=1) if phi.shape[0] == d.shape[0] else d.ravel()
-    return np.asarray(phi.T @ vec).ravel()
+    return occupancy_features(d, check_feature_matrix(phi, *d.shape))
 
 
 def feature_expectations(demos, features, gamma=None, *, env=None, n_actions=None,
@@ -500,7 +490,7 @@ fitted transformer or callable
             raise TypeError("with env=, features must be a feature matrix of the env's states.")
         features = check_feature_matrix(features, env.n_states, env.n_actions)
         occ = expert_occupancy(demos, env, sample_weight=sample_weight)
-        return _occupancy_features(occ, features)
+        return occupancy_features(occ, features)
     if gamma is None:
         raise TypeError("feature_expectations needs gamma (or env=).")
     if _is_observation_map(features):
@@ -533,7 +523,7 @@ fitted transformer or callable
             )
         S = features.shape[0] // A
     occ = empirical_occupancy(demos, S, A, gamma, sample_weight)
-    return _occupancy_features(occ, features)
+    return occupancy_features(occ, features)
 
 
 def _is_observation_map(features):
@@ -543,27 +533,9 @@ def _is_observation_map(features):
     )
 
 
-def _observation_features(features, observations, where="observations"):
-    """``features`` applied to observations ``(n, *obs_shape)``, as a finite ``(n, k)`` array."""
-    obs = np.asarray(observations)
-    if obs.dtype.kind not in "biuf":
-        raise ValueError(f"{where} must be numeric, got dtype {obs.dtype}.")
-    obs = obs.reshape(len(obs), -1)
-    transform = features.transform if hasattr(features, "transform") else features
-    phi = np.asarray(transform(obs), dtype=np.float64)
-    if phi.ndim != 2 or phi.shape[0] != len(obs):
-        raise ValueError(
-            f"the feature map must return an (n, k) array for {len(obs)} {where}, got shape "
-            f"{phi.shape}."
-        )
-    if not np.all(np.isfinite(phi)):
-        raise ValueError(f"the feature map returned NaN or infinite values on {where}.")
-    return phi
-
-
 def _discounted_feature_sum(features, observations, gamma, where="observations"):
     """``sum_t gamma^t phi(o_t)`` over the observations of one episode."""
-    phi = _observation_features(features, observations, where)
+    phi = observation_features(features, observations, where)
     return _discounts(gamma, len(phi)) @ phi
 
 

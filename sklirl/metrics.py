@@ -11,7 +11,7 @@ from .envs._tabular import as_state_action_reward, check_tabular_env
 from .expectations import occupancy_measure
 from .policies import check_policy
 from .solvers import ValueIteration
-from .solvers._tabular import _check_rewards
+from .solvers._tabular import check_rewards
 
 __all__ = [
     "policy_value",
@@ -48,7 +48,7 @@ def policy_value(env, policy, reward):
     2.0
     """
     env = check_tabular_env(env)
-    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    r, K = check_rewards(reward, env.n_states, env.n_actions)
     d = occupancy_measure(env, policy)
     if K is None:
         return float(np.sum(d * r))

@@ -438,3 +438,20 @@ def check_tabular_env(env, name="env"):
             hint = " Convert a discrete gymnasium env with sklirl.envs.from_gymnasium(env)."
         raise TypeError(f"{name} must be a TabularMDP, got {type(env).__name__}.{hint}")
     return env
+
+
+def absorbing_and_terminal(env):
+    """The model's absorbing state (None if it has none), a mask of its terminal states, and
+    a test of whether a state keeps itself under every action (for models without one)."""
+    S, A = env.n_states, env.n_actions
+    P = env.transition_matrix
+    absorbing = getattr(env, "absorbing_state", None)
+    terminal = np.zeros(S, dtype=bool)
+    if absorbing is not None:
+        terminal[env.terminal_states] = True
+
+    def self_absorbing(state):
+        stay = np.asarray(P[state * A:(state + 1) * A, state].todense()).ravel()
+        return bool(np.all(np.abs(stay - 1.0) <= 1e-6))
+
+    return absorbing, terminal, self_absorbing

@@ -16,8 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 from ..base import BaseIRL, linear_reward
 from ..envs._tabular import check_tabular_env
 from ..expectations import (
-    _demo_occupancy_at_model_mass,
-    _occupancy_features,
     expert_occupancy,
     occupancy_mass,
     occupancy_measure,
@@ -25,9 +23,10 @@ from ..expectations import (
 from ..solvers._tabular import (
     _AUTO_POLICY_ITERATION_GAMMA,
     SoftValueIteration,
-    _soft_policy,
+    soft_policy,
     soft_value_iteration,
 )
+from ..utils._features import occupancy_features
 from ..utils._warnings import warn_user
 
 __all__ = ["MaxEntIRL"]
@@ -84,7 +83,7 @@ class _MaxEntDual:
         Q, V, _ = soft_value_iteration(env, reward, tol=self.tol, init_values=warm,
                                        method=self.method)
         self._values = V
-        policy = _soft_policy(Q, 1.0)
+        policy = soft_policy(Q, 1.0)
         # Exact state-action occupancy of that policy from the same start distribution.
         occupancy = occupancy_measure(env, policy, initial_distribution=self.initial_distribution,
                                       init_visitation=self._visitation)
@@ -338,7 +337,9 @@ class MaxEntIRL(BaseIRL):
         """
         raw = getattr(self, "_raw_sample_weight", None)
         f = np.ones(len(demos)) if raw is None else np.asarray(raw, dtype=np.float64)
-        visits = np.stack([_demo_occupancy_at_model_mass([t], env).sum(axis=1) for t in demos])
+        visits = np.stack([
+            expert_occupancy([t], env, check_input=False).sum(axis=1) for t in demos
+        ])
         deviations = visits - (f @ visits) / f.sum()
         lengths = np.array([len(t) for t in demos], dtype=np.float64)
         scale = lengths / occupancy_mass(env)
@@ -799,4 +800,4 @@ def _preconditioner(phi, dual, expert_features, l2):
 
 def _feature_expectations(state_visitation, phi):
     """``rho = sum_s d(s) phi(s)`` of a state visitation vector (sparse-friendly)."""
-    return _occupancy_features(state_visitation[:, None], phi)
+    return occupancy_features(state_visitation[:, None], phi)

@@ -35,8 +35,6 @@ from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
     MonteCarloExpectation,
-    _observation_features,
-    _occupancy_features,
     expert_occupancy,
     feature_expectations,
     occupancy_feature_expectations,
@@ -46,6 +44,7 @@ from ..expectations import (
 )
 from ..policies import EpisodeMixturePolicy, TabularPolicy, UniformPolicy
 from ..solvers import ValueIteration
+from ..utils._features import observation_features, occupancy_features
 from ..utils._optional import import_torch
 from ..utils._warnings import warn_user
 
@@ -565,7 +564,7 @@ default="uniform"
             reward = linear_reward(phi, w)[:, None] + loss
             policy = self.solver_.solve(env, reward)
             d_pi = self.expectation_.occupancy(env, policy)
-            rho_pi = _occupancy_features(d_pi, phi)
+            rho_pi = occupancy_features(d_pi, phi)
             violation = float(w @ (rho_pi - rho_E) + np.sum(loss * d_pi))
             objective = violation + 0.5 * self.l2 * float(w @ w)
             policies.append(policy)
@@ -641,7 +640,7 @@ default="uniform"
         gamma = float(self.gamma)
 
         # The reward features, fitted on the demos' observations.
-        features = _default_observation_features() if self.features is None else self.features
+        features = _defaultobservation_features() if self.features is None else self.features
         self.features_ = clone(features).fit(obs_E.reshape(len(obs_E), -1))
         self.solver_ = clone(self.solver).set_params(gamma=gamma)
         if self.solver_.random_state is None:
@@ -664,7 +663,7 @@ default="uniform"
 
         def plan(w):
             def reward(observations, actions, next_observations):
-                return _observation_features(self.features_, observations) @ w
+                return observation_features(self.features_, observations) @ w
 
             return self.solver_.solve(env, reward)
 
@@ -711,7 +710,7 @@ default="uniform"
         if self._is_tabular_fit():
             return super().predict_reward(states, actions)
         obs = self._encoder.check_observations(states)
-        return _observation_features(self.features_, obs) @ self.coef_
+        return observation_features(self.features_, obs) @ self.coef_
 
     def predict_proba(self, states):
         """Action probabilities ``(n, A)``; gymnasium envs: the mixture's per-state mean.
@@ -776,7 +775,7 @@ default="uniform"
         return phi
 
     def _policy_feature_expectations(self, env, policy, phi):
-        return _occupancy_features(self.expectation_.occupancy(env, policy), phi)
+        return occupancy_features(self.expectation_.occupancy(env, policy), phi)
 
     def _initial_tabular_policy(self, env):
         S, A = env.n_states, env.n_actions
@@ -855,7 +854,7 @@ default="uniform"
         return self.solver_.solve(env, linear_reward(phi, self.coef_))
 
 
-def _default_observation_features():
+def _defaultobservation_features():
     """``[1, tanh(z)]``, ``z`` the observation standardised on the demos: the default
     reward features for gymnasium envs (``obs_dim + 1`` of them).
 

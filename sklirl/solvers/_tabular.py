@@ -255,7 +255,7 @@ def _check_values(values, n_states, name="values", n_problems=None):
     return v
 
 
-def _check_rewards(reward, n_states, n_actions):
+def check_rewards(reward, n_states, n_actions):
     """``(r, K)``: one reward as a contiguous ``(S, A)`` array and ``K = None``, or a stack of
     K rewards, ``(K, S)`` or ``(K, S, A)``, as a contiguous ``(K, S, A)`` array. A 2-D reward
     of shape ``(S, A)`` is always one reward (give a stack of K = S state rewards as
@@ -339,7 +339,7 @@ def soft_bellman_backup(env, reward, values, temperature=1.0):
     True
     """
     env = check_tabular_env(env)
-    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    r, K = check_rewards(reward, env.n_states, env.n_actions)
     v = _check_values(values, env.n_states, n_problems=K)
     _check_positive(temperature, "temperature")
     q = _q_values(env, r, v, env.gamma)
@@ -498,7 +498,7 @@ def soft_value_iteration(
     True
     """
     env = _with_transition_dtype(check_tabular_env(env), transition_dtype)
-    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    r, K = check_rewards(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method, temperature)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
@@ -647,7 +647,7 @@ def value_iteration(
            [1, 1, 1]])
     """
     env = _with_transition_dtype(check_tabular_env(env), transition_dtype)
-    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    r, K = check_rewards(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
@@ -659,7 +659,7 @@ def value_iteration(
     return _iterate(env, r, None, tol, max_iter, init_values, "value iteration")
 
 
-def _soft_policy(Q, temperature):
+def soft_policy(Q, temperature):
     """The soft-optimal policy ``softmax(Q / temperature)`` over the last axis.
 
     Normalised by each row's own log-sum-exp of the max-shifted values, not by the planner's
@@ -824,4 +824,4 @@ class SoftValueIteration(_TabularSolver):
         )
 
     def _policy(self, Q, V):
-        return _soft_policy(Q, self.temperature)
+        return soft_policy(Q, self.temperature)
