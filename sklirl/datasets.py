@@ -11,6 +11,7 @@ from .demos import Trajectory
 from .envs._tabular import check_tabular_env
 from .policies import check_policy, sample_categorical
 from .solvers import SoftValueIteration
+from .utils._validation import MAX_SEED
 
 __all__ = ["sample_trajectories", "make_expert_demos", "record_episodes"]
 
@@ -133,7 +134,7 @@ def _episode_actor(policy, deterministic):
     from .base import BaseIRL
 
     def legacy(rng):  # the rollouts draw from a Generator; tabular sampling takes a RandomState
-        return np.random.RandomState(rng.integers(np.iinfo(np.int32).max))
+        return np.random.RandomState(rng.integers(MAX_SEED))
 
     if isinstance(policy, BaseIRL) or (hasattr(policy, "predict_proba")
                                        and not hasattr(policy, "sample")):

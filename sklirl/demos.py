@@ -6,7 +6,6 @@ place where they are coerced and validated.
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -544,12 +543,6 @@ def check_demos_in_model(trajectories, env, *, strict=False):
 
         for message in problems:
             warn_user(message)
-
-
-def _check_int(value, name):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}.")
-    return int(value)
 
 
 def save_demos(path, demos):

@@ -31,6 +31,7 @@ from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, check_policy
 from .utils._doc_link import DocLinkMixin
 from .utils._features import observation_features, occupancy_features
+from .utils._validation import MAX_SEED
 
 __all__ = [
     "occupancy_measure",
@@ -633,8 +634,8 @@ def _gym_rollout_blocks(env, policy, blocks, horizon, record=False, act=None):
     block_of, seeds, actors, rngs = [], [], [], []
     for b, (n_episodes, random_state) in enumerate(blocks):
         rng = check_random_state(random_state)
-        seeds.extend(rng.randint(np.iinfo(np.int32).max, size=n_episodes))
-        action_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        seeds.extend(rng.randint(MAX_SEED, size=n_episodes))
+        action_rng = np.random.default_rng(rng.randint(MAX_SEED))
         rngs.append(action_rng)
         if hasattr(policy, "sample_component"):
             actors.extend(policy.sample_component(action_rng) for _ in range(n_episodes))
@@ -854,7 +855,7 @@ class MonteCarloExpectation(_Expectation):
         # so the mean below sees the same numbers in the same order for any n_jobs.
         n_blocks = int(np.clip(self.n_episodes // _MC_GYM_MIN_BLOCK, 1, _MC_GYM_MAX_BLOCKS))
         base, extra = divmod(self.n_episodes, n_blocks)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=n_blocks)
+        seeds = rng.randint(MAX_SEED, size=n_blocks)
         blocks = [(base + (b < extra), int(seed)) for b, seed in enumerate(seeds)]
         n_workers = min(effective_n_jobs(self.n_jobs), n_blocks)
         if n_workers == 1:
@@ -898,7 +899,7 @@ class MonteCarloExpectation(_Expectation):
         sizes = np.full(n // _MC_BLOCK, _MC_BLOCK)
         if n % _MC_BLOCK:
             sizes = np.r_[sizes, n % _MC_BLOCK]
-        seeds = rng.randint(np.iinfo(np.int32).max, size=len(sizes))
+        seeds = rng.randint(MAX_SEED, size=len(sizes))
         blocks = [_mc_block_occupancy(env, policy, int(size), horizon, seed)
                   for size, seed in zip(sizes, seeds)]
         return sum(size * occ for size, occ in zip(sizes, blocks)) / n

@@ -27,6 +27,7 @@ from ..solvers._tabular import (
     soft_value_iteration,
 )
 from ..utils._features import occupancy_features
+from ..utils._progress import Progress
 from ..utils._warnings import warn_user
 
 __all__ = ["MaxEntIRL"]
@@ -415,6 +416,7 @@ class MaxEntIRL(BaseIRL):
         self.__dict__.pop("_coef_cov", None)
         self._history = {"loss": [], "gap": [], "time": []}
         self._start_time = time.perf_counter()
+        self._progress = Progress("MaxEntIRL", self.max_iter, self.verbose)
         if self.reward_model == "linear":
             w = self._initial_coef(phi.shape[1])
             run = self._minimize_lbfgs if self.optimizer == "lbfgs" else self._gradient_steps
@@ -449,6 +451,7 @@ class MaxEntIRL(BaseIRL):
         del self._history
         self.__dict__.pop("_penalty", None)
         self.__dict__.pop("_start_time", None)
+        self.__dict__.pop("_progress", Progress("", 0, 0)).close()
 
     def _finalizer(self, dual, phi, w):
         """The fitted state at the linear weights ``w`` (a KeyboardInterrupt checkpoint)."""
@@ -479,8 +482,7 @@ class MaxEntIRL(BaseIRL):
         self._history["loss"].append(float(loss))
         self._history["gap"].append(float(gap))
         self._history["time"].append(time.perf_counter() - self._start_time)
-        if self.verbose:
-            print(f"[MaxEntIRL] iter {it:4d}  loss {loss:.8g}  gap {gap:.3e}")
+        self._progress.update(f"loss {loss:.8g}  gap {gap:.3e}")
 
     def _minimize_lbfgs(self, dual, phi, w0):
         evaluate = self._linear_dual(dual, phi)

@@ -46,11 +46,11 @@ from ..policies import EpisodeMixturePolicy, TabularPolicy, UniformPolicy
 from ..solvers import ValueIteration
 from ..utils._features import observation_features, occupancy_features
 from ..utils._optional import import_torch
+from ..utils._progress import Progress
+from ..utils._validation import MAX_SEED
 from ..utils._warnings import warn_user
 
 __all__ = ["MaxMarginIRL", "min_norm_convex_combination"]
-
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 def min_norm_convex_combination(points):
@@ -490,6 +490,7 @@ default="uniform"
         # lower bound on the distance from rho_E to every policy's feature expectations.
         bound = -np.inf
         converged = False
+        progress = Progress(f"MaxMarginIRL:{self.method}", self.max_iter, self.verbose)
         for i in range(1, self.max_iter + 1):
             # w_i and t_i: the max-margin QP over rho_0..rho_{i-1}, or the projection step.
             if self.method == "max_margin":
@@ -503,7 +504,7 @@ default="uniform"
             margins.append(t_i)
             gaps.append(t_i if self.method == "max_margin" else _max_margin_step(rho_E, rhos)[1])
             times.append(time.perf_counter() - start)
-            self._log(f"iteration {i}: margin {t_i:.6g}")
+            progress.update(f"margin {t_i:.6g}")
             # Terminate if t_i <= epsilon.
             if t_i <= self.epsilon_:
                 converged = True
@@ -522,6 +523,7 @@ default="uniform"
                 if bound >= t_i - max(self.epsilon_, 1e-12 * max(1.0, np.abs(rho_E).max())):
                     converged = True
                     break
+        progress.close()
         if not converged:
             warn_user(
                 f"MaxMarginIRL did not reach epsilon={self.epsilon_:.4g} in max_iter="
@@ -559,6 +561,7 @@ default="uniform"
         w = np.zeros(phi.shape[1])
         best = (np.inf, w)
         policies, rhos, margins, objectives, steps, gaps, times = [], [], [], [], [], [], []
+        progress = Progress("MaxMarginIRL:mmp", self.max_iter, self.verbose)
         for t in range(1, self.max_iter + 1):
             # Loss-augmented planning: pi* = argmax_pi w . rho_pi + l . d_pi.
             reward = linear_reward(phi, w)[:, None] + loss
@@ -575,7 +578,7 @@ default="uniform"
             times.append(time.perf_counter() - start)
             if objective < best[0]:
                 best = (objective, w.copy())
-            self._log(f"iteration {t}: violation {violation:.6g}, objective {objective:.6g}")
+            progress.update(f"violation {violation:.6g}, objective {objective:.6g}")
             # With l2 = 0 the objective is the violation, whose minimum is 0 when the expert is
             # attainable, so violation <= epsilon certifies an epsilon-optimal w. With l2 > 0
             # there is no such certificate: run max_iter steps and keep the best iterate.
@@ -594,6 +597,7 @@ default="uniform"
                     f"{min(margins):.4g}); increase max_iter or learning_rate, or epsilon.",
                     ConvergenceWarning,
                 )
+        progress.close()
         self.coef_ = best[1]
         self.reward_ = linear_reward(phi, self.coef_, env.n_actions)
         self.policy_ = self.solver_.solve(env, self.reward_)
@@ -644,12 +648,12 @@ default="uniform"
         self.features_ = clone(features).fit(obs_E.reshape(len(obs_E), -1))
         self.solver_ = clone(self.solver).set_params(gamma=gamma)
         if self.solver_.random_state is None:
-            self.solver_.set_params(random_state=int(rng.randint(_MAX_SEED)))
+            self.solver_.set_params(random_state=int(rng.randint(MAX_SEED)))
         self.expectation_ = (
             MonteCarloExpectation() if self.expectation is None else clone(self.expectation)
         )
         if self.expectation_.random_state is None:
-            self.expectation_.set_params(random_state=int(rng.randint(_MAX_SEED)))
+            self.expectation_.set_params(random_state=int(rng.randint(MAX_SEED)))
 
         # Expert feature expectations rho_E = 1/m sum_i sum_t gamma^t phi(o_t^(i)).
         rho_E = feature_expectations(demos, self.features_, gamma, sample_weight=sample_weight)
@@ -673,7 +677,7 @@ default="uniform"
             pi_0 = UniformPolicy(env.observation_space, env.action_space)
         elif isinstance(init, str):  # "random": an untrained network
             pi_0 = TorchPolicy(env.observation_space, env.action_space,
-                               random_state=int(rng.randint(_MAX_SEED)))
+                               random_state=int(rng.randint(MAX_SEED)))
         elif hasattr(init, "sample") or hasattr(init, "predict"):
             pi_0 = init
         else:
@@ -829,10 +833,6 @@ default="uniform"
                 f"({S}, {A}); got shape {table.shape}."
             )
         return table
-
-    def _log(self, message):
-        if self.verbose:
-            print(f"[MaxMarginIRL:{self.method}] {message}")
 
     def _transfer_policy(self, env):
         """Re-plan the learned reward ``coef_ . phi`` in another tabular env."""
