@@ -8,7 +8,8 @@ examples run in their reduced mode, ``SKLIRL_EXAMPLE_FAST=1``, unless the build 
 
 import os
 
-SLOW_EXAMPLES = ("plot_objectworld_evd", "plot_gail_cartpole", "plot_gymnasium_demos")
+SLOW_EXAMPLES = ("plot_objectworld_evd", "plot_gail_cartpole", "plot_gymnasium_demos",
+                 "plot_brand_choice")
 
 
 def example_mode(gallery_conf, fname, when):

@@ -40,6 +40,16 @@ def check_observation(obs, space, env, where):
             )
 
 
+def _make_checked_env(factory):
+    env = factory()
+    if not isinstance(env, gymnasium.Env):
+        raise TypeError(
+            f"the env factory {factory!r} returned {type(env).__name__}, not a gymnasium.Env; "
+            "pass a zero-argument callable that returns a new environment."
+        )
+    return env
+
+
 def env_factory(env):
     """A zero-argument callable that returns fresh copies of ``env``."""
     if isinstance(env, str):
@@ -56,7 +66,7 @@ def env_factory(env):
             return functools.partial(gymnasium.make, spec)
         return functools.partial(copy.deepcopy, env)
     if callable(env):
-        return env
+        return functools.partial(_make_checked_env, env)
     raise TypeError(
         "env must be a gymnasium.Env, a registered environment id or a zero-argument callable "
         f"returning one, got {type(env).__name__}."

@@ -17,6 +17,8 @@ runs ``sklirl.utils.estimator_checks`` on every estimator):
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import metadata_routing
@@ -72,20 +74,26 @@ def _same_tabular_env(a, b):
     if (a.n_states, a.n_actions, a.gamma, a.horizon) != (b.n_states, b.n_actions, b.gamma,
                                                           b.horizon):
         return False
-    fa, fb = a.state_features, b.state_features
-    if (fa is None) != (fb is None) or (fa is not None and not np.array_equal(fa, fb)):
-        return False
+    for fa, fb in ((a.state_features, b.state_features),
+                   (a.state_action_features, b.state_action_features)):
+        if (fa is None) != (fb is None) or (fa is not None and not np.array_equal(fa, fb)):
+            return False
     return bool(
         np.array_equal(a.initial_state_distribution, b.initial_state_distribution)
         and (a.transition_matrix != b.transition_matrix).nnz == 0
     )
 
 
-def linear_reward(phi, w, n_actions=None):
-    """The linear reward ``phi @ w`` of every state, as a flat float array; with
-    ``n_actions``, the ``(S, A)`` table (the same for every action) estimators expose."""
+def linear_reward(phi, w, env=None):
+    """The linear reward ``phi @ w`` as a flat float array (``(S,)``, or ``(S * A,)`` for
+    state-action features); with ``env``, the ``(S, A)`` table estimators expose: state
+    rewards repeated over the actions, state-action rewards (row ``s * A + a``) reshaped."""
     r = np.asarray(phi @ w, dtype=np.float64).ravel()
-    return r if n_actions is None else np.repeat(r[:, None], n_actions, axis=1)
+    if env is None:
+        return r
+    if r.size == env.n_states:
+        return np.repeat(r[:, None], env.n_actions, axis=1)
+    return r.reshape(env.n_states, env.n_actions)
 
 
 def _fitted_attributes(estimator):
@@ -136,6 +144,11 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
     Subclasses opt in by calling ``self._checkpoint(n_iter, finalize)`` at the end of each
     iteration, ``finalize`` being a callable that sets the fitted attributes of that
     iteration; it runs only if the fit is interrupted, so checkpoints cost nothing.
+
+    **A failing fit.** Any other exception raised during ``fit`` (a feature map returning
+    NaN, a callback raising, a solver failing) is re-raised after the estimator is rolled
+    back to its state before the call: its previous fit, or unfitted. A fit is never left
+    half done (a new ``env_`` next to an old ``reward_``).
 
     **Persistence.** Fitted estimators pickle (``pickle``, ``joblib``). Their torch networks
     (GAIL's discriminator and PPO policy, MaxEntIRL's MLP reward) store their weights as
@@ -257,9 +270,7 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
         trajs = self._check_demos(demos, env)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, len(trajs))
-        previous = _fitted_attributes(self)
-        self._interrupt_checkpoint = None
-        try:
+        with self._fit_transaction(env):
             self.env_ = env
             n_features = _observation_dim(env)
             if n_features is not None:
@@ -267,11 +278,6 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
             elif hasattr(self, "n_features_in_"):  # refit on a tabular env after a gym one
                 del self.n_features_in_
             self._fit(trajs, env, sample_weight)
-        except KeyboardInterrupt:
-            self._recover_from_interrupt(previous, env)
-            raise
-        finally:
-            self.__dict__.pop("_interrupt_checkpoint", None)
         return self
 
     def _fit(self, demos, env, sample_weight):  # pragma: no cover - abstract
@@ -288,7 +294,65 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
         """
         self._interrupt_checkpoint = (int(n_iter), finalize)
 
-    def _recover_from_interrupt(self, previous, env):
+    @contextlib.contextmanager
+    def _fit_transaction(self, env):
+        """Run a fit so that it either completes or leaves the estimator as it was.
+
+        Every public fitting method (``fit``, and ``fit_occupancy`` where it exists) runs its
+        body in this context. On a ``KeyboardInterrupt`` the estimator keeps its last complete
+        iteration (see :meth:`_checkpoint`) or is rolled back; on any other exception (a
+        feature map returning NaN, a callback raising, a solver failing) it is rolled back to
+        its state before the call: its previous fit, or unfitted. The rollback restores the
+        instance's whole ``__dict__`` (fitted and private attributes), so a fit must not
+        modify the previous fit's objects in place (warm starts work on copies).
+        """
+        if self.__dict__.get("_in_fit_transaction"):  # nested (a CV estimator's refit):
+            yield                                        # the outermost call handles it
+            return
+        snapshot = dict(self.__dict__)
+        self._interrupt_checkpoint = None
+        self._in_fit_transaction = True
+        try:
+            yield
+        except KeyboardInterrupt:
+            self._recover_from_interrupt(snapshot, env)
+            raise
+        except BaseException as exc:
+            self._roll_back(snapshot)
+            if hasattr(exc, "add_note"):  # Python >= 3.11
+                state = "keeps its previous fit" if _fitted_attributes(self) else "is unfitted"
+                exc.add_note(f"{type(self).__name__}.fit failed; the estimator {state}.")
+                diverged = self._divergence_hint(exc)
+                if diverged:
+                    exc.add_note(diverged)
+            raise
+        finally:
+            self.__dict__.pop("_interrupt_checkpoint", None)
+            self.__dict__.pop("_in_fit_transaction", None)
+
+    def _divergence_hint(self, exc):
+        """What to change when the fit's own reward overflowed (inputs were validated before
+        the fit started, so a non-finite reward inside it means the optimisation diverged)."""
+        message = str(exc)
+        if not (isinstance(exc, (ValueError, FloatingPointError))
+                and "reward" in message
+                and any(w in message for w in ("NaN", "infinity", "float64", "non-finite"))):
+            return None
+        params = sorted(self.get_params(deep=False))
+        steps = [name for name in params
+                 if "learning_rate" in name and getattr(self, name) is not None]
+        change = f"lower {' or '.join(steps)}" if steps else "lower the step sizes"
+        penalties = [name for name in params if name in ("l2", "grad_penalty", "weight_decay")]
+        if penalties:
+            change += f", or raise {' or '.join(penalties)}"
+        return f"The learned reward diverged during the fit: {change}."
+
+    def _roll_back(self, snapshot):
+        """Put back the instance's attributes as they were in ``snapshot``."""
+        self.__dict__.clear()
+        self.__dict__.update(snapshot)
+
+    def _recover_from_interrupt(self, snapshot, env):
         name = type(self).__name__
         checkpoint = self.__dict__.pop("_interrupt_checkpoint", None)
         if checkpoint is not None:
@@ -310,24 +374,30 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
                 f"(n_iter_={n_iter}).{resume}"
             )
         else:
-            for key in _fitted_attributes(self):
-                delattr(self, key)
-            self.__dict__.update(previous)
-            state = "its previous fit" if previous else "unfitted"
+            self._roll_back(snapshot)
+            state = "keeps its previous fit" if _fitted_attributes(self) else "is left unfitted"
             message = (
                 f"{name}.fit was interrupted with no complete iteration recorded; the "
-                f"estimator is left {state}."
+                f"estimator {state}."
             )
         warn_user(message, UserWarning)
 
     # -- tabular helpers shared by the estimators ------------------------------------------
-    def _fit_feature_map(self, env):
-        """Clone and fit ``self.features`` on ``env``; set ``features_`` and return phi (S, k).
+    def _reward_input(self):
+        """What the feature map sees: ``"state"``, or ``"state_action"`` (the ``S * A``
+        descriptor rows, for estimators with a ``reward_input`` parameter)."""
+        return getattr(self, "reward_input", "state")
 
-        ``features=None`` means :class:`~sklirl.features.OneHotStates` (the tabular reward).
+    def _fit_feature_map(self, env):
+        """Clone and fit ``self.features`` on ``env``; set ``features_`` and return phi.
+
+        phi is ``(S, k)``, or ``(S * A, k)`` (row ``s * A + a``) with
+        ``reward_input="state_action"``, so that ``linear_reward(phi, w, env)`` is the
+        ``(S,)`` or ``(S, A)`` reward. ``features=None`` means
+        :class:`~sklirl.features.OneHotStates` (the tabular reward, of states or of pairs).
         """
         features = OneHotStates() if self.features is None else self.features
-        self.features_, phi = fit_feature_matrix(features, env)
+        self.features_, phi = fit_feature_matrix(features, env, self._reward_input())
         return phi
 
     def _clone_sub_estimator(self, name, default):
@@ -345,7 +415,7 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
     def _feature_matrix(self, env):
         """The fitted feature map's ``(S, k)`` matrix on a (possibly new) env."""
         try:
-            return transform_feature_matrix(self.features_, env)
+            return transform_feature_matrix(self.features_, env, self._reward_input())
         except ValueError as exc:
             fitted = getattr(self, "env_", None)
             if fitted is None or env is fitted:

@@ -31,6 +31,8 @@ from .features import check_feature_matrix
 from .solvers._tabular import TabularPolicy, check_policy
 from .utils._doc_link import DocLinkMixin
 from .utils._features import observation_features, occupancy_features
+from .utils._numeric import as_float_array, check_size
+from .utils._resources import check_memory, check_work
 from .utils._validation import MAX_SEED
 
 __all__ = [
@@ -57,7 +59,7 @@ def _policy_probs(policy, env):
 def _check_initial(env, initial_distribution):
     if initial_distribution is None:
         return env.initial_state_distribution
-    mu = np.asarray(initial_distribution, dtype=np.float64)
+    mu = as_float_array(initial_distribution, "initial_distribution", copy=False)
     if mu.shape != (env.n_states,) or not np.all(np.isfinite(mu)):
         raise ValueError(
             f"initial_distribution must be a finite array of shape ({env.n_states},), got "
@@ -121,6 +123,12 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
     if per_step and not env.finite_horizon:
         raise ValueError("per_step=True needs a finite-horizon env.")
     if env.finite_horizon:
+        H = float(env.horizon)
+        what = f"occupancy_measure over horizon {env.horizon} (S={S}, A={A})"
+        check_work(H * (1e4 + env.transition_matrix.nnz + 4.0 * S * A), what,
+                   "Use a shorter horizon, or a discounted env (horizon=None).")
+        if per_step:
+            check_memory(8.0 * H * S * A, what + " with per_step=True")
         PT = env.transition_matrix.T
         d_s = mu0.copy()
         total = np.zeros((S, A))
@@ -246,7 +254,7 @@ def policy_from_occupancy(occupancy, fallback=None):
     >>> policy_from_occupancy([[1.0, 3.0], [0.0, 0.0]]).probs.tolist()
     [[0.25, 0.75], [0.5, 0.5]]
     """
-    d = np.asarray(occupancy, dtype=np.float64)
+    d = as_float_array(occupancy, "occupancy", copy=False)
     if d.ndim not in (2, 3) or 0 in d.shape or (d < -1e-12).any() or not np.all(np.isfinite(d)):
         raise ValueError("occupancy must be a finite, non-negative (S, A) or (H, S, A) array.")
     d = np.maximum(d, 0.0)
@@ -292,6 +300,7 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     >>> empirical_occupancy([([0, 1, 1], [1, 0])], 2, 2, gamma=0.5).tolist()
     [[0.0, 1.0], [0.5, 0.0]]
     """
+    n_states, n_actions = check_size(n_states, "n_states"), check_size(n_actions, "n_actions")
     trajs = check_demos(demos, n_states=n_states, n_actions=n_actions)
     gamma = _check_gamma(gamma)
     weights = check_sample_weight(sample_weight, len(trajs))
@@ -302,7 +311,7 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     return counts.reshape(n_states, n_actions)
 
 
-def expert_occupancy(demos, env, *, sample_weight=None, strict=False, check_input=True):
+def expert_occupancy(demos, env, *, sample_weight=None, strict=False):
     """The expert's discounted state-action visitation from demonstrations in ``env``.
 
     The one rule every estimator uses for ``rho_E``. Each demonstration becomes a visitation
@@ -332,10 +341,6 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False, check_inpu
         Weights of the trajectories in the mean.
     strict : bool, default=False
         Raise ``ValueError`` instead of warning when the demos disagree with the model.
-    check_input : bool, default=True
-        Validate the demos and check them against the model. Pass False only for
-        :class:`~sklirl.Trajectory` lists already checked by
-        ``check_demos(demos, env=env)`` (e.g. the subsets of one checked set).
 
     Returns
     -------
@@ -358,10 +363,10 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False, check_inpu
     >>> expert_occupancy([Trajectory([0, 1], [0])], env).ravel().tolist()
     [2.0, 0.0, 0.0]
     """
-    if check_input:
-        env = check_tabular_env(env)
-        demos = check_demos(demos, env=env, strict=strict)
-    return _expert_occupancy(demos, env, check_sample_weight(sample_weight, len(demos)))
+    env = check_tabular_env(env)
+    trajs = check_demos(demos, env=env, strict=strict)
+    weights = check_sample_weight(sample_weight, len(trajs))
+    return _expert_occupancy(trajs, env, weights)
 
 
 def _expert_occupancy(trajs, env, weights):
@@ -439,7 +444,16 @@ def occupancy_feature_expectations(occupancy, phi):
     d = d.astype(np.float64, copy=False)
     if not np.all(np.isfinite(d)):
         raise ValueError("occupancy contains NaN or infinite values.")
-    return occupancy_features(d, check_feature_matrix(phi, *d.shape))
+    phi = check_feature_matrix(phi, *d.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rho = occupancy_features(d, phi)
+    if not np.all(np.isfinite(rho)):
+        raise ValueError(
+            f"the feature expectations overflow float64 (occupancy up to {np.abs(d).max():.3g}, "
+            "features up to "
+            f"{abs(phi).max():.3g}); rescale the features or the occupancy."
+        )
+    return rho
 
 
 def feature_expectations(demos, features, gamma=None, *, env=None, n_actions=None,
@@ -796,7 +810,15 @@ class MonteCarloExpectation(_Expectation):
         if env_horizon is not None:
             return int(env_horizon)
         gamma = env.gamma if gamma is None else gamma
-        return 1 if gamma == 0 else int(np.ceil(np.log(1e-3) / np.log(gamma)))
+        horizon = 1 if gamma == 0 else float(np.ceil(np.log(1e-3) / np.log(gamma)))
+        # Each rollout step costs a Python-level step (~1e4 operations) and 16 bytes a state-
+        # action per episode: at gamma = 1 - 1e-15 this is 6.9e15 steps, 49 PiB.
+        what = (f"MonteCarloExpectation(n_episodes={self.n_episodes}) rollouts of "
+                f"{horizon:.3g} steps (the first T with gamma^T <= 1e-3 at gamma={gamma!r})")
+        hint = "Set horizon= to truncate the rollouts, or use ExactExpectation."
+        check_work(horizon * (1e4 + self.n_episodes), what, hint)
+        check_memory(16.0 * horizon * self.n_episodes, what, hint)
+        return int(horizon)
 
     def feature_expectations(self, env, policy, features, *, gamma=None):
         """Feature expectations ``rho_pi`` of ``policy`` in ``env``.

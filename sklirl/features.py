@@ -16,15 +16,17 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.preprocessing import KBinsDiscretizer
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .envs._tabular import check_tabular_env
+from .envs._tabular import TabularMDP, check_tabular_env
 from .utils._doc_link import DocLinkMixin
 
 __all__ = [
     "OneHotStates",
     "MacroCells",
+    "StateDiscretizer",
     "feature_inputs",
     "fit_feature_matrix",
     "transform_feature_matrix",
@@ -231,14 +233,17 @@ class MacroCells(DocLinkMixin, TransformerMixin, BaseEstimator):
         self._validate_params()
         X = validate_data(self, X, dtype=np.float64)
         self.offset_ = X.min(axis=0)
-        span = X.max(axis=0) - self.offset_
-        self.n_cells_ = np.floor(span / self.cell_size).astype(np.int64) + 1
-        total = float(np.prod(self.n_cells_.astype(np.float64)))
-        if total > self._max_cells:
+        with np.errstate(over="ignore"):  # a span beyond float64 counts as infinitely many
+            n_cells = np.floor((X.max(axis=0) - self.offset_) / self.cell_size) + 1
+            total = float(np.prod(n_cells))
+        # Checked in float before the int cast (1e300 cells would wrap around in int64).
+        if not total <= self._max_cells:
             raise ValueError(
                 f"MacroCells(cell_size={self.cell_size}) would make {total:.3g} macro cells "
-                f"(bins per column: {self.n_cells_.tolist()}); increase cell_size."
+                f"(bins per column: {[float(f'{n:.3g}') for n in n_cells]}); increase "
+                "cell_size."
             )
+        self.n_cells_ = n_cells.astype(np.int64)
         return self
 
     def transform(self, X):
@@ -256,8 +261,11 @@ class MacroCells(DocLinkMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        bins = np.floor((X - self.offset_) / self.cell_size).astype(np.int64)
-        bins = np.clip(bins, 0, self.n_cells_ - 1)
+        # Clipped in float before the int cast: rows beyond the fitted range (1e19, 1e300,
+        # or an overflow to inf) go to the edge cell, not to a wrapped-around int64.
+        with np.errstate(over="ignore"):
+            bins = np.floor((X - self.offset_) / self.cell_size)
+        bins = np.clip(bins, 0, self.n_cells_ - 1).astype(np.int64)
         index = np.ravel_multi_index(tuple(bins.T), tuple(self.n_cells_))
         out = np.zeros((X.shape[0], int(np.prod(self.n_cells_))))
         out[np.arange(X.shape[0]), index] = 1.0
@@ -280,24 +288,258 @@ class MacroCells(DocLinkMixin, TransformerMixin, BaseEstimator):
         return np.asarray([f"cell={'_'.join(map(str, b))}" for b in grid], dtype=object)
 
 
+class StateDiscretizer(DocLinkMixin, TransformerMixin, BaseEstimator):
+    """Discretise observation vectors into state indices: a tabular model of continuous logs.
+
+    Bins each observation column (equal-width bins, the default) or clusters the observations
+    with any scikit-learn clusterer, and numbers the cells ``0 .. n_states_ - 1``. With
+    :meth:`to_tabular` it turns logged trajectories of a continuous system into integer
+    demos and the :class:`~sklirl.envs.TabularMDP` estimated from them
+    (:meth:`TabularMDP.from_trajectories <sklirl.envs.TabularMDP.from_trajectories>`), on
+    which :class:`~sklirl.MaxEntIRL` and :class:`~sklirl.MaxMarginIRL` run. Read more in
+    the :ref:`User Guide <own_logs>`.
+
+    Parameters
+    ----------
+    discretizer : estimator, default=None
+        A clusterer with ``fit`` and ``predict`` (``KMeans``, ``MiniBatchKMeans``,
+        ``GaussianMixture``, ...): the state is its label; or a transformer whose output is
+        one integer bin per column (``KBinsDiscretizer(encode="ordinal")``): the state is
+        the cell of the bins. None: ``n_bins`` equal-width bins per column (over the range
+        seen in ``fit``; values outside go to the edge bins).
+    n_bins : int, default=5
+        Bins per column when ``discretizer`` is None.
+
+    Attributes
+    ----------
+    discretizer_ : estimator
+        The fitted clone of ``discretizer``.
+    n_states_ : int
+        Number of discrete states.
+    state_centers_ : ndarray of shape (n_states_, n_features_in_)
+        A representative observation per state (cluster centres, bin centres, or the mean of
+        the training observations of the state): the ``state_features`` of the model.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklirl.features import StateDiscretizer
+    >>> X = np.array([[0.1, 5.0], [0.9, 5.0], [0.2, 9.0], [0.8, 9.0]])
+    >>> StateDiscretizer(n_bins=2).fit_transform(X).ravel()  # 2 x 2 cells
+    array([0, 2, 1, 3])
+    >>> from sklearn.cluster import KMeans
+    >>> StateDiscretizer(KMeans(2, n_init=1, random_state=0)).fit(X).n_states_
+    2
+    """
+
+    _parameter_constraints: dict = {
+        "discretizer": [None, HasMethods(["fit"])],
+        "n_bins": [Interval(Integral, 2, None, closed="left")],
+    }
+
+    #: Refuse to make more cells than this (a likely mistake in n_bins).
+    _max_states = 10_000_000
+
+    def __init__(self, discretizer=None, *, n_bins=5):
+        self.discretizer = discretizer
+        self.n_bins = n_bins
+
+    def fit(self, X, y=None):
+        """Learn the bins or clusters of the observations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observation vectors.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : StateDiscretizer
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64)
+        if self.discretizer is None:
+            # Equal-width bins: quantile bins of the logs would make every state equally
+            # visited, erasing the contrast in visitation that the reward is learned from.
+            disc = KBinsDiscretizer(n_bins=self.n_bins, encode="ordinal", strategy="uniform")
+        else:
+            disc = clone(self.discretizer)
+        self._clusters = hasattr(disc, "predict")
+        if not self._clusters and not hasattr(disc, "transform"):
+            raise TypeError(
+                f"discretizer must be a clusterer with predict or a binning transformer, got "
+                f"{type(disc).__name__}."
+            )
+        self.discretizer_ = disc.fit(X)
+        if self._clusters:
+            labels = np.asarray(disc.predict(X))
+            n = getattr(disc, "n_clusters", None) or getattr(disc, "n_components", None)
+            self.n_states_ = int(n) if n else int(labels.max()) + 1
+        else:
+            bins = self._bins(X, fitting=True)
+            total = float(np.prod(self._n_bins.astype(np.float64)))
+            if total > self._max_states:
+                raise ValueError(
+                    f"StateDiscretizer would make {total:.3g} states (bins per column: "
+                    f"{self._n_bins.tolist()}); use fewer bins or a clusterer."
+                )
+            self.n_states_ = int(total)
+            labels = np.ravel_multi_index(tuple(bins.T), tuple(self._n_bins))
+        self.state_centers_ = self._centers(X, labels)
+        return self
+
+    def _bins(self, X, fitting=False):
+        out = self.discretizer_.transform(X)
+        out = out.toarray() if sp.issparse(out) else np.asarray(out, dtype=np.float64)
+        if out.ndim != 2 or out.shape[1] != X.shape[1] or np.any(out != np.round(out)):
+            raise ValueError(
+                f"{type(self.discretizer_).__name__} must output one integer bin per column "
+                "(e.g. KBinsDiscretizer(encode='ordinal')), got "
+                f"{'shape ' + str(out.shape) if out.ndim != 2 else 'non-integer values'}."
+            )
+        bins = out.astype(np.int64)
+        if fitting:
+            n_bins = getattr(self.discretizer_, "n_bins_", None)
+            self._n_bins = np.asarray(bins.max(axis=0) + 1 if n_bins is None else n_bins,
+                                      dtype=np.int64)
+        return np.clip(bins, 0, self._n_bins - 1)
+
+    def _centers(self, X, labels):
+        disc = self.discretizer_
+        for name in ("cluster_centers_", "means_"):
+            centers = getattr(disc, name, None)
+            if centers is not None and np.shape(centers) == (self.n_states_, X.shape[1]):
+                return np.asarray(centers, dtype=np.float64)
+        edges = getattr(disc, "bin_edges_", None)
+        if not self._clusters and edges is not None:
+            mids = [(e[:-1] + e[1:]) / 2 for e in edges]
+            grid = np.indices(tuple(self._n_bins)).reshape(len(mids), -1)
+            return np.column_stack([m[np.minimum(g, len(m) - 1)] for m, g in zip(mids, grid)])
+        sums = np.zeros((self.n_states_, X.shape[1]))
+        np.add.at(sums, labels, X)
+        counts = np.bincount(labels, minlength=self.n_states_)[:, None]
+        return np.where(counts > 0, sums / np.maximum(counts, 1), X.mean(axis=0))
+
+    def transform(self, X):
+        """The state index of each observation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Observation vectors.
+
+        Returns
+        -------
+        states : ndarray of int of shape (n_samples, 1)
+            In ``[0, n_states_)``; ``.ravel()`` gives the states of a trajectory.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        if self._clusters:
+            states = np.asarray(self.discretizer_.predict(X), dtype=np.int64)
+        else:
+            states = np.ravel_multi_index(tuple(self._bins(X).T), tuple(self._n_bins))
+        return states.reshape(-1, 1)
+
+    def transform_demos(self, demos):
+        """Demos with observation vectors -> demos with integer states.
+
+        Parameters
+        ----------
+        demos : list of trajectories
+            Observations ``(T + 1, n_features)`` or ``(T, n_features)`` per trajectory.
+
+        Returns
+        -------
+        demos : list of Trajectory
+            The same actions, with the state index of each observation.
+        """
+        from .demos import Trajectory, check_demos
+
+        check_is_fitted(self)
+        trajs = check_demos(demos)
+        if trajs[0].states.ndim != 2:
+            raise ValueError(
+                "demos must hold observation vectors (one row per step), got states of shape "
+                f"{trajs[0].states.shape}."
+            )
+        return [Trajectory(self.transform(t.states).ravel(), t.actions) for t in trajs]
+
+    def to_tabular(self, demos, n_actions=None, **kwargs):
+        """Fit on the demos' observations; return integer demos and the estimated model.
+
+        Parameters
+        ----------
+        demos : list of trajectories
+            Observation vectors as states, integer actions.
+        n_actions : int, default=None
+            Number of actions; one more than the largest logged action when None.
+        **kwargs
+            Passed to :meth:`TabularMDP.from_trajectories
+            <sklirl.envs.TabularMDP.from_trajectories>` (``prior``, ``gamma``,
+            ``horizon``, ...); ``state_features`` defaults to ``state_centers_``.
+
+        Returns
+        -------
+        demos : list of Trajectory
+            Integer states in ``[0, n_states_)``.
+        env : TabularMDP
+            Estimated from those demos.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklirl.features import StateDiscretizer
+        >>> rng = np.random.RandomState(0)
+        >>> logs = [(rng.rand(11, 2), rng.randint(3, size=10)) for _ in range(20)]
+        >>> demos, env = StateDiscretizer(n_bins=3).to_tabular(logs, gamma=0.9)
+        >>> env.n_states, env.n_actions, env.state_features.shape
+        (9, 3, (9, 2))
+        """
+        from .demos import check_demos
+
+        trajs = check_demos(demos)
+        self.fit(np.concatenate([t.states for t in trajs]))
+        discrete = self.transform_demos(trajs)
+        if n_actions is None:
+            n_actions = int(max(t.actions.max() for t in discrete)) + 1
+        kwargs.setdefault("state_features", self.state_centers_)
+        env = TabularMDP.from_trajectories(discrete, self.n_states_, n_actions, **kwargs)
+        return discrete, env
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []  # outputs integer state indices
+        return tags
+
+
 def _wants_state_index(feature_map):
     first = feature_map.steps[0][1] if isinstance(feature_map, Pipeline) else feature_map
     return getattr(first, "sklirl_input", None) == "state_index"
 
 
-def feature_inputs(feature_map, env):
-    """The ``X`` a feature map is fitted on for ``env``: state descriptors or state indices.
+def feature_inputs(feature_map, env, reward_input="state"):
+    """The ``X`` a feature map is fitted on for ``env``: descriptors or indices.
 
     Parameters
     ----------
     feature_map : transformer
     env : TabularMDP
+    reward_input : {"state", "state_action"}, default="state"
+        What the reward depends on. ``"state"``: one row per state. ``"state_action"``: one
+        row per pair, row ``s * A + a`` (the reward is then ``r(s, a) = w . phi(s, a)``).
 
     Returns
     -------
-    X : ndarray of shape (S, d)
-        ``env.state_features``, or the column of state indices when the map asks for it
-        (``sklirl_input = "state_index"``) or the env has no state features.
+    X : ndarray of shape (S, d) or (S * A, d)
+        ``"state"``: ``env.state_features``, or the column of state indices when the map
+        asks for it (``sklirl_input = "state_index"``) or the env has no state features.
+        ``"state_action"``: ``env.state_action_features`` reshaped to ``(S * A, d)``, or the
+        column of pair indices ``s * A + a`` for an index map (so that
+        :class:`OneHotStates` gives the tabular ``r(s, a)``).
 
     Examples
     --------
@@ -311,8 +553,25 @@ def feature_inputs(feature_map, env):
            [1., 1.]])
     >>> feature_inputs(OneHotStates(), env).ravel()  # OneHotStates asks for state indices
     array([0., 1., 2., 3.])
+    >>> feature_inputs(OneHotStates(), env, "state_action").shape  # one row per (s, a)
+    (16, 1)
     """
     env = check_tabular_env(env)
+    if reward_input == "state_action":
+        S, A = env.n_states, env.n_actions
+        if _wants_state_index(feature_map):
+            return np.arange(S * A, dtype=np.float64)[:, None]
+        if env.state_action_features is None:
+            raise ValueError(
+                f"reward_input='state_action' with {type(feature_map).__name__} needs "
+                "state-action descriptors: build the env with state_action_features of "
+                "shape (S, A, d), or use OneHotStates() for the tabular reward r(s, a)."
+            )
+        return env.state_action_features.reshape(S * A, -1)
+    if reward_input != "state":
+        raise ValueError(
+            f"reward_input must be 'state' or 'state_action', got {reward_input!r}."
+        )
     if _wants_state_index(feature_map) or env.state_features is None:
         return np.arange(env.n_states, dtype=np.float64)[:, None]
     return env.state_features
@@ -374,6 +633,11 @@ def check_feature_matrix(phi, n_states=None, n_actions=None, name="features"):
             f"{name} must have shape (S, k), (S * A, k) or (S, A, k), got {phi.shape}."
         )
     phi = phi.astype(np.float64, copy=False)
+    if sp.issparse(phi) and not phi.has_canonical_format:
+        # Duplicate entries are summed by every product: check the sums (two 1e308 make inf).
+        phi = phi.copy()
+        with np.errstate(over="ignore"):
+            phi.sum_duplicates()
     if not np.all(np.isfinite(phi.data if sp.issparse(phi) else phi)):
         raise ValueError(f"{name} contains NaN or infinite values.")
     if n_states is not None:
@@ -392,20 +656,26 @@ def check_feature_matrix(phi, n_states=None, n_actions=None, name="features"):
     return phi
 
 
-def _check_feature_matrix(Phi, n_states, name):
-    """The output of a fitted feature map: one finite row per state, as (S, k)."""
+def _check_feature_matrix(Phi, n_rows, name, unit="state"):
+    """The output of a fitted feature map: one finite row per state (or pair), as (n, k)."""
     if not sp.issparse(Phi) and np.ndim(Phi) == 1:
         Phi = np.asarray(Phi)[:, None]
     Phi = check_feature_matrix(Phi, name=f"feature map {name} output")
-    if Phi.ndim != 2 or Phi.shape[0] != n_states:
+    if Phi.ndim != 2 or Phi.shape[0] != n_rows:
         raise ValueError(
-            f"feature map {name} returned shape {Phi.shape}; expected ({n_states}, k), one row "
-            "per state."
+            f"feature map {name} returned shape {Phi.shape}; expected ({n_rows}, k), one row "
+            f"per {unit}."
         )
     return Phi
 
 
-def fit_feature_matrix(features, env):
+def _n_rows(env, reward_input):
+    if reward_input == "state_action":
+        return env.n_states * env.n_actions, "state-action pair"
+    return env.n_states, "state"
+
+
+def fit_feature_matrix(features, env, reward_input="state"):
     """Clone and fit a feature map on ``env`` and return it with the ``(S, k)`` feature matrix.
 
     Parameters
@@ -413,12 +683,16 @@ def fit_feature_matrix(features, env):
     features : transformer
         Any scikit-learn transformer (or Pipeline of transformers).
     env : TabularMDP
+    reward_input : {"state", "state_action"}, default="state"
+        Fit on the state rows or on the ``S * A`` state-action rows (see
+        :func:`feature_inputs`).
 
     Returns
     -------
     fitted : transformer
         A fitted clone; ``features`` itself is left untouched.
-    phi : ndarray or scipy.sparse.csr_matrix of shape (S, k)
+    phi : ndarray or scipy.sparse.csr_matrix of shape (S, k) or (S * A, k)
+        Row ``s * A + a`` is ``phi(s, a)`` for ``"state_action"``.
 
     Examples
     --------
@@ -435,12 +709,13 @@ def fit_feature_matrix(features, env):
             f"{type(features).__name__}."
         )
     fitted = clone(features)
-    X = feature_inputs(fitted, env)
+    X = feature_inputs(fitted, env, reward_input)
     Phi = fitted.fit_transform(X)
-    return fitted, _check_feature_matrix(Phi, env.n_states, type(features).__name__)
+    n_rows, unit = _n_rows(env, reward_input)
+    return fitted, _check_feature_matrix(Phi, n_rows, type(features).__name__, unit)
 
 
-def transform_feature_matrix(fitted, env):
+def transform_feature_matrix(fitted, env, reward_input="state"):
     """The ``(S, k)`` feature matrix of an already fitted feature map on ``env``.
 
     What an estimator uses to evaluate its learned reward on another env (transfer): the
@@ -454,10 +729,12 @@ def transform_feature_matrix(fitted, env):
         estimator's ``features_``.
     env : TabularMDP
         An env whose state descriptors ``fitted`` can transform.
+    reward_input : {"state", "state_action"}, default="state"
+        As in :func:`fit_feature_matrix`.
 
     Returns
     -------
-    phi : ndarray or scipy.sparse.csr_matrix of shape (env.n_states, k)
+    phi : ndarray or scipy.sparse.csr_matrix of shape (env.n_states, k) or (S * A, k)
 
     Examples
     --------
@@ -469,8 +746,9 @@ def transform_feature_matrix(fitted, env):
     >>> transform_feature_matrix(fitted, GridWorld(size=3)).sum(axis=0)  # cells clipped
     array([1., 2., 2., 4.])
     """
-    Phi = fitted.transform(feature_inputs(fitted, env))
-    return _check_feature_matrix(Phi, env.n_states, type(fitted).__name__)
+    Phi = fitted.transform(feature_inputs(fitted, env, reward_input))
+    n_rows, unit = _n_rows(env, reward_input)
+    return _check_feature_matrix(Phi, n_rows, type(fitted).__name__, unit)
 
 
 def state_action_features(phi, n_actions):

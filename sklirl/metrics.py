@@ -12,6 +12,7 @@ from .expectations import occupancy_measure
 from .policies import check_policy
 from .solvers import ValueIteration
 from .solvers._tabular import check_rewards
+from .utils._numeric import as_float_array
 
 __all__ = [
     "policy_value",
@@ -108,8 +109,8 @@ def feature_expectation_gap(expert_feature_expectations, feature_expectations, o
     >>> feature_expectation_gap([1.0, 2.0], [1.0, 0.0])
     2.0
     """
-    a = np.asarray(expert_feature_expectations, dtype=np.float64)
-    b = np.asarray(feature_expectations, dtype=np.float64)
+    a = as_float_array(expert_feature_expectations, "expert_feature_expectations", copy=False)
+    b = as_float_array(feature_expectations, "feature_expectations", copy=False)
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(
             f"feature expectations must be 1-D of equal shape, got {a.shape}, {b.shape}."
@@ -151,10 +152,7 @@ def _epic_moments(reward_a, reward_b, S, A, gamma):
     """
     rewards = []
     for name, reward in (("reward_a", reward_a), ("reward_b", reward_b)):
-        r = np.asarray(reward)
-        if r.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must be numeric, got dtype {r.dtype}.")
-        r = r.astype(np.float64)
+        r = as_float_array(reward, name)
         if r.shape != (S, A, S):
             r = as_state_action_reward(r, S, A, name)
         elif not np.all(np.isfinite(r)):
@@ -216,6 +214,8 @@ def epic_distance(reward_a, reward_b, *, gamma=None, env=None):
         if env is None:
             raise ValueError("give gamma or env.")
         gamma = check_tabular_env(env).gamma
+    if isinstance(gamma, np.ndarray) and gamma.ndim == 0 and gamma.dtype.kind in "iuf":
+        gamma = gamma.item()  # a 0-d array, e.g. np.float64 arithmetic kept as an array
     if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not 0 <= gamma <= 1:
         raise ValueError(f"gamma must be in [0, 1], got {gamma!r}.")
     if env is not None:
@@ -229,6 +229,11 @@ def epic_distance(reward_a, reward_b, *, gamma=None, env=None):
                 )
         S = shapes[0][0]
         A = next((shape[1] for shape in shapes if len(shape) > 1), 1)
+        if S == 0 or A == 0:
+            raise ValueError(
+                f"epic_distance needs rewards of at least one state and action, got shapes "
+                f"{shapes[0]} and {shapes[1]}."
+            )
     cov, var_a, var_b = _epic_moments(reward_a, reward_b, S, A, float(gamma))
     # Rewards are on a unit scale here: below this variance a canonical reward is constant
     # (up to rounding), and its correlation with anything is undefined.

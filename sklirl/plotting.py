@@ -17,9 +17,11 @@ import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from .envs._tabular import check_tabular_env
 from .policies import check_policy
+from .utils._numeric import as_float_array
 from .utils._optional import import_optional
 
 __all__ = [
@@ -75,25 +77,44 @@ def _grid_layout(env, shape):
 
 def _state_array(values, env, name, reduce="max"):
     """``(S,)`` float values from ``(S,)`` or ``(S, A)`` input (reducing over actions)."""
-    arr = np.asarray(values)
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}.")
-    arr = arr.astype(np.float64)
+    if hasattr(values, "fit") and hasattr(values, "get_params"):
+        raise TypeError(
+            f"{name} must be an array, got the estimator {type(values).__name__}; pass its "
+            "fitted reward_ (or predict_reward(...)) instead."
+        )
+    arr = as_float_array(values, name)
     S, A = env.n_states, env.n_actions
-    if arr.shape == (S, A):
-        if reduce == "max":
-            arr = arr.max(axis=1)
-        elif reduce == "mean":
-            arr = arr.mean(axis=1)
-        elif reduce == "sum":
-            arr = arr.sum(axis=1)
-        else:
-            raise ValueError(f"reduce must be 'max', 'mean' or 'sum', got {reduce!r}.")
-    elif arr.shape != (S,):
-        raise ValueError(f"{name} must have shape ({S},) or ({S}, {A}), got {arr.shape}.")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinity.")
+    if arr.shape == (S, A):
+        with np.errstate(over="ignore"):
+            if reduce == "max":
+                arr = arr.max(axis=1)
+            elif reduce == "mean":  # the mean of finite values is finite: scale first
+                top = np.abs(arr).max()
+                arr = arr.mean(axis=1) if top <= 1.0 else (arr / top).mean(axis=1) * top
+            elif reduce == "sum":
+                arr = arr.sum(axis=1)
+            else:
+                raise ValueError(f"reduce must be 'max', 'mean' or 'sum', got {reduce!r}.")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(
+                f"{name}: the {reduce} over actions overflows float64; rescale it, or use "
+                "reduce='max'."
+            )
+    elif arr.shape != (S,):
+        raise ValueError(f"{name} must have shape ({S},) or ({S}, {A}), got {arr.shape}.")
     return arr
+
+
+def _standardize(values):
+    """Zero mean, unit standard deviation (values near 1e308 are scaled first: their
+    variance would overflow and draw a blank panel)."""
+    top = np.abs(values).max()
+    if top > 0:
+        values = values / top
+    std = values.std()
+    return (values - values.mean()) / (std if std > 0 else 1.0)
 
 
 def _heat_map(ax, grid, *, cmap, title, colorbar, vmin=None, vmax=None, norm=None):
@@ -207,8 +228,11 @@ def plot_reward_comparison(env, rewards, *, shape=None, reduce="max", standardiz
     for title, reward in rewards.items():
         values = _state_array(reward, env, f"rewards[{title!r}]", reduce)[: rows * cols]
         if standardize:
-            std = values.std()
-            values = (values - values.mean()) / (std if std > 0 else 1.0)
+            values = _standardize(values)
+        if str(title) in grids:  # e.g. 1 and "1": one panel would silently replace the other
+            raise ValueError(
+                f"two rewards have the title {str(title)!r}; give every panel its own title."
+            )
         grids[str(title)] = values.reshape(rows, cols)
     n = len(grids)
     plt = _pyplot()
@@ -226,6 +250,8 @@ def plot_reward_comparison(env, rewards, *, shape=None, reduce="max", standardiz
 
 
 def _policy_probs(policy, env):
+    if hasattr(policy, "fit") and hasattr(policy, "get_params"):  # an estimator
+        check_is_fitted(policy, "policy_")
     if hasattr(policy, "policy_"):  # a fitted estimator
         policy = policy.policy_
     return check_policy(policy, env).at(0)
@@ -365,10 +391,10 @@ def plot_occupancy(env, occupancy, *, ax=None, shape=None, normalize=True, cmap=
     if (values < 0).any():
         raise ValueError("occupancy must be non-negative.")
     if normalize:
-        total = values.sum()
-        if total <= 0:
+        if values.max() <= 0:
             raise ValueError("occupancy has zero total mass; it cannot be normalised.")
-        values = values / total
+        values = values / values.max()  # first: a sum of entries near 1e308 overflows
+        values = values / values.sum()
     grid = values[: rows * cols].reshape(rows, cols)
     norm = None
     if log:
@@ -386,6 +412,8 @@ def plot_occupancy(env, occupancy, *, ax=None, shape=None, normalize=True, cmap=
 
 def _history_series(history):
     """``{key: 1-D float array}`` from a dict of sequences, a list of dicts or an estimator."""
+    if hasattr(history, "fit") and hasattr(history, "get_params"):  # an estimator
+        check_is_fitted(history, "history_")
     if hasattr(history, "history_"):
         history = history.history_
     if isinstance(history, Mapping):

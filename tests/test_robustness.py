@@ -322,7 +322,7 @@ def test_interrupt_without_checkpoint_restores_the_previous_state(monkeypatch):
     reward = est.reward_.copy()
     with monkeypatch.context() as m:
         m.setattr(max_margin_module.ValueIteration, "solve", interrupted)
-        with pytest.warns(UserWarning, match="left its previous fit"):
+        with pytest.warns(UserWarning, match="keeps its previous fit"):
             with pytest.raises(KeyboardInterrupt):
                 est.fit(demos, GRID)
     np.testing.assert_array_equal(est.reward_, reward)
@@ -369,3 +369,49 @@ def test_warnings_point_at_the_callers_line():
         SoftValueIteration(max_iter=2).solve(GRID, GRID.reward)
     assert len(caught) >= 3
     assert {w.filename for w in caught} == {__file__}
+
+
+_INTERRUPT_DURING_IMPORT = """
+import importlib.abc, os, signal, sys, warnings
+class Interrupter(importlib.abc.MetaPathFinder):
+    fired = False
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r} and not Interrupter.fired:
+            Interrupter.fired = True
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C lands mid-import
+        return None
+sys.meta_path.insert(0, Interrupter())
+warnings.simplefilter("ignore")
+from sklirl import GAIL
+from sklirl.datasets import make_expert_demos
+from sklirl.envs import GridWorld
+env = GridWorld(3, gamma=0.9)
+demos, _ = make_expert_demos(env, 4, horizon=5, random_state=0)
+try:
+    GAIL(max_iter=1, hidden_layer_sizes=(4,), random_state=0).fit(demos, env)
+except KeyboardInterrupt:
+    print("interrupted")
+assert Interrupter.fired
+est = GAIL(max_iter=1, hidden_layer_sizes=(4,), random_state=0).fit(demos, env)
+print("refit", est.n_iter_)
+"""
+
+
+@pytest.mark.parametrize("module", ["sympy.polys"])  # the one seen to corrupt (deepest)
+def test_ctrl_c_during_the_first_torch_import_does_not_corrupt_the_process(module):
+    """Ctrl-C while the first fit imports torch (or the sympy torch's optimizers import
+    lazily) is held back until the imports complete, then raised: the next fit works. Before,
+    a KeyboardInterrupt inside sympy's import left ``module 'sympy' has no attribute
+    'core'`` (or a SIGSEGV inside torch) for the rest of the process."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    env = {**os.environ, "PYTHONPATH": os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_DURING_IMPORT.format(module=module)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["interrupted", "refit", "1"]

@@ -356,6 +356,19 @@ def test_soft_policy_iteration_needs_few_steps_for_gamma_near_one():
         SoftValueIteration(method="newton").solve(env, env.reward)
 
 
+def test_soft_policy_iteration_converges_in_few_newton_steps_at_gamma_0_9999():
+    """10^4 states at gamma = 0.9999 (sweeps would need ~250,000): Newton reaches the rounding
+    floor in a few steps. Its linear solves are in correction form and pi is normalised by its
+    own rows; before, pi's rows summed to 1 +- 1e-12 and Newton stalled (36,248 iterations)."""
+    env = GridWorld(100, gamma=0.9999)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        q, v, n_iter = soft_value_iteration(env, env.reward, method="policy_iteration")
+    assert n_iter <= 100
+    backup = soft_bellman_backup(env, env.reward, v)[1]
+    assert np.abs(backup - v).max() <= 1e-12 * np.abs(v).max()
+
+
 def test_soft_policy_iteration_iterative_solver_path(monkeypatch):
     import sklirl.envs._policy_flow as policy_flow
 

@@ -17,11 +17,12 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import NotFittedError
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklirl import GAIL, BayesianIRL, BehavioralCloning, MaxEntIRL, MaxMarginIRL, Trajectory
 from sklirl.datasets import make_expert_demos, sample_trajectories
-from sklirl.demos import check_demos, load_demos
+from sklirl.demos import check_demos, from_dataframe, load_demos, save_demos
 from sklirl.envs import GridWorld, ObjectWorld, TabularMDP
 from sklirl.expectations import (
     ExactExpectation,
@@ -31,7 +32,7 @@ from sklirl.expectations import (
     occupancy_feature_expectations,
     occupancy_measure,
 )
-from sklirl.features import OneHotStates, fit_feature_matrix, state_action_features
+from sklirl.features import MacroCells, OneHotStates, fit_feature_matrix, state_action_features
 from sklirl.metrics import (
     epic_distance,
     expected_value_difference,
@@ -129,6 +130,9 @@ BAD_DEMOS = [
      "demos[0] is a dict without 'states'/'actions'"),
     ("obs/acts object out of range", [_Obj([0, 1], [7])], ValueError,
      "step 0: action 7 is outside [0, 4)"),
+    ("a DataLoader's transition batches", [{"obs": [0, 1], "acts": [1, 1], "next_obs": [1, 2],
+                                           "dones": [False, False]}], TypeError,
+     "demos[0] is a batch of flattened transitions"),
     ("terminal flag not a bool", [Trajectory([0, 1], [1]), {"states": [0, 1], "actions": [1],
                                                             "terminal": "yes"}],
      TypeError, "trajectory 1: terminal must be a bool"),
@@ -222,13 +226,13 @@ BAD_ENVS = [
     ("mu0 negative", lambda: TabularMDP(P_OK, initial_state_distribution=[1.5, -0.5]),
      ValueError, "initial_state_distribution must be finite and non-negative"),
     ("mu0 strings", lambda: TabularMDP(P_OK, initial_state_distribution=["a", "b"]), TypeError,
-     "initial_state_distribution must be an array of numbers"),
+     "initial_state_distribution must be numeric"),
     ("state_features wrong rows", lambda: TabularMDP(P_OK, state_features=np.ones((3, 2))),
      ValueError, "state_features must have shape (2, d), got (3, 2)"),
     ("state_features NaN", lambda: TabularMDP(P_OK, state_features=[[np.nan], [1.0]]),
      ValueError, "state_features contains NaN or infinity"),
     ("state_features strings", lambda: TabularMDP(P_OK, state_features=[["a"], ["b"]]),
-     TypeError, "state_features must be an array of numbers"),
+     TypeError, "state_features must be numeric"),
     ("reward wrong shape", lambda: TabularMDP(P_OK, reward=[1.0, 2.0, 3.0]), ValueError,
      "reward must have shape (2,) or (2, 2), got (3,)"),
     ("reward infinite", lambda: TabularMDP(P_OK, reward=[1.0, np.inf]), ValueError,
@@ -280,6 +284,10 @@ BAD_PARAMS = [
      "'max_iter' parameter of MaxEntIRL must be an int in the range [1, inf)"),
     ("MaxEntIRL optimizer", MaxEntIRL(optimizer="adam"), ValueError,
      "'optimizer' parameter of MaxEntIRL must be a str among"),
+    ("MaxEntIRL reward_input", MaxEntIRL(reward_input="action"), ValueError,
+     "'reward_input' parameter of MaxEntIRL must be a str among"),
+    ("MaxMarginIRL reward_input", MaxMarginIRL(reward_input="pairs"), ValueError,
+     "'reward_input' parameter of MaxMarginIRL must be a str among"),
     ("MaxEntIRL tol a string", MaxEntIRL(tol="small"), ValueError, "'tol' parameter"),
     ("MaxEntIRL features not a transformer", MaxEntIRL(features=5), ValueError,
      "'features' parameter of MaxEntIRL must be an object implementing 'fit' and 'transform'"),
@@ -337,7 +345,9 @@ BAD_WEIGHTS = [
     ("negative", -np.ones(6), ValueError, "sample_weight must be finite and non-negative"),
     ("NaN", np.full(6, np.nan), ValueError, "sample_weight must be finite and non-negative"),
     ("all zero", np.zeros(6), ValueError, "sample_weight must not be all zero"),
-    ("strings", ["a"] * 6, TypeError, "sample_weight must be an array of numbers"),
+    ("strings", ["a"] * 6, TypeError, "sample_weight must be numeric"),
+    ("numeric strings", ["0.5"] * 6, TypeError, "sample_weight must be numeric"),
+    ("complex", [1 + 1j] * 6, TypeError, "(complex numbers)"),
 ]
 
 
@@ -511,7 +521,7 @@ BAD_FUNCTION_CALLS = [
     ("value_iteration tol negative", lambda: value_iteration(ENV, np.zeros(S), tol=-1.0),
      ValueError, "tol must be a positive finite float, got -1.0"),
     ("soft_value_iteration init_values", lambda: soft_value_iteration(
-        ENV, np.zeros(S), init_values="zeros"), TypeError, "init_values must be a numeric array"),
+        ENV, np.zeros(S), init_values="zeros"), TypeError, "init_values must be numeric"),
     # stacks of K rewards
     ("soft_value_iteration reward stack shape", lambda: soft_value_iteration(
         ENV, np.zeros((2, S, A + 1))), ValueError,
@@ -539,6 +549,22 @@ BAD_FUNCTION_CALLS = [
      ValueError, "is longer than the env's finite horizon 4"),
     ("ObjectWorld discrete", lambda: ObjectWorld(discrete="no"), TypeError,
      "discrete must be True or False, got 'no'"),
+    ("from_dataframe duplicated time step", lambda: from_dataframe(
+        {"e": [0, 0, 0], "t": [0, 1, 1], "s": [0, 1, 2], "a": [0, 0, 1]}, episode="e",
+        time="t", state="s", action="a"), ValueError, "episode 0: time step 1 appears twice"),
+    ("from_dataframe NaN state", lambda: from_dataframe(
+        {"e": [0, 0], "s": [0, np.nan], "a": [0, 0]}, episode="e", state="s", action="a"),
+     ValueError, "episode 0, row 1: state column 's' is missing or not finite"),
+    ("from_dataframe fractional state for a tabular env", lambda: from_dataframe(
+        {"e": [0, 0], "s": [0, 0.5], "a": [0, 0]}, episode="e", state="s", action="a",
+        n_states=3), ValueError, "episode 0, row 1: state 0.5 is not an integer index"),
+    ("from_dataframe one-row episode", lambda: from_dataframe(
+        {"e": [0, 0, 1], "s": [0, 1, 2], "a": [0, 0, 1]}, episode="e", state="s", action="a"),
+     ValueError, "episode 1, row 2: the episode has a single row"),
+    ("from_trajectories prior", lambda: TabularMDP.from_trajectories(
+        [([0, 1], [0])], 2, 2, prior=np.nan), ValueError, "prior must be a finite float >= 0"),
+    ("state_action_features shape", lambda: TabularMDP(P_OK, state_action_features=np.ones(
+        (2, 3, 1))), ValueError, "state_action_features must have shape (2, 2, d)"),
     ("epic_distance string reward",
      lambda: epic_distance(np.array(["a", "b"]), np.ones(2), gamma=0.9), TypeError,
      "reward_a must be numeric"),
@@ -559,7 +585,7 @@ def test_load_demos_refuses_pickled_objects(tmp_path):
     obj[0] = {"payload": 1}
     np.savez(path, states=obj, actions=np.zeros(1), state_lengths=np.ones(1, dtype=np.int64),
              action_lengths=np.ones(1, dtype=np.int64))
-    with pytest.raises(ValueError, match="allow_pickle=False"):
+    with pytest.raises(ValueError, match="refused: they would need pickle"):
         load_demos(path)
 
 
@@ -637,6 +663,552 @@ def test_check_demos_copies_and_freezes():
     assert not traj.states.flags.writeable
     states[0] = 2
     assert traj.states[0] == 0
+
+
+# -- a failed fit is rolled back -----------------------------------------------------------------
+class _NaNFeatures(TransformerMixin, BaseEstimator):
+    """A feature map whose features are NaN: fit must fail after it started changing things."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.full((len(X), 2), np.nan)
+
+
+def _stop_after_first_round(est, row):
+    raise RuntimeError("callback failed")  # after the first round has been recorded
+
+
+def _maxent_cv():
+    from sklirl.irl import MaxEntIRLCV
+
+    return MaxEntIRLCV(l2s=[0.1, 10.0], cv=2, max_iter=5)
+
+
+# (id, estimator of the first fit, parameters of the failing refit, expected exception)
+FAILING_REFITS = [
+    ("MaxEntIRL-nan-features", MaxEntIRL(max_iter=5), {"features": _NaNFeatures()}, ValueError),
+    ("MaxEntIRL-mlp-warm-nan", MaxEntIRL(reward_model="mlp", max_iter=3, warm_start=True),
+     {"features": _NaNFeatures()}, ValueError),
+    ("MaxMarginIRL-nan-features", MaxMarginIRL(max_iter=5), {"features": _NaNFeatures()},
+     ValueError),
+    ("GAIL-nan-features", GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
+     {"features": _NaNFeatures()}, ValueError),
+    ("MaxEntIRLCV-nan-features", _maxent_cv(), {"features": _NaNFeatures()}, ValueError),
+    ("GAIL-callback", GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
+     {"callback": _stop_after_first_round, "max_iter": 3}, RuntimeError),
+    ("GAIL-warm-callback", GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0,
+                                warm_start=True),
+     {"callback": _stop_after_first_round, "max_iter": 3}, RuntimeError),
+]
+
+
+def _fitted_state(est):
+    """The instance's attributes with array and network contents, for an exact comparison."""
+    import pickle
+
+    return {k: pickle.dumps(v) for k, v in vars(est).items()
+            if k.endswith("_") and not k.startswith("_")}
+
+
+@pytest.mark.parametrize("case, est, refit_params, exc", FAILING_REFITS,
+                         ids=[c[0] for c in FAILING_REFITS])
+def test_failed_refit_keeps_the_previous_fit(case, est, refit_params, exc):
+    """Any exception in fit (not only Ctrl-C) leaves the previous fit intact, every attribute
+    and network included, so the estimator predicts exactly as before the failed call."""
+    est = clone(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(_demos(), ENV)
+    before = _fitted_state(est)
+    reward = est.predict_reward([0, 4, 8])
+    est.set_params(**refit_params)
+    ids = {k: id(v) for k, v in vars(est).items()}
+    other_env = GridWorld(4, gamma=0.9)
+    demos, _ = make_expert_demos(other_env, 4, horizon=6, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(exc) as info:
+            est.fit(demos, other_env)
+    assert any("keeps its previous fit" in n for n in getattr(info.value, "__notes__", []))
+    assert {k: id(v) for k, v in vars(est).items()} == ids
+    assert _fitted_state(est) == before
+    assert est.env_ is ENV
+    history = getattr(est, "history_", None)
+    if isinstance(history, dict) and "disc_loss" in history:  # GAIL: one entry per round
+        assert all(len(v) == est.n_iter_ for v in history.values())
+    np.testing.assert_array_equal(est.predict_reward([0, 4, 8]), reward)
+
+
+@pytest.mark.parametrize("case, est, refit_params, exc", FAILING_REFITS,
+                         ids=[c[0] for c in FAILING_REFITS])
+def test_failed_first_fit_leaves_the_estimator_unfitted(case, est, refit_params, exc):
+    est = clone(est).set_params(**refit_params)
+    params = dict(vars(est))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(exc, match="") as info:
+            est.fit(_demos(), ENV)
+    assert any("is unfitted" in n for n in getattr(info.value, "__notes__", []))
+    assert vars(est) == params
+    with pytest.raises(NotFittedError):
+        est.predict([0])
+
+
+def test_failed_cv_refit_keeps_the_previous_fit(monkeypatch):
+    """MaxEntIRLCV sets its CV results and refits in one transaction: a failing refit leaves
+    neither the new CV results nor half a refit."""
+    import sklirl.irl._max_ent as max_ent_module
+
+    est = _maxent_cv()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(_demos(), ENV)
+    before = _fitted_state(est)
+
+    def failing_refit(self, *args, **kwargs):
+        raise RuntimeError("refit failed")
+
+    monkeypatch.setattr(max_ent_module.MaxEntIRL, "fit", failing_refit)
+    est.set_params(l2s=[1.0, 100.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match="refit failed"):
+            est.fit(_demos(), ENV)
+    assert _fitted_state(est) == before
+
+
+def test_failed_fit_occupancy_keeps_the_previous_fit():
+    est = MaxEntIRL(max_iter=50).fit(_demos(), ENV)
+    before = _fitted_state(est)
+    est.set_params(features=_NaNFeatures())
+    other_env = GridWorld(4, gamma=0.9)
+    with pytest.raises(ValueError):
+        est.fit_occupancy(np.ones(other_env.n_states), other_env)
+    assert _fitted_state(est) == before and est.env_ is ENV
+
+
+# -- classes of numeric input, each through every coercion point -----------------------------------
+def _not_numbers(shape):
+    """Arrays of ``shape`` that are not real numbers: each must be refused with a TypeError."""
+    import torch
+
+    return {
+        "numeric strings": np.full(shape, "0.5"),
+        "complex": np.full(shape, 0.5 + 0j),
+        "None": np.full(shape, None, dtype=object),
+        "tensor requiring grad": torch.full(shape, 0.5, dtype=torch.float64,
+                                            requires_grad=True),
+    }
+
+
+# (id, call with the bad value, shape of the value): every place that coerces user numbers
+NUMBER_SINKS = [
+    ("TabularMDP initial_state_distribution",
+     lambda v: TabularMDP(P_OK, initial_state_distribution=v), (2,)),
+    ("TabularMDP reward", lambda v: TabularMDP(P_OK, reward=v), (2,)),
+    ("TabularMDP state_features", lambda v: TabularMDP(P_OK, state_features=v), (2, 1)),
+    ("fit sample_weight", lambda v: _fitted("MaxEntIRL").score(_demos(), sample_weight=v),
+     (6,)),
+    ("solver reward", lambda v: SoftValueIteration().solve(ENV, v), (S,)),
+    ("solver init_values", lambda v: soft_value_iteration(ENV, np.zeros(S), init_values=v),
+     (S,)),
+    ("occupancy initial_distribution",
+     lambda v: occupancy_measure(ENV, np.full((S, A), 1 / A), initial_distribution=v), (S,)),
+    ("policy probabilities", lambda v: TabularPolicy(v), (S, A)),
+    ("fit_occupancy", lambda v: MaxEntIRL(max_iter=1).fit_occupancy(v, ENV), (S,)),
+    ("epic_distance", lambda v: epic_distance(v, np.arange(S * A).reshape(S, A), gamma=0.9),
+     (S, A)),
+    ("feature_expectation_gap", lambda v: feature_expectation_gap(v, np.zeros(2)), (2,)),
+    ("Trajectory states", lambda v: Trajectory(v, [0]), (2,)),
+]
+
+
+@pytest.mark.parametrize("kind", ["numeric strings", "complex", "None", "tensor requiring grad"])
+@pytest.mark.parametrize("case, call, shape", NUMBER_SINKS, ids=[c[0] for c in NUMBER_SINKS])
+def test_non_numbers_are_refused_everywhere_numbers_are_needed(case, call, shape, kind):
+    """Strings are not parsed ("0.5"), complex numbers not truncated, objects not coerced,
+    tensors requiring grad not converted: a TypeError naming the argument."""
+    pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="numeric|numbers|detach|dtype"):
+        call(_not_numbers(shape)[kind])
+
+
+# (id, call): float indices are range-checked before any cast to int (1e20 would wrap around)
+HUGE_FLOAT_INDICES = [
+    ("predict", lambda x: _fitted("MaxMarginIRL").predict([x])),
+    ("predict_reward", lambda x: _fitted("MaxEntIRL").predict_reward([x])),
+    ("policy.predict", lambda x: TabularPolicy(np.full((S, A), 1 / A)).predict([x])),
+    ("check_demos", lambda x: check_demos([([0.0, x], [0.0])], n_states=S, n_actions=A)),
+    ("check_demos actions", lambda x: check_demos([([0, 1], [x])], n_states=S, n_actions=A)),
+]
+
+
+@pytest.mark.parametrize("x", [1e20, -1e20, 2.0**63, 1e300])
+@pytest.mark.parametrize("case, call", HUGE_FLOAT_INDICES, ids=[c[0] for c in HUGE_FLOAT_INDICES])
+def test_huge_float_indices_are_reported_as_given(case, call, x):
+    with pytest.raises(ValueError, match=re.escape(f"{x:g}") + r"|" + re.escape(repr(x))):
+        call(x)
+
+
+def test_policy_at_rejects_invalid_time_steps():
+    policy = TabularPolicy(np.full((3, S, A), 1 / A))
+    assert policy.at(10**30).shape == (S, A)  # past the horizon: the last step's rule
+    for t in (-1, 1.5, "0", None):
+        with pytest.raises(ValueError, match="non-negative int time step"):
+            policy.at(t)
+
+
+# (id, call): results that would overflow float64 are refused, never returned as inf/NaN/zeros
+OVERFLOWS = [
+    ("finite-horizon value iteration", lambda: value_iteration(
+        GridWorld(3, gamma=0.9, horizon=5), np.full(S, 1e308)), "beyond float64's range"),
+    ("discounted soft value iteration", lambda: soft_value_iteration(
+        ENV, np.full(S, 1e306)), "beyond float64's range"),
+    ("occupancy_feature_expectations", lambda: occupancy_feature_expectations(
+        np.full((S, A), 1e308), np.full((S, 2), 10.0)), "overflow float64"),
+    ("CSR features with duplicates summing to inf", lambda: fit_feature_matrix(
+        _DuplicateCSR(), ENV), "NaN or infinite"),
+]
+
+
+class _DuplicateCSR(TransformerMixin, BaseEstimator):
+    """Features with duplicate CSR entries 1e308 + 1e308 = inf in the first cell."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        n = len(X)
+        indptr = np.r_[0, np.full(n, 2)]
+        return sp.csr_matrix((np.full(2, 1e308), np.zeros(2, dtype=int), indptr),
+                             shape=(n, 1))
+
+
+@pytest.mark.parametrize("case, call, fragment", OVERFLOWS, ids=[c[0] for c in OVERFLOWS])
+def test_overflowing_results_are_refused(case, call, fragment):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow warning on the way
+        with pytest.raises(ValueError, match=fragment):
+            call()
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e300, 1e308])
+def test_results_near_the_float64_edge_are_right(scale):
+    """Inputs near the largest float that have a finite answer get the right one."""
+    from sklirl.features import MacroCells
+
+    # fit_occupancy depends on the occupancy's proportions only
+    occupancy = np.zeros(S)
+    occupancy[[2, 5, 8]] = scale
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # l2=0: an unattainable target
+        a = MaxEntIRL(max_iter=20).fit_occupancy(occupancy, ENV)
+        b = MaxEntIRL(max_iter=20).fit_occupancy(occupancy / scale, ENV)
+    np.testing.assert_allclose(a.reward_, b.reward_)
+    # MacroCells: rows beyond the fitted range go to the edge cell, on the correct side
+    cells = MacroCells(1).fit([[0.0], [3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = cells.transform([[scale * 1e19 if scale < 1e300 else scale], [-scale]])
+    np.testing.assert_array_equal(out.argmax(axis=1), [3, 0])
+
+
+# -- absurd sizes are refused up front, with the size and the estimate ----------------------------
+def _long_env(horizon):
+    return TabularMDP(P_OK, gamma=1.0, horizon=horizon)
+
+
+def _ppo(**params):
+    from sklirl.solvers import PPO
+
+    return PPO(n_steps=8, batch_size=8, **params).make_trainer("CartPole-v1")
+
+
+# (id, call, the size the message must name)
+ABSURD_SIZES = [
+    ("occupancy horizon 2**40", lambda: occupancy_measure(_long_env(2**40), np.full((2, 2), .5)),
+     "1099511627776"),
+    ("occupancy per_step", lambda: occupancy_measure(_long_env(2**33), np.full((2, 2), .5),
+                                                     per_step=True), "8589934592"),
+    ("finite-horizon planning", lambda: value_iteration(_long_env(2**40), np.zeros(2)),
+     "1099511627776"),
+    ("soft planning", lambda: SoftValueIteration().solve(_long_env(2**40), np.zeros(2)),
+     "1099511627776"),
+    ("sample_trajectories horizon 2**40", lambda: sample_trajectories(
+        ENV, np.full((S, A), 1 / A), 1, horizon=2**40), "1099511627776"),
+    ("sample_trajectories 10**12 trajectories", lambda: sample_trajectories(
+        ENV, np.full((S, A), 1 / A), 10**12, horizon=10), "1000000000000"),
+    ("GridWorld(10**9)", lambda: GridWorld(10**9), "1000000000 x 1000000000"),
+    ("ObjectWorld(10**6)", lambda: ObjectWorld(10**6), "1000000 x 1000000"),
+    ("Monte Carlo rollouts at gamma 1 - 1e-10", lambda: MonteCarloExpectation(
+        n_episodes=10).occupancy(TabularMDP(P_OK, gamma=1 - 1e-10), np.full((2, 2), .5)),
+     "6.91e+10 steps"),
+    ("PPO(n_envs=10**9)", lambda: _ppo(n_envs=10**9), "n_envs=1000000000"),
+]
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu", 3])
+def test_ppo_refuses_devices_it_cannot_use(device):
+    with pytest.raises(ValueError, match="device"):
+        _ppo(n_envs=1, device=device)
+
+
+def test_ppo_factory_must_return_an_env():
+    from sklirl.solvers import PPO
+
+    with pytest.raises(TypeError, match="returned int, not a gymnasium.Env"):
+        PPO(n_envs=1, n_steps=8, batch_size=8).make_trainer(lambda: 3)
+
+
+def test_ppo_rewards_whose_returns_overflow_are_refused():
+    trainer = _ppo(n_envs=1)
+    batch = trainer.collect_rollouts()
+    with pytest.raises(ValueError, match="overflow float64"):
+        trainer.update(batch, np.full(8, 1e308))
+    trainer.close()
+
+
+@pytest.mark.parametrize("case, call, size", ABSURD_SIZES, ids=[c[0] for c in ABSURD_SIZES])
+def test_absurd_sizes_are_refused_with_an_estimate(case, call, size):
+    with pytest.raises(ValueError, match=r"needs about [\d.]+ [KMGTPE]i?B of memory|would take "
+                                         r"about [\d.e+]+ operations") as info:
+        call()
+    assert size in str(info.value)
+
+
+def test_resource_checks_leave_reasonable_sizes_alone():
+    """The limits are the machine's memory and ~a day of work: ordinary sizes pass."""
+    from sklirl.utils._resources import check_memory, check_work, physical_memory
+
+    check_memory(physical_memory() / 2, "half the memory")
+    check_work(1e12, "a few minutes")
+    assert occupancy_measure(_long_env(10_000), np.full((2, 2), .5)).sum() == pytest.approx(1e4)
+    assert len(sample_trajectories(ENV, np.full((S, A), 1 / A), 2, horizon=10_000)[0]) == 10_000
+
+
+# -- persistence: exact round trips, tampered files refused before any allocation -----------------
+def test_save_load_round_trip_is_exact_across_dtypes(tmp_path):
+    """int64 states above 2**53 next to float trajectories are not promoted to float."""
+    big = 2**53 + 1
+    demos = [Trajectory(np.array([big, 1]), [0]), Trajectory(np.array([0.5, 1.5]), [1]),
+             Trajectory(np.array([2**62, 3], dtype=np.int64), np.array([1], dtype=np.uint8))]
+    save_demos(tmp_path / "mixed", demos)  # same name, without .npz, on both sides
+    loaded = load_demos(tmp_path / "mixed")
+    assert (tmp_path / "mixed.npz").exists()
+    for a, b in zip(demos, loaded):
+        assert a.states.dtype == b.states.dtype and a.actions.dtype == b.actions.dtype
+        assert a.states.tolist() == b.states.tolist() and a.actions.tolist() == b.actions.tolist()
+    assert loaded[0].states[0] == big
+
+
+def _npz_with_header(path, shape, descr="<i8", data=b"\0" * 16):
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": descr, "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("states.npy", header.getvalue() + data)
+        for name in ("actions", "state_lengths", "action_lengths"):
+            member = io.BytesIO()
+            np.save(member, np.ones(1, dtype=np.int64))
+            archive.writestr(name + ".npy", member.getvalue())
+    return path
+
+
+def _tampered(kind, tmp_path):
+    path = tmp_path / f"{kind}.npz"
+    ok = dict(states=np.zeros(3, int), actions=np.zeros(2, int),
+              state_lengths=np.array([2, 1]), action_lengths=np.array([1, 1]))
+    if kind == "negative lengths":
+        np.savez(path, **{**ok, "state_lengths": np.array([5, -2])})
+    elif kind == "float lengths":
+        np.savez(path, **{**ok, "state_lengths": np.array([1.5, 1.5])})
+    elif kind == "lengths not adding up":
+        np.savez(path, **{**ok, "action_lengths": np.array([1, 7])})
+    elif kind == "header declaring 1e14 elements":
+        _npz_with_header(path, (10**14,))
+    elif kind == "header declaring a 0-d array":
+        _npz_with_header(path, (), data=b"\0" * 8)
+    elif kind == "garbage bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(200))
+    elif kind == ".npy file":
+        np.save(tmp_path / "single.npy", np.zeros(3))
+        path = tmp_path / "single.npy"
+    elif kind == "truncated zip":
+        np.savez(path, **ok)
+        path.write_bytes(path.read_bytes()[:150])
+    elif kind == "corrupted member":
+        np.savez(path, **ok)
+        data = bytearray(path.read_bytes())
+        data[100] ^= 0xFF  # inside the first member's data (np.savez does not compress)
+        path.write_bytes(bytes(data))
+    return path
+
+
+TAMPERED = ["negative lengths", "float lengths", "lengths not adding up",
+            "header declaring 1e14 elements", "header declaring a 0-d array", "garbage bytes",
+            ".npy file", "truncated zip", "corrupted member"]
+
+
+@pytest.mark.parametrize("kind", TAMPERED)
+def test_tampered_demos_files_are_refused_clearly(kind, tmp_path):
+    path = _tampered(kind, tmp_path)
+    with pytest.raises(ValueError, match="demos file|is corrupt") as info:
+        load_demos(path)
+    assert "pickle" not in str(info.value).replace("would need pickle", "")
+
+
+# -- sizes, temperatures, tables, plots: the remaining classes of the red-team run --------------
+FLOAT_SIZES = [
+    ("check_demos n_states", lambda n: check_demos(_demos(), n_states=n, n_actions=A)),
+    ("check_demos n_actions", lambda n: check_demos(_demos(), n_states=S, n_actions=n)),
+    ("empirical_occupancy n_states", lambda n: empirical_occupancy(_demos(), n, A, 0.9)),
+    ("TabularMDP n_actions", lambda n: TabularMDP(np.full((4, 2), 0.5), n_actions=n)),
+]
+
+
+@pytest.mark.parametrize("n", [9.5, 9.0, "9"])
+@pytest.mark.parametrize("case, call", FLOAT_SIZES, ids=[c[0] for c in FLOAT_SIZES])
+def test_sizes_must_be_ints(case, call, n):
+    with pytest.raises(TypeError, match="must be an int"):
+        call(n)
+
+
+@pytest.mark.parametrize("value", [1e-310, 5e-324])
+@pytest.mark.parametrize("make", [
+    lambda T: SoftValueIteration(temperature=T).solve(ENV, ENV.reward),
+    lambda T: soft_value_iteration(ENV, ENV.reward, temperature=T),
+    lambda T: GAIL(max_iter=1, entropy_coef=T, hidden_layer_sizes=(4,)).fit(_demos(), ENV),
+], ids=["SoftValueIteration", "soft_value_iteration", "GAIL entropy_coef"])
+def test_temperatures_whose_reciprocal_overflows_are_named(make, value):
+    with pytest.raises(ValueError, match="reciprocal overflows"):
+        make(value)
+
+
+def test_reward_over_temperature_beyond_float64_is_refused():
+    with pytest.raises(ValueError, match="raise the temperature"):
+        soft_value_iteration(ENV, ENV.reward * 1e10, temperature=1e-295)
+
+
+@pytest.mark.parametrize("est, refit", [
+    (MaxEntIRL(max_iter=3, warm_start=True), {"features": MacroCells(2)}),
+    (MaxEntIRL(reward_model="mlp", max_iter=2, warm_start=True), {"features": MacroCells(2)}),
+    (GAIL(max_iter=1, hidden_layer_sizes=(4,), warm_start=True, random_state=0),
+     {"features": MacroCells(2)}),
+], ids=["MaxEntIRL", "MaxEntIRL-mlp", "GAIL"])
+def test_warm_start_that_cannot_apply_warns(est, refit):
+    """warm_start=True is never ignored silently: new features start from scratch, saying so."""
+    est = clone(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(_demos(), ENV)
+    est.set_params(**refit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match="warm_start=True is ignored because"):
+            est.fit(_demos(), ENV)
+
+
+def _fake_gym(P):
+    gymnasium = pytest.importorskip("gymnasium")
+
+    class Toy(gymnasium.Env):
+        def __init__(self):
+            self.P = P
+            self.observation_space = gymnasium.spaces.Discrete(2)
+            self.action_space = gymnasium.spaces.Discrete(1)
+
+    return Toy()
+
+
+_OK = (1.0, 1, 0.0, False)
+MALFORMED_P = [
+    ("missing state", {0: {0: [_OK]}}, "no entry for state 1"),
+    ("missing action", {0: {}, 1: {0: [_OK]}}, "no list of outcomes for action 0"),
+    ("short tuple", {0: {0: [(1.0, 1)]}, 1: {0: [_OK]}}, "must be a (prob, next_state"),
+    ("string probability", {0: {0: [("x", 1, 0.0, False)]}, 1: {0: [_OK]}}, "probability 'x'"),
+    ("next state out of range", {0: {0: [(1.0, 5, 0.0, False)]}, 1: {0: [_OK]}},
+     "next state 5 is not a state index in [0, 2)"),
+    ("NaN reward", {0: {0: [(1.0, 1, np.nan, False)]}, 1: {0: [_OK]}}, "reward nan"),
+]
+
+
+@pytest.mark.parametrize("case, P, fragment", MALFORMED_P, ids=[c[0] for c in MALFORMED_P])
+def test_from_gymnasium_names_the_malformed_entry(case, P, fragment):
+    from sklirl.envs import from_gymnasium
+
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        from_gymnasium(_fake_gym(P))
+
+
+PLOT_CALLS = [
+    ("plot_reward unfitted estimator", lambda p: p.plot_reward(ENV, MaxEntIRL()), TypeError,
+     "pass its fitted reward_"),
+    ("plot_policy unfitted estimator", lambda p: p.plot_policy(ENV, MaxEntIRL()),
+     NotFittedError, "not fitted"),
+    ("plot_learning_curve unfitted estimator", lambda p: p.plot_learning_curve(GAIL()),
+     NotFittedError, "not fitted"),
+    ("titles that stringify alike", lambda p: p.plot_reward_comparison(
+        ENV, {1: np.zeros(S), "1": np.ones(S)}), ValueError, "two rewards have the title '1'"),
+    ("sum over actions overflowing", lambda p: p.plot_occupancy(ENV, np.full((S, A), 1e308)),
+     ValueError, "overflows float64"),
+    ("string reward", lambda p: p.plot_reward(ENV, ["1"] * S), TypeError, "numeric"),
+]
+
+
+@pytest.mark.parametrize("case, call, exc, fragment", PLOT_CALLS, ids=[c[0] for c in PLOT_CALLS])
+def test_bad_plot_inputs(case, call, exc, fragment):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import sklirl.plotting as plotting
+
+    with pytest.raises(exc, match=re.escape(fragment)):
+        call(plotting)
+
+
+def test_plots_of_huge_values_draw_their_proportions():
+    """Rewards and occupancies near 1e308 draw the same picture as their rescaled versions
+    (not NaN, not a blank panel)."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import sklirl.plotting as plotting
+
+    values = np.arange(S, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        big = plotting.plot_reward_comparison(ENV, {"a": values * 1e307})
+        small = plotting.plot_reward_comparison(ENV, {"a": values})
+        occ_big = plotting.plot_occupancy(ENV, values * 1e307)
+        occ_small = plotting.plot_occupancy(ENV, values)
+    np.testing.assert_allclose(big.axes[0].images[0].get_array(),
+                               small.axes[0].images[0].get_array())
+    np.testing.assert_allclose(occ_big.images[0].get_array(), occ_small.images[0].get_array())
+    matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize("est, parameter", [
+    (MaxEntIRL(optimizer="gradient", learning_rate=1e308, max_iter=3), "learning_rate"),
+    (MaxEntIRL(reward_model="mlp", learning_rate=1e308, max_iter=3), "learning_rate"),
+    (GAIL(max_iter=3, disc_learning_rate=1e308, hidden_layer_sizes=(4,), random_state=0),
+     "disc_learning_rate"),
+], ids=["MaxEntIRL gradient", "MaxEntIRL mlp", "GAIL"])
+def test_diverging_step_sizes_are_named(est, parameter):
+    """A learning rate that makes the learned reward overflow is named, not reported as a bad
+    reward input."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError) as info:
+            clone(est).fit(_demos(), ENV)
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert f"diverged during the fit: lower {parameter}" in notes
 
 
 # -- BehavioralCloning: the prediction rows that apply (it learns no reward), and its own ----------

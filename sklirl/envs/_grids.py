@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 from sklearn.utils import check_random_state
 
+from ..utils._resources import check_memory
 from ._tabular import TabularMDP
 
 __all__ = ["GridWorld", "ObjectWorld"]
@@ -51,10 +52,15 @@ def grid_transitions(shape, moves, intended_prob, other_prob):
     """
     n_rows, n_cols = shape
     S, A = n_rows * n_cols, len(moves)
+    n_moves = A if other_prob > 0.0 else 1
+    # the transitions (data and indices, and the copies sum_duplicates and the env's
+    # validation make) and the per-state arrays: coordinates, features, reward, mu0
+    check_memory(float(S) * A * (n_moves * 48 + 16) + 64.0 * S,
+                 f"a {n_rows} x {n_cols} grid ({float(S):.3g} states, {A} actions)",
+                 "Use a smaller grid.")
     index_dtype = np.int32 if S * A * A < np.iinfo(np.int32).max else np.int64
     rows, cols = np.divmod(np.arange(S, dtype=index_dtype), n_cols)
     # Moves with non-zero probability from each row: all of them, or only the intended one.
-    n_moves = A if other_prob > 0.0 else 1
     targets = np.empty((S, A), dtype=index_dtype)
     for d, (dr, dc) in enumerate(moves):
         r2, c2 = rows + dr, cols + dc

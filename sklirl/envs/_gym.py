@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -79,6 +81,7 @@ def from_gymnasium(env, gamma=0.99, horizon=None, absorbing_terminal=True):
             "Discrete observation and action spaces and a P[s][a] transition table."
         )
     S, A = int(obs_space.n), int(act_space.n)
+    model = _checked_model(model, S, A, type(base).__name__)
     terminal_cells = np.zeros(S, dtype=bool)
     for s in range(S):
         for a in range(A):
@@ -117,3 +120,43 @@ def from_gymnasium(env, gamma=0.99, horizon=None, absorbing_terminal=True):
         P, initial_state_distribution=mu0, gamma=gamma, horizon=horizon, reward=reward,
         n_actions=A, absorbing_state=S if extra else None,
     )
+
+
+def _checked_model(model, S, A, owner):
+    """``P[s][a]`` as lists of ``(prob, next_state, reward, terminated)`` tuples of checked
+    types: a malformed table raises a ValueError naming the entry, not a KeyError or an
+    unpacking error deep in the conversion."""
+    checked = []
+    for s in range(S):
+        try:
+            row = model[s]
+        except (KeyError, IndexError, TypeError):
+            raise ValueError(f"{owner}.P has no entry for state {s} (the observation space "
+                             f"has {S} states).") from None
+        actions = []
+        for a in range(A):
+            try:
+                outcomes = list(row[a])
+            except (KeyError, IndexError, TypeError):
+                raise ValueError(f"{owner}.P[{s}] has no list of outcomes for action {a} (the "
+                                 f"action space has {A} actions).") from None
+            entries = []
+            for k, outcome in enumerate(outcomes):
+                where = f"{owner}.P[{s}][{a}][{k}]"
+                if not isinstance(outcome, (tuple, list)) or len(outcome) != 4:
+                    raise ValueError(f"{where} must be a (prob, next_state, reward, terminated) "
+                                     f"tuple, got {outcome!r}.")
+                prob, ns, r, term = outcome
+                if not (isinstance(prob, numbers.Real) and np.isfinite(prob) and prob >= 0):
+                    raise ValueError(f"{where}: probability {prob!r} is not a finite number "
+                                     ">= 0.")
+                if (not isinstance(ns, numbers.Integral) or isinstance(ns, bool)
+                        or not 0 <= ns < S):
+                    raise ValueError(f"{where}: next state {ns!r} is not a state index in "
+                                     f"[0, {S}).")
+                if not (isinstance(r, numbers.Real) and np.isfinite(r)):
+                    raise ValueError(f"{where}: reward {r!r} is not a finite number.")
+                entries.append((float(prob), int(ns), float(r), bool(term)))
+            actions.append(entries)
+        checked.append(actions)
+    return checked

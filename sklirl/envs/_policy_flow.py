@@ -35,12 +35,23 @@ def evaluate_policy(env, probs, reward_pi, x0, eye=None):
     S = env.n_states
     eye = sp.identity(S, format="csr") if eye is None else eye
     M = eye - env.gamma * policy_state_matrix(env, probs)
-    V = None
+    # Solve for the correction to x0 (one step of iterative refinement): the solvers' relative
+    # tolerance then applies to the current residual, not to |reward_pi|, so successive
+    # policy-iteration steps keep gaining digits down to rounding level instead of stalling
+    # at rtol * |reward_pi| / (1 - gamma) (36,000 sweeps at gamma = 0.9999 before).
+    # The residual is scaled to unit max-norm: BiCGSTAB's breakdown test is absolute (eps^2).
+    residual = reward_pi - M @ x0
+    scale = np.max(np.abs(residual))
+    if not scale > 0:
+        return x0.copy() if scale == 0 else None
+    residual /= scale
+    d = None
     if S > KRYLOV_MIN_STATES or S > DIRECT_SOLVE_MAX_STATES:
-        V, info = spla.bicgstab(M, reward_pi, x0=x0, rtol=1e-12, maxiter=1000)
-        V = V if info == 0 else None
-    if V is None and S <= DIRECT_SOLVE_MAX_STATES:
-        V = spla.spsolve(M.tocsc(), reward_pi)
+        d, info = spla.bicgstab(M, residual, rtol=1e-12, maxiter=1000)
+        d = d if info == 0 else None
+    if d is None and S <= DIRECT_SOLVE_MAX_STATES:
+        d = spla.spsolve(M.tocsc(), residual)
+    V = None if d is None else x0 + scale * d
     return V if V is not None and np.all(np.isfinite(V)) else None
 
 

@@ -7,17 +7,20 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from ..utils._numeric import as_float_array, float_to_index
+
 __all__ = ["TabularMDP"]
 
 _ATOL = 1e-8
+# The largest discount of an infinite-horizon MDP. Its values are of order |r| / (1 - gamma)
+# and float64 resolves them to a relative eps / (1 - gamma) (2e-6 here); closer to 1 the
+# planners' answers lose their digits (a soft value below the hard one at 1 - 1e-15).
+MAX_DISCOUNT = 1 - 1e-10
 
 
 def as_state_action_reward(reward, n_states, n_actions, name="reward"):
     """Return a reward given per state ``(S,)`` or per state-action ``(S, A)`` as ``(S, A)``."""
-    r = np.asarray(reward)
-    if r.dtype == object or r.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a numeric array, got dtype {r.dtype}.")
-    r = r.astype(np.float64, copy=False)
+    r = as_float_array(reward, name, copy=False)
     if r.shape == (n_states,):
         # A contiguous copy: adding a stride-0 broadcast view costs more in every sweep.
         r = np.repeat(r[:, None], n_actions, axis=1)
@@ -31,14 +34,9 @@ def as_state_action_reward(reward, n_states, n_actions, name="reward"):
 
 
 def _float_array(values, name):
-    """A float64 copy of ``values``, or a TypeError naming the argument."""
-    try:
-        return np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be an array of numbers, got {type(values).__name__} that does not "
-            "convert to a float array (strings, None or ragged nesting)."
-        ) from None
+    """A float64 copy of ``values``, or a TypeError naming the argument (strings, complex
+    numbers and objects are refused, not parsed: :func:`sklirl.utils._numeric.as_float_array`)."""
+    return as_float_array(values, name)
 
 
 def check_indices(values, n, name="states"):
@@ -57,9 +55,7 @@ def check_indices(values, n, name="states"):
     if idx.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of {kind}, got shape {idx.shape}.")
     if idx.dtype.kind == "f":
-        if not np.all(np.isfinite(idx)) or np.any(idx != np.round(idx)):
-            raise ValueError(f"{name} must be integer {kind} (got NaN or fractions).")
-        idx = idx.astype(np.intp)
+        idx = float_to_index(idx, name, kind, n)
     elif idx.dtype.kind not in "iu":
         raise TypeError(f"{name} must be integer {kind}, got dtype {idx.dtype}.")
     bad = (idx < 0) | (idx >= n)
@@ -80,7 +76,8 @@ class TabularMDP:
     initial_state_distribution : array-like of shape (S,), default=None
         Distribution of the initial state; uniform when None.
     gamma : float, default=0.99
-        Discount factor in [0, 1]; must be < 1 when ``horizon`` is None.
+        Discount factor in [0, 1]; at most ``1 - 1e-10`` when ``horizon`` is None (beyond,
+        float64 cannot resolve the values: use a finite horizon).
     horizon : int, default=None
         None for the discounted infinite-horizon problem, or the number of steps of the
         finite-horizon problem (policies are then time-indexed).
@@ -90,6 +87,10 @@ class TabularMDP:
         Ground-truth reward, when known (used by benchmarks and metrics).
     n_actions : int, default=None
         Number of actions; required only with sparse ``transitions``.
+    state_action_features : array-like of shape (S, A, d), default=None
+        State-action descriptors (the price or promotion of the chosen option, ...) that
+        feature maps transform when an estimator has ``reward_input="state_action"``;
+        an ``(S, A)`` array is one descriptor per pair.
     absorbing_state : int, default=None
         The state that episodes which end move to and never leave (every action keeps it
         there with probability 1). Demonstrations flagged ``terminal=True`` spend the rest of
@@ -103,6 +104,10 @@ class TabularMDP:
     n_actions : int
     transition_matrix : scipy.sparse.csr_matrix of shape (S * A, S)
         Validated copy of the transitions; row ``s * A + a`` is P(. | s, a).
+    state_action_counts : ndarray of shape (S, A) or None
+        Models estimated by :meth:`from_trajectories`: the number of observed transitions
+        from each pair (0 marks the unseen pairs, which follow the prior's rule); None
+        otherwise.
     absorbing_state : int or None
     terminal_states : ndarray of int
         The states other than ``absorbing_state`` from which every action moves to it with
@@ -134,6 +139,7 @@ class TabularMDP:
         state_features=None,
         reward=None,
         n_actions=None,
+        state_action_features=None,
         absorbing_state=None,
     ):
         P, n_states, n_act = self._validate_transitions(transitions, n_actions)
@@ -159,6 +165,22 @@ class TabularMDP:
                 raise ValueError("state_features contains NaN or infinity.")
             feats.setflags(write=False)
             self.state_features = feats
+        if state_action_features is None:
+            self.state_action_features = None
+        else:
+            feats = _float_array(state_action_features, "state_action_features")
+            if feats.ndim == 2:
+                feats = feats[:, :, None]
+            if feats.ndim != 3 or feats.shape[:2] != (n_states, n_act):
+                raise ValueError(
+                    f"state_action_features must have shape ({n_states}, {n_act}, d), got "
+                    f"{feats.shape}."
+                )
+            if not np.all(np.isfinite(feats)):
+                raise ValueError("state_action_features contains NaN or infinity.")
+            feats.setflags(write=False)
+            self.state_action_features = feats
+        self.state_action_counts = None
         if reward is None:
             self.reward = None
         else:
@@ -173,7 +195,7 @@ class TabularMDP:
     # on it staying valid; build a new env, or use with_initial_distribution, to change it).
     _MODEL_ATTRIBUTES = frozenset({
         "transition_matrix", "gamma", "horizon", "initial_state_distribution",
-        "state_features", "reward", "absorbing_state",
+        "state_features", "reward", "state_action_features", "absorbing_state",
     })
     # Subclasses that do not pass it have no episode end.
     absorbing_state = None
@@ -288,6 +310,13 @@ class TabularMDP:
                 "gamma must be < 1 for a discounted infinite-horizon MDP (horizon=None); "
                 "set a finite horizon to use gamma=1."
             )
+        if horizon is None and gamma > MAX_DISCOUNT:
+            raise ValueError(
+                f"gamma={gamma!r} is too close to 1 for a discounted infinite-horizon MDP: "
+                "the values, of order 1 / (1 - gamma), would keep fewer than 6 significant "
+                "digits in float64. Use gamma <= 1 - 1e-10, or a finite horizon (any gamma "
+                "in [0, 1])."
+            )
         return gamma
 
     def _validate_mu0(self, mu0):
@@ -310,6 +339,159 @@ class TabularMDP:
         mu.setflags(write=False)
         return mu
 
+    # -- estimation from logs -----------------------------------------------------------
+    @classmethod
+    def from_trajectories(
+        cls,
+        demos,
+        n_states,
+        n_actions,
+        *,
+        prior=0.0,
+        prior_mean="self_loop",
+        gamma=0.99,
+        horizon=None,
+        initial_state_distribution="demos",
+        state_features=None,
+        state_action_features=None,
+        reward=None,
+        sample_weight=None,
+        exogenous=None,
+    ):
+        """Estimate the model from logged trajectories (counts with a Dirichlet prior).
+
+        Each ``P(. | s, a)`` is the posterior mean under a Dirichlet prior of concentration
+        ``prior`` centred on ``prior_mean``::
+
+            P(s' | s, a) = (N(s, a, s') + prior * P0(s' | s, a)) / (N(s, a) + prior)
+
+        where ``N`` counts the observed transitions (only trajectories that include their
+        final state contribute their last step). ``prior=0`` is the maximum-likelihood (count)
+        estimate. **Unseen pairs** (``N(s, a) = 0``) get ``P0(. | s, a)`` exactly, whatever
+        ``prior`` is; ``state_action_counts == 0`` marks them. Read more in the
+        :ref:`User Guide <own_logs>`.
+
+        Parameters
+        ----------
+        demos : list of trajectories
+            Integer states in ``[0, n_states)`` and actions in ``[0, n_actions)``; any format
+            :func:`~sklirl.demos.check_demos` accepts.
+        n_states, n_actions : int
+            Sizes of the model (states or actions never logged are allowed).
+        prior : float, default=0.0
+            Dirichlet concentration (pseudo-transitions per pair) on ``prior_mean``; 0 is
+            the count estimate on the logged pairs.
+        prior_mean : {"self_loop", "pooled", "uniform"}, default="self_loop"
+            ``P0``, and so the rule for unseen pairs. ``"self_loop"``: stay in ``s`` (an
+            unseen action does nothing). ``"pooled"``: the successors of ``s`` pooled over
+            its logged actions (an unseen action does what the logged ones did on average; a
+            state never left by a logged step stays put); it lends the logged behaviour to
+            the actions not taken, which can explain that behaviour away for IRL.
+            ``"uniform"``: any state (dense: small models only). The first two keep the
+            model sparse, so models of 10^5 states and more are fine.
+        gamma : float, default=0.99
+        horizon : int, default=None
+            As in the constructor.
+        initial_state_distribution : "demos", "uniform" or array-like of shape (S,), \
+default="demos"
+            ``"demos"``: the (weighted) empirical distribution of the demos' first states.
+        state_features, state_action_features, reward : array-like, default=None
+            As in the constructor.
+        sample_weight : array-like of shape (n_trajectories,), default=None
+            Weights of the trajectories in the counts and the start distribution.
+        exogenous : int, default=None
+            The number ``E`` of values of a part of the state that the actions do not affect
+            (prices, weather), with states numbered ``s = c * E + e``. Then
+            ``P(c * E + e' | s, a) = Pc(c | s, a) Pe(e' | e)``: the controlled part from the
+            ``(s, a)`` counts (``prior`` and the unseen-pair rule apply to it), the
+            exogenous part from every logged step of ``e`` alone (its count estimate; values
+            never left stay), which needs far fewer logs than the joint counts.
+
+        Returns
+        -------
+        mdp : TabularMDP
+            With ``state_action_counts`` (the ``N(s, a)``) set.
+
+        Examples
+        --------
+        >>> from sklirl.envs import TabularMDP
+        >>> demos = [([0, 1, 1], [1, 0]), ([0, 0], [0])]
+        >>> env = TabularMDP.from_trajectories(demos, 2, 2, gamma=0.9)
+        >>> env.to_dense()[0].tolist()  # from state 0: action 0 stayed, action 1 moved
+        [[1.0, 0.0], [0.0, 1.0]]
+        >>> env.state_action_counts.tolist()  # (1, 1) never logged: it stays in 1
+        [[1, 1], [1, 0]]
+        >>> env.to_dense()[1, 1].tolist()
+        [0.0, 1.0]
+        """
+        from ..demos import check_demos, check_sample_weight
+
+        S = _check_size(n_states, "n_states")
+        A = _check_size(n_actions, "n_actions")
+        if exogenous is not None:
+            exogenous = _check_size(exogenous, "exogenous")
+            if S % exogenous:
+                raise ValueError(
+                    f"exogenous={exogenous} must divide n_states={S} (states are numbered "
+                    "s = c * exogenous + e)."
+                )
+        if (not isinstance(prior, numbers.Real) or isinstance(prior, bool)
+                or not np.isfinite(prior) or prior < 0):
+            raise ValueError(f"prior must be a finite float >= 0, got {prior!r}.")
+        if prior_mean not in ("pooled", "self_loop", "uniform"):
+            raise ValueError(
+                f"prior_mean must be 'pooled', 'self_loop' or 'uniform', got {prior_mean!r}."
+            )
+        if prior_mean == "uniform" and S * S * A // (exogenous or 1) > 50_000_000:
+            raise ValueError(
+                f"prior_mean='uniform' makes a dense model of {S * A} x {S} entries; use "
+                "'pooled' or 'self_loop' (sparse) for this many states."
+            )
+        trajs = check_demos(demos, n_states=S, n_actions=A)
+        weights = (np.ones(len(trajs)) if sample_weight is None
+                   else check_sample_weight(sample_weight, len(trajs)) * len(trajs))
+        # Transition counts N(s, a, s') as a sparse (S * A, S) matrix.
+        rows, cols, vals = [], [], []
+        for w, t in zip(weights, trajs):
+            n = len(t.states) - 1  # steps whose next state is logged
+            rows.append(t.states[:n] * A + t.actions[:n])
+            cols.append(t.states[1 : n + 1])
+            vals.append(np.full(n, w))
+        rows, cols, vals = (np.concatenate(x) for x in (rows, cols, vals))
+        if exogenous is None:
+            P = _dirichlet_rows(rows, cols, vals, S, A, np.arange(S), S, prior, prior_mean)
+        else:
+            # s = c * E + e: the controlled part c' from the (s, a) counts, the exogenous part
+            # e' from every logged step of e alone; P(c', e' | s, a) = Pc(c' | s, a) Pe(e' | e).
+            E = exogenous
+            Pc = _dirichlet_rows(rows, cols // E, vals, S, A, np.arange(S) // E, S // E, prior,
+                                 prior_mean)
+            Pe = _dirichlet_rows(rows // A % E, cols % E, vals, E, 1, np.arange(E), E, 0.0,
+                                 "self_loop")
+            P = _rowwise_kron(Pc, Pe[np.arange(S * A) // A % E])
+        n_sa = np.bincount(rows, weights=vals, minlength=S * A)
+        if isinstance(initial_state_distribution, str):
+            if initial_state_distribution == "demos":
+                starts = np.array([t.states[0] for t in trajs], dtype=np.intp)
+                mu0 = np.bincount(starts, weights=weights, minlength=S)
+                mu0 = mu0 / mu0.sum()
+            elif initial_state_distribution == "uniform":
+                mu0 = None
+            else:
+                raise ValueError(
+                    "initial_state_distribution must be 'demos', 'uniform' or an array, got "
+                    f"{initial_state_distribution!r}."
+                )
+        else:
+            mu0 = initial_state_distribution
+        # A TabularMDP whatever cls is: subclasses (the grid worlds) build their own model.
+        mdp = TabularMDP(
+            P, mu0, gamma=gamma, horizon=horizon, state_features=state_features,
+            reward=reward, n_actions=A, state_action_features=state_action_features,
+        )
+        mdp.state_action_counts = (n_sa.reshape(S, A) if sample_weight is not None
+                                   else np.rint(n_sa).astype(np.int64).reshape(S, A))
+        return mdp
     def _validate_absorbing(self, state):
         if state is None:
             return None
@@ -428,6 +610,54 @@ class TabularMDP:
             f"{type(self).__name__}(n_states={self.n_states}, n_actions={self.n_actions}, "
             f"gamma={self.gamma}, {kind})"
         )
+
+
+def _dirichlet_rows(rows, cols, vals, S, A, stay, n_next, prior, prior_mean):
+    """Rows ``s * A + a`` of ``(N + prior * P0) / (N(s, a) + prior)`` over ``n_next`` values,
+    with ``P0`` exactly for unseen pairs; ``stay[s]`` is the value that means "no change"."""
+    counts = sp.csr_matrix((vals, (rows, cols)), shape=(S * A, n_next))
+    counts.sum_duplicates()
+    n_sa = np.asarray(counts.sum(axis=1)).ravel()
+    state_of_row = np.repeat(np.arange(S), A)
+    if prior_mean == "uniform":
+        P0 = sp.csr_matrix(np.full((S * A, n_next), 1.0 / n_next))
+    else:
+        loops = sp.csr_matrix((np.ones(S), (np.arange(S), stay)), shape=(S, n_next))
+        if prior_mean == "self_loop":
+            pooled = loops
+        else:
+            by_state = sp.csr_matrix(
+                (np.ones(S * A), (state_of_row, np.arange(S * A))), shape=(S, S * A)
+            ) @ counts
+            out = np.asarray(by_state.sum(axis=1)).ravel()
+            pooled = sp.diags(np.divide(1.0, out, out=np.zeros(S), where=out > 0)) @ by_state
+            pooled = pooled + sp.diags((out == 0).astype(np.float64)) @ loops  # never left
+        P0 = sp.csr_matrix(pooled)[state_of_row]
+    # Unseen pairs take P0 whatever the prior (also for the count estimate, prior = 0).
+    alpha = np.where(n_sa > 0, float(prior), 1.0)
+    return sp.csr_matrix(sp.diags(1.0 / (n_sa + alpha)) @ (counts + sp.diags(alpha) @ P0))
+
+
+def _rowwise_kron(X, Y):
+    """The row-wise Kronecker product of two CSR matrices with as many rows:
+    ``out[r, i * Y.shape[1] + j] = X[r, i] * Y[r, j]``."""
+    X, Y = sp.csr_matrix(X), sp.csr_matrix(Y)
+    nx, ny = np.diff(X.indptr), np.diff(Y.indptr)
+    x_row = np.repeat(np.arange(X.shape[0]), nx)
+    reps = ny[x_row]                                   # each X entry meets its row's Y entries
+    k = np.repeat(np.arange(X.nnz), reps)
+    first = np.repeat(np.cumsum(reps) - reps, reps)
+    y = Y.indptr[x_row[k]] + np.arange(len(k)) - first
+    return sp.csr_matrix(
+        (X.data[k] * Y.data[y], (x_row[k], X.indices[k] * Y.shape[1] + Y.indices[y])),
+        shape=(X.shape[0], X.shape[1] * Y.shape[1]),
+    )
+
+
+def _check_size(value, name):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}.")
+    return int(value)
 
 
 def check_tabular_env(env, name="env"):

@@ -71,6 +71,7 @@ from ..base import BaseIRL, is_tabular_env
 from ..utils._optional import import_torch
 from ..utils._progress import Progress
 from ..utils._validation import MAX_SEED
+from ..utils._warnings import warn_user
 from ._generators import GENERATORS, Samples, tabular_samples
 
 __all__ = ["BaseAdversarialIRL", "Samples", "GENERATORS"]
@@ -216,9 +217,17 @@ class BaseAdversarialIRL(BaseIRL):
     def _warm_state(self, signature):
         """The previous fit's loop state to resume with ``warm_start=True``; None otherwise."""
         state = getattr(self, "_adversarial_warm", None) if self.warm_start else None
-        if state is None or state["signature"] != signature:
+        if state is None or not (hasattr(self, "discriminator_") and hasattr(self, "history_")):
             return None
-        if not (hasattr(self, "discriminator_") and hasattr(self, "history_")):
+        if state["signature"] != signature:
+            # (kind, discriminator input size, env sizes or spaces): never ignored silently
+            warn_user(
+                f"{type(self).__name__}: warm_start=True is ignored because the problem "
+                f"changed since the previous fit ({state['signature']!r} -> {signature!r}: "
+                "generator kind, discriminator inputs, env states/actions/horizon or spaces); "
+                "the fit starts from scratch. Set warm_start=False to silence this.",
+                UserWarning,
+            )
             return None
         return state
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from numbers import Integral, Real
 
@@ -14,7 +15,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseIRL, linear_reward
-from ..envs._tabular import check_tabular_env
+from ..envs._tabular import check_indices, check_tabular_env
 from ..expectations import (
     expert_occupancy,
     occupancy_mass,
@@ -27,6 +28,7 @@ from ..solvers._tabular import (
     soft_value_iteration,
 )
 from ..utils._features import occupancy_features
+from ..utils._numeric import as_float_array
 from ..utils._progress import Progress
 from ..utils._warnings import warn_user
 
@@ -60,6 +62,8 @@ class _MaxEntDual:
 
     def __init__(self, env, expert_visitation, initial_distribution, tol):
         self.env = env
+        # An (S, A) expert visitation: the reward is per state-action pair (flat, s * A + a).
+        self.state_action = expert_visitation.ndim == 2
         self.mass = occupancy_mass(env)
         self.expert_visitation = expert_visitation
         self.initial_distribution = initial_distribution
@@ -76,8 +80,12 @@ class _MaxEntDual:
         self.method = ("policy_iteration" if newton and not env.finite_horizon
                        else "value_iteration")
 
+    def _table(self, reward):
+        return reward.reshape(self.env.n_states, -1) if self.state_action else reward
+
     def __call__(self, reward):
         env = self.env
+        reward = self._table(reward)
         # Inner problem: maximum-entropy RL for the current reward; the soft-optimal policy
         # is pi = exp(Q - V) (time-indexed for finite horizons).
         warm = None if env.finite_horizon else self._values
@@ -90,26 +98,30 @@ class _MaxEntDual:
                                       init_visitation=self._visitation)
         visitation = occupancy.sum(axis=1)
         self._visitation = None if env.finite_horizon else visitation
+        if self.state_action:
+            visitation = occupancy
         self.last_visitation = visitation
         v0 = V[0] if env.finite_horizon else V
-        loss = (self.initial_distribution @ v0 - self.expert_visitation @ reward) / self.mass
-        return loss, (visitation - self.expert_visitation) / self.mass
+        expected = np.vdot(self.expert_visitation, reward)
+        loss = (self.initial_distribution @ v0 - expected) / self.mass
+        return loss, ((visitation - self.expert_visitation) / self.mass).ravel()
 
     def policy(self, reward):
         """The soft-optimal :class:`TabularPolicy` of ``reward`` (warm started)."""
         warm = None if self.env.finite_horizon else self._values
         return SoftValueIteration(tol=self.tol, method=self.method).solve(
-            self.env, reward, init_values=warm)
+            self.env, self._table(reward), init_values=warm)
 
 
 class MaxEntIRL(BaseIRL):
     """Maximum (causal) entropy inverse reinforcement learning.
 
-    Learns a reward ``r_w(s) = w . phi(s)`` whose maximum-entropy (soft-optimal) policy
-    reproduces the feature expectations of the demonstrations; equivalently, maximises the
-    likelihood of the demonstrated actions under that policy. The inner problem is soft value
-    iteration on the known model; the feature expectations of the policy are exact (occupancy
-    measure). Discounted envs give the stationary maximum causal entropy policy (Ziebart 2010),
+    Learns a reward ``r_w(s) = w . phi(s)`` (or ``r_w(s, a) = w . phi(s, a)``) whose
+    maximum-entropy (soft-optimal) policy reproduces the feature expectations of the
+    demonstrations; equivalently, maximises the likelihood of the demonstrated actions under
+    that policy. The inner problem is soft value iteration on the known model; the feature
+    expectations of the policy are exact (occupancy measure). Discounted envs give the
+    stationary maximum causal entropy policy (Ziebart 2010),
     finite-horizon envs the time-indexed one (Ziebart et al. 2008).
 
     Parameters
@@ -117,6 +129,11 @@ class MaxEntIRL(BaseIRL):
     features : transformer, default=None
         Feature map from state descriptors to reward features (any scikit-learn transformer or
         Pipeline); :class:`~sklirl.features.OneHotStates` (one reward per state) when None.
+    reward_input : {"state", "state_action"}, default="state"
+        What the feature map sees. ``"state"``: the env's state descriptors, ``r(s)``.
+        ``"state_action"``: the ``S * A`` rows of ``env.state_action_features`` (or the pair
+        indices for :class:`~sklirl.features.OneHotStates`, the tabular ``r(s, a)``), and the
+        policy matches the expert's state-action feature expectations.
     reward_model : {"linear", "mlp"}, default="linear"
         ``"linear"``: ``r = phi @ coef_``. ``"mlp"``: a torch multilayer perceptron on the
         features trained by back-propagating the visitation gap (Maximum Entropy Deep IRL,
@@ -173,7 +190,7 @@ class MaxEntIRL(BaseIRL):
     coef_ : ndarray of shape (n_features,)
         Reward weights ``w`` (linear model only).
     reward_ : ndarray of shape (n_states, n_actions)
-        The learned reward table (the same for every action: state features).
+        The learned reward table (the same for every action with ``reward_input="state"``).
     policy_ : TabularPolicy
         The soft-optimal policy of ``reward_`` (time-indexed ``(H, S, A)`` for finite horizons).
     features_ : transformer
@@ -262,6 +279,7 @@ class MaxEntIRL(BaseIRL):
 
     _parameter_constraints: dict = {
         "features": [HasMethods(["fit", "transform"]), None],
+        "reward_input": [StrOptions({"state", "state_action"})],
         "reward_model": [StrOptions({"linear", "mlp"})],
         "hidden_layer_sizes": ["array-like"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -280,6 +298,7 @@ class MaxEntIRL(BaseIRL):
         self,
         features=None,
         *,
+        reward_input="state",
         reward_model="linear",
         hidden_layer_sizes=(32, 32),
         weight_decay=0.0,
@@ -294,6 +313,7 @@ class MaxEntIRL(BaseIRL):
         verbose=0,
     ):
         self.features = features
+        self.reward_input = reward_input
         self.reward_model = reward_model
         self.hidden_layer_sizes = hidden_layer_sizes
         self.weight_decay = weight_decay
@@ -329,6 +349,10 @@ class MaxEntIRL(BaseIRL):
                              self._n_demo_steps(demos, sample_weight))
         self._laplace_data["demo_spread"] = self._demo_spread(demos, env)
 
+    @property
+    def _state_action(self):
+        return self._reward_input() == "state_action"
+
     def _demo_spread(self, demos, env):
         """Per-demo visitation deviations ``(N, S)`` and their weights, for the meat matrix.
 
@@ -338,9 +362,7 @@ class MaxEntIRL(BaseIRL):
         """
         raw = getattr(self, "_raw_sample_weight", None)
         f = np.ones(len(demos)) if raw is None else np.asarray(raw, dtype=np.float64)
-        visits = np.stack([
-            expert_occupancy([t], env, check_input=False).sum(axis=1) for t in demos
-        ])
+        visits = np.stack([self._expert_visitation([t], env, None).ravel() for t in demos])
         deviations = visits - (f @ visits) / f.sum()
         lengths = np.array([len(t) for t in demos], dtype=np.float64)
         scale = lengths / occupancy_mass(env)
@@ -367,8 +389,9 @@ class MaxEntIRL(BaseIRL):
         ----------
         occupancy : array-like of shape (n_states,) or (n_states, n_actions)
             Expert state (or state-action) visitation, e.g. the exact occupancy measure of a
-            known expert policy. It is rescaled to the env's visitation mass; the env's initial
-            distribution is used whatever ``initial_distribution`` says.
+            known expert policy (state-action with ``reward_input="state_action"``). It is
+            rescaled to the env's visitation mass; the env's initial distribution is used
+            whatever ``initial_distribution`` says.
         env : TabularMDP
         n_steps : float, default=None
             The number of demonstration steps the occupancy summarises: the penalty is
@@ -381,21 +404,29 @@ class MaxEntIRL(BaseIRL):
         """
         self._validate_params()
         env = check_tabular_env(env)
-        d = np.asarray(occupancy, dtype=np.float64)
+        d = as_float_array(occupancy, "occupancy")
         if d.shape not in ((env.n_states,), (env.n_states, env.n_actions)):
             raise ValueError(
                 f"occupancy must have shape ({env.n_states},) or ({env.n_states}, "
                 f"{env.n_actions}), got {d.shape}."
             )
-        if not np.all(np.isfinite(d)) or (d < 0).any() or d.sum() <= 0:
+        if not np.all(np.isfinite(d)) or (d < 0).any() or not d.max() > 0:
             raise ValueError("occupancy must be finite, non-negative and not all zero.")
         if n_steps is not None and not (isinstance(n_steps, Real) and np.isfinite(n_steps)
                                         and n_steps > 0):
             raise ValueError(f"n_steps must be a positive finite number or None, got {n_steps!r}.")
-        d = d.sum(axis=1) if d.ndim == 2 else d
-        self.env_ = env
-        self._fit_visitation(d * (occupancy_mass(env) / d.sum()), env.initial_state_distribution,
-                             env, np.inf if n_steps is None else float(n_steps))
+        if self._state_action and d.ndim == 1:
+            raise ValueError(
+                "reward_input='state_action' needs the state-action occupancy, shape "
+                f"({env.n_states}, {env.n_actions}), got a state visitation {d.shape}."
+            )
+        d /= d.max()  # only its proportions matter: entries near 1e308 would overflow the sums
+        d = d.sum(axis=1) if d.ndim == 2 and not self._state_action else d
+        with self._fit_transaction(env):
+            self.env_ = env
+            self._fit_visitation(d * (occupancy_mass(env) / d.sum()),
+                                 env.initial_state_distribution, env,
+                                 np.inf if n_steps is None else float(n_steps))
         return self
 
     def _fit_visitation(self, expert_visitation, mu0, env, n_steps):
@@ -446,7 +477,9 @@ class MaxEntIRL(BaseIRL):
             self._warm_values = dual._values
         else:
             self.__dict__.pop("_warm_values", None)
-        self.reward_ = np.repeat(reward[:, None], dual.env.n_actions, axis=1)
+        env = dual.env
+        self.reward_ = (reward.reshape(env.n_states, env.n_actions) if dual.state_action
+                        else np.repeat(reward[:, None], env.n_actions, axis=1))
         self.history_ = {k: np.asarray(v) for k, v in self._history.items()}
         del self._history
         self.__dict__.pop("_penalty", None)
@@ -582,8 +615,12 @@ class MaxEntIRL(BaseIRL):
         X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
         lr = 0.01 if self.learning_rate is None else float(self.learning_rate)
         net = getattr(self, "reward_net_", None) if self.warm_start else None
+        if net is not None and net.n_features != X.shape[1]:
+            _warn_cold_start(f"the features changed ({net.n_features} -> {X.shape[1]})")
         if net is None or net.n_features != X.shape[1]:
             net = MLPReward(X.shape[1], self.hidden_layer_sizes, random_state=self.random_state)
+        else:  # train a copy: a failed fit must leave the previous fit's network untouched
+            net = copy.deepcopy(net)
         # the network penalises the mean squared reward: l2 / (2 n) sum_s r(s)^2 per step
         n_states = X.shape[0]
         net.set_optimizer(lr, self._penalty * n_states, self.weight_decay)
@@ -615,12 +652,15 @@ class MaxEntIRL(BaseIRL):
         coef = getattr(self, "coef_", None)
         if self.warm_start and coef is not None and coef.shape == (n_features,):
             return np.array(coef, dtype=np.float64)
+        if self.warm_start and coef is not None:
+            _warn_cold_start(f"the features changed ({coef.shape[0]} -> {n_features})")
         return np.zeros(n_features)
 
-    @staticmethod
-    def _expert_visitation(demos, env, sample_weight):
-        """Expert state visitation of mass M: the one rule, :func:`expert_occupancy`."""
-        return expert_occupancy(demos, env, sample_weight=sample_weight).sum(axis=1)
+    def _expert_visitation(self, demos, env, sample_weight):
+        """Expert state (or state-action) visitation of mass M: the one rule,
+        :func:`expert_occupancy`."""
+        occupancy = expert_occupancy(demos, env, sample_weight=sample_weight)
+        return occupancy if self._state_action else occupancy.sum(axis=1)
 
     @staticmethod
     def _start_distribution(demos, env, sample_weight):
@@ -687,11 +727,13 @@ class MaxEntIRL(BaseIRL):
         return 0.5 * (cov + cov.T)
 
     def _state_reward_std(self):
-        """``sqrt(phi(s) coef_cov_ phi(s)^T)`` for every state, ``(S,)``."""
+        """``sqrt(phi coef_cov_ phi^T)`` for every state ``(S,)``, or every pair ``(S, A)``
+        with ``reward_input="state_action"``."""
         phi = self._feature_matrix(self.env_)
         phi = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
         variance = np.einsum("sk,kl,sl->s", phi, self.coef_cov_, phi)
-        return np.sqrt(np.maximum(variance, 0.0))
+        std = np.sqrt(np.maximum(variance, 0.0))
+        return std.reshape(self.env_.n_states, -1) if self._state_action else std
 
     def predict_reward(self, states, actions=None, return_std=False):
         """The learned reward, and optionally its posterior standard deviation.
@@ -722,10 +764,12 @@ class MaxEntIRL(BaseIRL):
                 "reward has none. Use MaxEntIRL(reward_model='linear') with a richer feature "
                 "map, or BayesianIRL, for reward uncertainty.")
         s = self._check_tabular_states(states)
-        std = self._state_reward_std()[s]
+        table = self._state_reward_std()
+        if table.ndim == 1:
+            table = np.repeat(table[:, None], self.env_.n_actions, axis=1)
         if actions is None:
-            std = np.repeat(std[:, None], mean.shape[1], axis=1)
-        return mean, std
+            return mean, table[s]
+        return mean, table[s, check_indices(actions, self.env_.n_actions, "actions")]
 
     def sample_rewards(self, n_samples=1, random_state=None):
         """Reward tables drawn from the Laplace approximation of the posterior.
@@ -750,16 +794,17 @@ class MaxEntIRL(BaseIRL):
         root = vectors * np.sqrt(np.maximum(values, 0.0))
         weights = self.coef_ + rng.standard_normal((n_samples, len(self.coef_))) @ root.T
         phi = self._feature_matrix(self.env_)
-        tables = np.stack([linear_reward(phi, w) for w in weights])
-        return np.repeat(tables[:, :, None], self.env_.n_actions, axis=2)
+        return np.stack([linear_reward(phi, w, self.env_) for w in weights])
 
     # -- prediction on other envs ---------------------------------------------------------
     def _reward_on(self, env):
         phi = self._feature_matrix(env)
         if self.reward_model == "linear":
-            return linear_reward(phi, self.coef_)
-        X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
-        return self.reward_net_.predict(X)
+            reward = linear_reward(phi, self.coef_)
+        else:
+            X = phi.toarray() if sp.issparse(phi) else np.asarray(phi, dtype=np.float64)
+            reward = self.reward_net_.predict(X)
+        return reward.reshape(env.n_states, -1) if self._state_action else reward
 
     def _transfer_policy(self, env):
         """Re-plan the learned reward on another env with the fitted feature map."""
@@ -767,7 +812,7 @@ class MaxEntIRL(BaseIRL):
         return SoftValueIteration().solve(env, self._reward_on(env))
 
     def transfer_reward(self, env):
-        """The learned reward ``(S,)`` evaluated on the states of another env.
+        """The learned reward ``(S,)`` (``(S, A)`` for state-action rewards) on another env.
 
         Parameters
         ----------
@@ -776,10 +821,18 @@ class MaxEntIRL(BaseIRL):
 
         Returns
         -------
-        reward : ndarray of shape (env.n_states,)
+        reward : ndarray of shape (env.n_states,) or (env.n_states, env.n_actions)
         """
         check_is_fitted(self)
         return self._reward_on(check_tabular_env(env))
+
+
+def _warn_cold_start(reason):
+    warn_user(
+        f"MaxEntIRL: warm_start=True is ignored because {reason}; the fit starts from "
+        "scratch. Set warm_start=False to silence this.",
+        UserWarning,
+    )
 
 
 def _preconditioner(phi, dual, expert_features, l2):
@@ -800,6 +853,10 @@ def _preconditioner(phi, dual, expert_features, l2):
     return scale / scale.max()
 
 
-def _feature_expectations(state_visitation, phi):
-    """``rho = sum_s d(s) phi(s)`` of a state visitation vector (sparse-friendly)."""
-    return occupancy_features(state_visitation[:, None], phi)
+def _feature_expectations(visitation, phi):
+    """``rho = sum d phi`` of a state ``(S,)`` or state-action visitation (``(S, A)`` or flat
+    ``(S * A,)`` against ``(S * A, k)`` features), sparse-friendly."""
+    if visitation.ndim == 1 and visitation.shape[0] != phi.shape[0]:
+        raise ValueError(f"visitation {visitation.shape} does not match features {phi.shape}.")
+    d = visitation[:, None] if visitation.ndim == 1 else visitation
+    return occupancy_features(d, phi)

@@ -227,6 +227,11 @@ tol, initial_distribution, random_state, verbose
                     "more demonstrations).")
             if weights is not None and (weights[train].sum() <= 0 or weights[test].sum() <= 0):
                 raise ValueError(f"fold {k}: sample_weight gives zero weight to a whole side.")
+        with self._fit_transaction(env):  # the CV results and the refit, or nothing
+            return self._cross_validate_and_refit(grid, splits, trajs, env, weights,
+                                                  sample_weight)
+
+    def _cross_validate_and_refit(self, grid, splits, trajs, env, weights, sample_weight):
         base = self._path_estimator()
         out = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_path)(clone(base), grid, trajs, env, train, test, weights)

@@ -213,6 +213,11 @@ class MaxMarginIRL(BaseIRL):
         when None, ``[1, tanh(z)]`` with ``z`` the observations standardised on the demos
         (``obs_dim + 1`` features: the constant one rewards staying alive, the bounded
         others where the agent is).
+    reward_input : {"state", "state_action"}, default="state"
+        Tabular envs: what the feature map sees. ``"state"``: state descriptors, ``r(s)``.
+        ``"state_action"``: the ``S * A`` rows of ``env.state_action_features`` (pair
+        indices for :class:`~sklirl.features.OneHotStates`), ``r(s, a) = w . phi(s, a)``,
+        and ``rho`` are state-action feature expectations.
     solver : object with ``solve(env, reward)``, default=None
         The planner for ``r = w . phi``; ``ValueIteration()`` when None. Gymnasium envs
         need a :class:`~sklirl.solvers.PPO` (its clone gets ``gamma``, and a seed from
@@ -270,7 +275,8 @@ default="uniform"
         last ``w_i`` separates ``rho_E`` from the hull by a vanishing margin, so its
         direction carries little information); mmp: the iterate with the smallest objective.
     reward_ : ndarray of shape (S, A)
-        The learned reward ``phi @ coef_``, the same for every action (tabular envs;
+        The learned reward ``phi @ coef_``: the same for every action with
+        ``reward_input="state"``, ``w . phi(s, a)`` with ``"state_action"`` (tabular envs;
         gymnasium envs: use :meth:`predict_reward` on observations).
     policy_ : TabularPolicy or EpisodeMixturePolicy
         Max-margin and projection: the mixture of ``policies_`` with weights
@@ -386,6 +392,7 @@ default="uniform"
     _parameter_constraints: dict = {
         "method": [StrOptions({"max_margin", "projection", "mmp"})],
         "features": [None, HasMethods(["fit", "transform"])],
+        "reward_input": [StrOptions({"state", "state_action"})],
         "solver": [None, HasMethods(["solve"])],
         "expectation": [None, HasMethods(["occupancy"])],
         "epsilon": [Interval(Real, 0, None, closed="left"), None],
@@ -406,6 +413,7 @@ default="uniform"
         method="max_margin",
         *,
         features=None,
+        reward_input="state",
         solver=None,
         expectation=None,
         epsilon=None,
@@ -420,6 +428,7 @@ default="uniform"
     ):
         self.method = method
         self.features = features
+        self.reward_input = reward_input
         self.solver = solver
         self.expectation = expectation
         self.epsilon = epsilon
@@ -458,7 +467,7 @@ default="uniform"
             rho_E,
             pi_0,
             self._policy_feature_expectations(env, pi_0, phi),
-            plan=lambda w: self.solver_.solve(env, linear_reward(phi, w)),
+            plan=lambda w: self.solver_.solve(env, linear_reward(phi, w, env)),
             expect=lambda policy: self._policy_feature_expectations(env, policy, phi),
             start=start,
             # the "no policy beats the hull" stop is a proof only with an exact optimal planner
@@ -467,7 +476,7 @@ default="uniform"
                    and isinstance(self.expectation_, ExactExpectation)),
         )
         self.policy_ = self._mixture_policy(env, policies, self.mixture_weights_)
-        self.reward_ = linear_reward(phi, self.coef_, env.n_actions)
+        self.reward_ = linear_reward(phi, self.coef_, env)
         self.smoothing_ = _ml_smoothing(self.policy_, demos, sample_weight)
 
     def _resolve_epsilon(self, mass):
@@ -564,7 +573,8 @@ default="uniform"
         progress = Progress("MaxMarginIRL:mmp", self.max_iter, self.verbose)
         for t in range(1, self.max_iter + 1):
             # Loss-augmented planning: pi* = argmax_pi w . rho_pi + l . d_pi.
-            reward = linear_reward(phi, w)[:, None] + loss
+            reward = linear_reward(phi, w, env)
+            reward = (reward if reward.ndim == 2 else reward[:, None]) + loss
             policy = self.solver_.solve(env, reward)
             d_pi = self.expectation_.occupancy(env, policy)
             rho_pi = occupancy_features(d_pi, phi)
@@ -599,7 +609,7 @@ default="uniform"
                 )
         progress.close()
         self.coef_ = best[1]
-        self.reward_ = linear_reward(phi, self.coef_, env.n_actions)
+        self.reward_ = linear_reward(phi, self.coef_, env)
         self.policy_ = self.solver_.solve(env, self.reward_)
         self.policies_ = policies
         self.feature_expectations_ = np.asarray(rhos)
@@ -619,6 +629,11 @@ default="uniform"
             raise ValueError(
                 "method='mmp' needs a TabularMDP; use 'max_margin' or 'projection' with "
                 "gymnasium environments."
+            )
+        if self.reward_input != "state":
+            raise ValueError(
+                "reward_input='state_action' needs a TabularMDP (its state_action_features); "
+                "on gymnasium envs MaxMarginIRL's reward is a function of the observation."
             )
         from ..policies import TorchPolicy
         from ..solvers import PPO
@@ -851,7 +866,7 @@ default="uniform"
                 "in a gymnasium env is not supported."
             )
         phi = self._feature_matrix(env)
-        return self.solver_.solve(env, linear_reward(phi, self.coef_))
+        return self.solver_.solve(env, linear_reward(phi, self.coef_, env))
 
 
 def _defaultobservation_features():

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..envs._tabular import check_indices
+from ..utils._numeric import refuse_grad
 
 __all__ = ["TabularPolicy", "check_policy", "sample_categorical"]
 
@@ -44,6 +45,7 @@ class TabularPolicy:
     def __init__(self, probs=None, log_probs=None):
         if (probs is None) == (log_probs is None):
             raise ValueError("give exactly one of probs and log_probs.")
+        refuse_grad(probs if log_probs is None else log_probs, "policy probabilities")
         try:
             given = np.asarray(probs if log_probs is None else log_probs)
         except ValueError:
@@ -219,6 +221,10 @@ class TabularPolicy:
         probs : ndarray of shape (S, A)
             Read-only.
         """
+        if isinstance(t, np.integer):
+            t = int(t)
+        if not isinstance(t, int) or isinstance(t, bool) or t < 0:
+            raise ValueError(f"t must be a non-negative int time step, got {t!r}.")
         return self.probs if self.probs.ndim == 2 else self.probs[min(t, self.probs.shape[0] - 1)]
 
     def __repr__(self):

@@ -30,11 +30,35 @@ from ..policies._torch import ACTIVATIONS, TorchPolicy
 from ..utils._doc_link import DocLinkMixin
 from ..utils._gym_compat import same_step_sync_vector_env
 from ..utils._persistence import copy_training_state, restore_training_state
-from ..utils._torch import torch_threads
+from ..utils._resources import check_memory
+from ..utils._torch import resolve_device, torch_threads
 from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
 from ._rollout_buffer import RolloutBatch, generalized_advantage_estimate
 
 __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
+
+
+def _check_ppo_resources(params):
+    """Refuse unknown devices and absurd sizes before any env or tensor is built."""
+    resolve_device(params["device"])  # ValueError naming the device ('tpu', 'cuda' without one)
+    # Each env copy (its state, wrappers, autoreset bookkeeping) takes a few KiB to a few
+    # MiB; each step of a rollout stores observations, actions, values and log-probabilities.
+    n_envs, n_steps = float(params["n_envs"]), float(params["n_steps"])
+    check_memory(n_envs * 64 * 1024 + n_envs * n_steps * 256,
+                 f"PPO(n_envs={params['n_envs']}, n_steps={params['n_steps']})",
+                 "Use fewer environments (n_envs) or shorter rollouts (n_steps).")
+
+
+def check_reward_scale(rewards, gamma):
+    """Refuse rewards whose returns would overflow: the advantages' normalisation squares
+    returns of order ``max |r| / (1 - gamma)``, so beyond ~1e150 the policy gets NaN."""
+    top = float(np.abs(rewards).max(initial=0.0))
+    if top / max(1.0 - gamma, 1e-12) > 1e150:
+        raise ValueError(
+            f"rewards up to {top:.3g} at gamma={gamma} give returns whose squares overflow "
+            "float64 (the advantage normalisation would turn the policy into NaN); rescale the "
+            "reward."
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,6 +302,7 @@ class PPOTrainer:
             raise ValueError(f"rewards must have shape ({N},), got {rewards.shape}.")
         if not np.all(np.isfinite(rewards)):
             raise ValueError("rewards contain NaN or infinite values.")
+        check_reward_scale(rewards, p["gamma"])
         T = N // E
         advantages, returns = generalized_advantage_estimate(
             rewards.reshape(T, E), batch.values.reshape(T, E), batch.next_values.reshape(T, E),
@@ -539,6 +564,7 @@ class PPO(DocLinkMixin, BaseEstimator):
         self._validate_params()
         params = self.get_params()
         params["hidden_layer_sizes"] = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        _check_ppo_resources(params)
         return params
 
     def make_trainer(self, env, policy=None):

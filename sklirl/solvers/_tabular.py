@@ -20,6 +20,8 @@ from ..envs._policy_flow import evaluate_policy
 from ..envs._tabular import as_state_action_reward, check_tabular_env
 from ..policies._tabular import TabularPolicy, check_policy, sample_categorical  # noqa: F401
 from ..utils._doc_link import DocLinkMixin
+from ..utils._numeric import as_float_array, refuse_grad
+from ..utils._resources import check_memory, check_work
 from ..utils._warnings import warn_user
 
 __all__ = [
@@ -224,6 +226,12 @@ def _check_positive(value, name):
     if not (isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
             and value > 0):
         raise ValueError(f"{name} must be a positive finite float, got {value!r}.")
+    with np.errstate(over="ignore", divide="ignore"):
+        if not np.isfinite(1.0 / value):  # a subnormal: the sweeps divide by it
+            raise ValueError(
+                f"{name}={value!r} is too small: its reciprocal overflows float64 (use a value "
+                "of at least 1e-300)."
+            )
 
 
 def _check_planner_args(tol, max_iter, method, temperature=1.0):
@@ -244,10 +252,7 @@ def _check_values(values, n_states, name="values", n_problems=None):
     stack of ``n_problems`` K."""
     shape = (n_states,) if n_problems is None else (n_problems, n_states)
     expected = ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "")
-    try:
-        v = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a numeric array of shape ({expected}).") from None
+    v = as_float_array(values, name)
     if v.shape != shape or not np.all(np.isfinite(v)):
         raise ValueError(
             f"{name} must be a finite array of shape ({expected}), got shape {v.shape}."
@@ -255,11 +260,54 @@ def _check_values(values, n_states, name="values", n_problems=None):
     return v
 
 
+# Values are sums of up to ``occupancy_mass`` rewards: above this bound a Q-value's sums and
+# log-sum-exp shifts could overflow float64 (max 1.8e308) with a margin for the entropy term.
+_MAX_VALUE_SCALE = 1e300
+
+
+def _check_value_scale(env, reward_sa, temperature=0.0):
+    """Refuse, up front, rewards whose values would overflow float64.
+
+    The values are bounded by ``(max |r| + temperature log A) * M`` with ``M`` the discounted
+    horizon (``1 / (1 - gamma)``, or ``sum_{t<H} gamma^t``). Beyond ~1e300 the sweeps would
+    return ``inf`` (finite horizons, with only a RuntimeWarning) or fail mid-iteration.
+    """
+    if env.finite_horizon:
+        mass = float(env.horizon) if env.gamma == 1.0 else (
+            (1.0 - env.gamma ** env.horizon) / (1.0 - env.gamma))
+    else:
+        mass = 1.0 / (1.0 - env.gamma)
+    top = float(np.abs(reward_sa).max(initial=0.0))
+    with np.errstate(over="ignore"):
+        bound = (top + temperature * np.log(max(env.n_actions, 1))) * max(mass, 1.0)
+        scaled = bound / temperature if temperature > 0 else 0.0
+    if not bound <= _MAX_VALUE_SCALE:
+        entropy = temperature * np.log(max(env.n_actions, 1))
+        with np.errstate(over="ignore", divide="ignore"):
+            order = f"{bound:.3g}" if np.isfinite(bound) else (
+                f"1e{np.log10(max(top, entropy)) + np.log10(max(mass, 1.0)):.0f}")
+        cause = (f"temperature={temperature!r} (entropy bonus up to {entropy:.3g} per step)"
+                 if entropy > top else f"reward of magnitude up to {top:.3g}")
+        raise ValueError(
+            f"{cause} over a discounted horizon of {mass:.3g} steps gives values up to "
+            f"{order}, beyond float64's range (values must stay below "
+            f"{_MAX_VALUE_SCALE:.0e}); rescale the "
+            + ("temperature." if entropy > top else "reward.")
+        )
+    if not scaled <= _MAX_VALUE_SCALE:  # the log-sum-exp works on Q / temperature
+        raise ValueError(
+            f"reward of magnitude up to {top:.3g} at temperature={temperature!r} gives soft "
+            f"values / temperature beyond float64's range; raise the temperature or rescale "
+            "the reward."
+        )
+
+
 def check_rewards(reward, n_states, n_actions):
     """``(r, K)``: one reward as a contiguous ``(S, A)`` array and ``K = None``, or a stack of
     K rewards, ``(K, S)`` or ``(K, S, A)``, as a contiguous ``(K, S, A)`` array. A 2-D reward
     of shape ``(S, A)`` is always one reward (give a stack of K = S state rewards as
     ``(K, S, A)``)."""
+    refuse_grad(reward, "reward")
     r = np.asarray(reward)
     stacked = r.ndim == 3 or (
         r.ndim == 2 and r.shape != (n_states, n_actions) and r.shape[1] == n_states
@@ -371,14 +419,28 @@ def _rounding_floor(values, env=None):
     """The smallest sweep-to-sweep change floating point can resolve at these values.
 
     A sweep sums a row of transitions and takes a log-sum-exp, so successive iterates can keep
-    differing by a few ulps of ``max |V|`` forever. The loops stop once the change is below
-    this floor and no longer shrinking: the iterate is then the floating-point fixed point,
-    and a smaller ``tol`` cannot be met (with large ``|V|`` and gamma near 1 the loop would
-    otherwise run to ``max_iter``). With float32 transitions (``transition_dtype``) the
-    floor is float32's.
+    differing by a few ulps of ``max |V|`` forever. Below this floor the loops stop once the
+    change no longer shrinks, or shrinks by so little per sweep (gamma near 1) that ``tol``
+    is out of reach (:func:`_converged`); the values are then as accurate as float64
+    resolves them (relative ``eps / (1 - gamma)``; TabularMDP caps gamma so that this stays
+    below 1e-5). With float32 transitions (``transition_dtype``) the floor is float32's.
     """
     dtype = np.float64 if env is None else env.transition_matrix.dtype
     return 128 * np.finfo(dtype).eps * max(1.0, float(np.max(np.abs(values))))
+
+
+def _converged(delta, previous, threshold, values, env=None):
+    """Whether a loop whose last changes were ``previous`` then ``delta`` should stop: at
+    ``tol`` (``threshold``), or at the rounding floor once the change no longer shrinks, or
+    shrinks so slowly (gamma near 1) that reaching ``tol`` would take over 1000 more sweeps."""
+    if delta <= threshold:
+        return True
+    if delta > _rounding_floor(values, env):
+        return False
+    if delta >= previous:
+        return True
+    ratio = delta / previous
+    return ratio > 0 and np.log(threshold / delta) / np.log(ratio) > 1000
 
 
 def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
@@ -389,6 +451,11 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
     lead = reward.shape[:-2]  # (K,) for a stack of K rewards (K, S, A)
     if env.finite_horizon:
         H = env.horizon
+        K = float(np.prod(lead)) if lead else 1.0
+        what = f"{name} over horizon {H} (S={S}, A={env.n_actions})"
+        check_memory(8.0 * K * (H * S * env.n_actions + (H + 1.0) * S), what + ": its (H, S, A) "
+                     "Q table", "Use a shorter horizon, or a discounted env (horizon=None).")
+        check_work(float(H) * (1e4 + K * env.transition_matrix.nnz), what)
         Q = np.empty((H, *reward.shape))
         V = np.zeros((H + 1, *lead, S))
         for t in range(H - 1, -1, -1):
@@ -403,9 +470,10 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
     V_new = np.empty_like(V)
     diff = np.empty_like(V)
     sweep_reward = _state_reward_or(reward)
-    n_iter, previous = 0, np.inf
+    n_iter, previous, delta = 0, np.inf, np.inf
     for _ in range(max_iter):
         n_iter += 1
+        previous = delta
         _bellman_sweep(env, sweep_reward, V, temperature, out=V_new)
         np.subtract(V_new, V, out=diff)
         np.abs(diff, out=diff)
@@ -415,9 +483,8 @@ def _iterate(env, reward, temperature, tol, max_iter, init_values, name):
             raise FloatingPointError(
                 f"{name} diverged (non-finite values); check the reward scale."
             )
-        if delta <= threshold or (delta >= previous and delta <= _rounding_floor(V, env)):
+        if _converged(delta, previous, threshold, V, env):
             break
-        previous = delta
     else:
         warn_user(
             f"{name} did not converge in max_iter={max_iter} sweeps (last change {delta:.3g} > "
@@ -500,6 +567,7 @@ def soft_value_iteration(
     env = _with_transition_dtype(check_tabular_env(env), transition_dtype)
     r, K = check_rewards(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method, temperature)
+    _check_value_scale(env, r, temperature)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
         method = "policy_iteration" if auto_pi else "value_iteration"
@@ -551,16 +619,16 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
 
     Each step backs up the current values once (the Bellman residual gives the same stopping
     guarantee as value iteration), then replaces them by the exact entropy-regularised value
-    ``(I - gamma P_pi)^-1 sum_a pi (r - T log pi)`` of the soft-greedy policy ``pi``. Once
-    the Newton steps stop halving a residual at rounding level (the linear solves' error,
-    about ``eps |V| / (1 - gamma)``) it finishes with plain sweeps, which reach the
-    floating-point fixed point and so keep the ``tol`` guarantee.
+    ``(I - gamma P_pi)^-1 sum_a pi (r - T log pi)`` of the soft-greedy policy ``pi``; it
+    stops at ``tol`` or at the rounding floor (:func:`_rounding_floor`). If three Newton
+    steps in a row fail to halve the residual (the linear solves' precision reached) it
+    finishes with plain sweeps.
     """
     S, gamma = env.n_states, env.gamma
     V = np.zeros(S) if init_values is None else _check_values(init_values, S, "init_values")
     threshold = tol * (1 - gamma) / max(gamma, 1e-12)
     eye = sp.identity(S, format="csr")
-    n_iter, delta, newton = 0, np.inf, True
+    n_iter, delta, newton, stalls = 0, np.inf, True, 0
     for _ in range(max_iter):
         previous = delta
         n_iter += 1
@@ -572,16 +640,25 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
             raise FloatingPointError(
                 "soft policy iteration diverged (non-finite values); check the reward scale."
             )
-        if delta <= threshold or (delta >= previous and delta <= _rounding_floor(V, env)):
+        if _converged(delta, previous, threshold, V, env):
             break
-        # Newton converges quadratically: a step that does not halve a residual already at
-        # rounding level means the solves' precision is reached.
-        stalled = delta > 0.5 * previous and delta <= 1e-8 * max(1.0, np.max(np.abs(V)))
-        newton = newton and not (n_iter > 2 and stalled)
+        # Newton converges quadratically: three steps in a row that do not halve the residual
+        # mean the solves' precision is reached (a single one happens in the global phase,
+        # at any gamma, and a test on |V| alone misfires when |V| ~ 1 / (1 - gamma) is huge).
+        stalls = stalls + 1 if delta > 0.5 * previous else 0
+        newton = newton and stalls < 3
         if not newton:
             continue
-        log_pi = (Q - V[:, None]) / temperature
-        pi = np.exp(log_pi)
+        # pi normalised by its own rows, not by exp(-V / T): V carries a rounding error of
+        # eps |V|, so rows of exp((Q - V) / T) sum to 1 +- 1e-12 at |V| ~ 1e4, and
+        # (I - gamma P_pi) then solves a slightly undiscounted system whose Bellman
+        # residual, gamma |V| 1e-12, stalls Newton far above the rounding floor.
+        z = Q / temperature
+        z -= z.max(axis=1, keepdims=True)
+        pi = np.exp(z)
+        total = pi.sum(axis=1, keepdims=True)
+        pi /= total
+        log_pi = z - np.log(total)
         b = np.einsum("sa,sa->s", pi, reward - temperature * log_pi)
         V_pi = evaluate_policy(env, pi, b, V, eye)
         if V_pi is not None:
@@ -649,6 +726,7 @@ def value_iteration(
     env = _with_transition_dtype(check_tabular_env(env), transition_dtype)
     r, K = check_rewards(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method)
+    _check_value_scale(env, r)
     if method == "auto":
         auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
         method = "policy_iteration" if auto_pi else "value_iteration"
