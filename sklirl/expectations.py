@@ -13,7 +13,6 @@ over trajectories of ``sum_t gamma^t phi(s_t, a_t)``.
 
 from __future__ import annotations
 
-import numbers
 from numbers import Integral
 
 import numpy as np
@@ -33,7 +32,7 @@ from .utils._doc_link import DocLinkMixin
 from .utils._features import observation_features, occupancy_features
 from .utils._numeric import as_float_array, check_size
 from .utils._resources import check_memory, check_work
-from .utils._validation import MAX_SEED
+from .utils._validation import MAX_SEED, check_gamma
 
 __all__ = [
     "occupancy_measure",
@@ -272,12 +271,6 @@ def _discounts(gamma, length):
     return gamma ** np.arange(length, dtype=np.float64)
 
 
-def _check_gamma(gamma):
-    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not 0 <= gamma <= 1:
-        raise ValueError(f"gamma must be a float in [0, 1], got {gamma!r}.")
-    return float(gamma)
-
-
 def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     """Mean discounted state-action visitation counts of demonstrations.
 
@@ -302,7 +295,7 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     """
     n_states, n_actions = check_size(n_states, "n_states"), check_size(n_actions, "n_actions")
     trajs = check_demos(demos, n_states=n_states, n_actions=n_actions)
-    gamma = _check_gamma(gamma)
+    gamma = check_gamma(gamma)
     weights = check_sample_weight(sample_weight, len(trajs))
     s = np.concatenate([t.states[: len(t)] for t in trajs])
     a = np.concatenate([t.actions for t in trajs])
@@ -499,7 +492,7 @@ fitted transformer or callable
     """
     if env is not None:
         env = check_tabular_env(env)
-        if gamma is not None and _check_gamma(gamma) != env.gamma:
+        if gamma is not None and check_gamma(gamma) != env.gamma:
             raise ValueError(f"gamma={gamma} differs from env.gamma={env.gamma}; leave it None.")
         if _is_observation_map(features):
             raise TypeError("with env=, features must be a feature matrix of the env's states.")
@@ -511,7 +504,7 @@ fitted transformer or callable
     if _is_observation_map(features):
         trajs = check_demos(demos)
         weights = check_sample_weight(sample_weight, len(trajs))
-        gamma = _check_gamma(gamma)
+        gamma = check_gamma(gamma)
         rhos = [
             _discounted_feature_sum(features, t.states[: len(t)], gamma, f"trajectory {i}")
             for i, t in enumerate(trajs)
@@ -859,7 +852,7 @@ class MonteCarloExpectation(_Expectation):
                 raise ValueError(
                     "gymnasium envs have no discount: pass gamma= to feature_expectations."
                 )
-        gamma = _check_gamma(gamma)
+        gamma = check_gamma(gamma)
         if not _is_observation_map(features):
             raise TypeError(
                 "features must be a fitted transformer or a callable on observations for "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .demos import check_demos
@@ -13,6 +11,7 @@ from .policies import check_policy
 from .solvers import ValueIteration
 from .solvers._tabular import check_rewards
 from .utils._numeric import as_float_array
+from .utils._validation import check_gamma
 
 __all__ = [
     "policy_value",
@@ -216,8 +215,7 @@ def epic_distance(reward_a, reward_b, *, gamma=None, env=None):
         gamma = check_tabular_env(env).gamma
     if isinstance(gamma, np.ndarray) and gamma.ndim == 0 and gamma.dtype.kind in "iuf":
         gamma = gamma.item()  # a 0-d array, e.g. np.float64 arithmetic kept as an array
-    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not 0 <= gamma <= 1:
-        raise ValueError(f"gamma must be in [0, 1], got {gamma!r}.")
+    gamma = check_gamma(gamma)
     if env is not None:
         S, A = check_tabular_env(env).n_states, env.n_actions
     else:

@@ -47,7 +47,7 @@ from ..solvers import ValueIteration
 from ..utils._features import observation_features, occupancy_features
 from ..utils._optional import import_torch
 from ..utils._progress import Progress
-from ..utils._validation import MAX_SEED
+from ..utils._validation import GAMMA_INTERVAL, MAX_SEED
 from ..utils._warnings import warn_user
 
 __all__ = ["MaxMarginIRL", "min_norm_convex_combination"]
@@ -403,7 +403,7 @@ default="uniform"
         "loss": [StrOptions({"unvisited"}), Interval(Real, 0, None, closed="left"), "array-like"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "l2": [Interval(Real, 0, None, closed="left")],
-        "gamma": [Interval(Real, 0, 1, closed="left")],
+        "gamma": [GAMMA_INTERVAL],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }

@@ -32,7 +32,7 @@ from ..utils._gym_compat import same_step_sync_vector_env
 from ..utils._persistence import copy_training_state, restore_training_state
 from ..utils._resources import check_memory
 from ..utils._torch import resolve_device, torch_threads
-from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
+from ..utils._validation import GAMMA_INTERVAL, MAX_SEED, check_hidden_layer_sizes
 from ._rollout_buffer import RolloutBatch, generalized_advantage_estimate
 
 __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
@@ -495,7 +495,7 @@ class PPO(DocLinkMixin, BaseEstimator):
         "lr_schedule": [StrOptions({"auto", "linear", "constant"})],
         "n_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "gamma": [Interval(Real, 0, 1, closed="both")],
+        "gamma": [GAMMA_INTERVAL],
         "gae_lambda": [Interval(Real, 0, 1, closed="both")],
         "clip_range": [Interval(Real, 0, None, closed="neither")],
         "ent_coef": [Interval(Real, 0, None, closed="left")],
