@@ -524,7 +524,7 @@ def soft_value_iteration(
         sparse linear solve and converges in a few tens of iterations whatever gamma is.
         Prefer it for gamma close to 1 on MDPs up to ~10^5 states. ``"auto"`` uses policy
         iteration when ``gamma >= 0.995`` (where sweeps would need thousands of iterations:
-        23,000 for ``gamma = 0.999``) and value iteration otherwise.
+        23,000 for ``gamma = 0.999``) or from 20,000 states, and value iteration otherwise.
     transition_dtype : {"float64", "float32"}, default="float64"
         ``"float32"`` runs the sweeps on a float32 copy of the transitions (kept on the env,
         4 bytes per non-zero) with float32 block arithmetic: less memory
@@ -569,8 +569,7 @@ def soft_value_iteration(
     _check_planner_args(tol, max_iter, method, temperature)
     _check_value_scale(env, r, temperature)
     if method == "auto":
-        auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
-        method = "policy_iteration" if auto_pi else "value_iteration"
+        method = auto_method(env)
     if K is not None:
         return _solve_stack(env, r, K, temperature, tol, max_iter, init_values, method)
     if method == "policy_iteration" and not env.finite_horizon:
@@ -578,8 +577,20 @@ def soft_value_iteration(
     return _iterate(env, r, temperature, tol, max_iter, init_values, "soft value iteration")
 
 
-# method="auto" switches to soft policy iteration from this discount on.
-_AUTO_POLICY_ITERATION_GAMMA = 0.995
+# method="auto" switches to (soft) policy iteration from this discount on, or on discounted
+# MDPs from this many states: near gamma = 1 sweeps need thousands of iterations
+# (1 / (1 - gamma) per decade of tol), and on large MDPs a few Newton steps with warm-started
+# Krylov solves beat the sweeps' gamma-contraction; on small ones sweeps are cheap.
+AUTO_POLICY_ITERATION_GAMMA = 0.995
+AUTO_POLICY_ITERATION_STATES = 20_000
+
+
+def auto_method(env):
+    """The planners' ``method="auto"``: ``"policy_iteration"`` on discounted MDPs with
+    ``gamma >= 0.995`` or at least 20,000 states, ``"value_iteration"`` otherwise."""
+    newton = (env.gamma >= AUTO_POLICY_ITERATION_GAMMA
+              or env.n_states >= AUTO_POLICY_ITERATION_STATES)
+    return "policy_iteration" if newton and not env.finite_horizon else "value_iteration"
 
 def _greedy_policy_iteration(env, reward, tol, max_iter, init_values):
     """Howard's policy iteration: greedy policy, exact evaluation, until the policy is stable.
@@ -679,7 +690,8 @@ def value_iteration(
     """Value iteration with the hard Bellman max (conventions of :func:`soft_value_iteration`).
 
     ``method="policy_iteration"`` runs Howard's policy iteration (greedy policy, exact sparse
-    evaluation) and then polishing sweeps; ``"auto"`` picks it when ``gamma >= 0.995``.
+    evaluation) and then polishing sweeps; ``"auto"`` picks it when ``gamma >= 0.995`` or from
+    20,000 states.
 
     Parameters
     ----------
@@ -728,8 +740,7 @@ def value_iteration(
     _check_planner_args(tol, max_iter, method)
     _check_value_scale(env, r)
     if method == "auto":
-        auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
-        method = "policy_iteration" if auto_pi else "value_iteration"
+        method = auto_method(env)
     if K is not None:
         return _solve_stack(env, r, K, None, tol, max_iter, init_values, method)
     if method == "policy_iteration" and not env.finite_horizon:
@@ -805,7 +816,8 @@ class ValueIteration(_TabularSolver):
         How discounted MDPs are solved: Bellman sweeps, or Howard's policy iteration (greedy
         policy, exact sparse evaluation; a handful of steps even when gamma is close to 1)
         followed by polishing sweeps; ``"auto"`` picks policy iteration when
-        ``gamma >= 0.995``. Finite-horizon MDPs always use the backward recursion.
+        ``gamma >= 0.995`` or from 20,000 states. Finite-horizon MDPs always use the backward
+        recursion.
     transition_dtype : {"float64", "float32"}, default="float64"
         ``"float32"``: sweeps on a float32 copy of the transitions, values within about
         ``1e-6 * max|V| / (1 - gamma)`` of float64's (see :func:`soft_value_iteration`).
@@ -856,7 +868,8 @@ class SoftValueIteration(_TabularSolver):
     method : {"auto", "value_iteration", "policy_iteration"}, default="auto"
         How discounted MDPs are solved: Bellman sweeps, or soft policy iteration (Newton
         steps, each one sparse linear solve), which needs far fewer iterations when gamma is
-        close to 1; ``"auto"`` picks policy iteration when ``gamma >= 0.995``.
+        close to 1; ``"auto"`` picks policy iteration when ``gamma >= 0.995`` or from 20,000
+        states.
         Finite-horizon MDPs always use the exact backward recursion.
     transition_dtype : {"float64", "float32"}, default="float64"
         ``"float32"``: sweeps on a float32 copy of the transitions, values within about
