@@ -77,7 +77,7 @@ class GAIL(BaseAdversarialIRL):
     solver : PPO, stable-baselines3 on-policy algorithm or None, default=None
         Gymnasium envs: the policy optimiser. None uses :class:`~sklirl.solvers.PPO` with
         ``n_envs=8, n_steps=256, n_epochs=10, batch_size=256, learning_rate=3e-4, gamma=0.99``;
-        a given :class:`~sklirl.solvers.PPO` is cloned, with its ``ent_coef`` set to
+        a given :class:`~sklirl.solvers.PPO` is cloned, with its ``entropy_coef`` set to
         ``entropy_coef`` and its ``device`` to ``device_``. A stable-baselines3 ``PPO`` or ``A2C``
         built on the env (with its own settings) is trained in place, a rollout per round, on
         the discriminator's reward (optional extra ``sb3``); its env must have the spaces of the

@@ -308,7 +308,7 @@ class PPOGenerator(_GymnasiumGenerator):
             solver = clone(est.solver)
         seed = int(rng.randint(MAX_SEED))
         self.entropy_coef = 0.01 if est.entropy_coef is None else float(est.entropy_coef)
-        solver.set_params(ent_coef=self.entropy_coef, device=est.device_)
+        solver.set_params(entropy_coef=self.entropy_coef, device=est.device_)
         if solver.random_state is None:
             solver.set_params(random_state=seed)
         self.solver = solver
