@@ -82,7 +82,7 @@ def expert_demos(policy, n, seed=1000):
         obs, _ = env.reset(seed=seed + i)
         states, actions = [obs], []
         while True:
-            action = int(policy.predict(obs))
+            action = int(policy.act(obs))
             obs, _, term, trunc, _ = env.step(action)
             states.append(obs)
             actions.append(action)

@@ -51,7 +51,7 @@ def record_episodes(policy, n_episodes, seed):
         obs, _ = env.reset(seed=seed + i)
         states, actions = [obs], []
         while True:
-            action = int(policy.predict(obs))
+            action = int(policy.act(obs))
             obs, _, terminated, truncated, _ = env.step(action)
             states.append(obs)
             actions.append(action)

@@ -11,10 +11,10 @@ from .demos import Trajectory
 __version__ = "0.1.0.dev0"
 
 _ESTIMATORS = ("MaxMarginIRL", "MaxEntIRL", "MaxEntIRLCV", "GAIL", "BehavioralCloning",
-               "BayesianIRL")
+               "BayesianIRL", "AIRL")
 
 __all__ = ["MaxMarginIRL", "MaxEntIRL", "MaxEntIRLCV", "GAIL", "BehavioralCloning", "BayesianIRL",
-           "Trajectory", "__version__"]
+           "AIRL", "Trajectory", "__version__"]
 
 
 def __getattr__(name):

@@ -12,7 +12,8 @@ from gymnasium import spaces
 
 from .utils._gym_compat import is_vector_env
 
-__all__ = ["check_observation", "env_factory", "env_name"]
+__all__ = ["AbsorbingEncoder", "absorbing_continuation", "absorbing_weight", "add_absorbing_value",
+           "check_observation", "env_factory", "env_name", "terminal_absorbing_weights"]
 
 
 def env_name(env):
@@ -71,3 +72,117 @@ def env_factory(env):
         "env must be a gymnasium.Env, a registered environment id or a zero-argument callable "
         f"returning one, got {type(env).__name__}."
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Episodes that terminate: the absorbing state (Kostrikov et al., 2019)
+# ------------------------------------------------------------------------------------------------
+#
+# An episode that *terminates* (gymnasium's ``terminated``, or a demo with ``terminal=True``) goes
+# on, for the rest of the discounted horizon, in one absorbing state whose reward is learned like
+# any other; an episode that is *truncated* (time limit, end of logging) goes on unseen and is
+# bootstrapped from the value of its last observation. The adversarial generators and the Monte
+# Carlo expectation use the helpers below, so that the reward of ending an episode is the one the
+# demos show rather than zero (which makes any positive reward a survival bonus and any negative
+# one a reason to end early).
+
+
+def absorbing_continuation(gamma):
+    """``sum_{k >= 1} gamma^k = gamma / (1 - gamma)``: the discounted weight, relative to the
+    terminating step, of the absorbing steps that follow it (for ``gamma < 1``)."""
+    gamma = float(gamma)
+    if not 0.0 <= gamma < 1.0:
+        raise ValueError(
+            f"the absorbing state's value needs a discount gamma < 1, got {gamma}: with "
+            "gamma = 1 an episode that terminates goes on for ever in the absorbing state."
+        )
+    return gamma / (1.0 - gamma)
+
+
+def absorbing_weight(gamma):
+    """``sum_{k >= 0} gamma^k = 1 / (1 - gamma)``: how many (discounted) steps an episode that
+    terminates spends in the absorbing state, counted from the termination. The
+    discriminator's absorbing row of each terminated episode (expert or policy) has this
+    weight, relative to a weight of 1 for each real step, so that ending early shows as
+    absorbing mass in proportion to the horizon it leaves (Kostrikov et al.'s one absorbing
+    transition per episode would weigh 1: a signal the discriminator takes many rounds to
+    pick up, during which the policy sees no reason to avoid ending or to reach the end)."""
+    return 1.0 + absorbing_continuation(gamma)
+
+
+def add_absorbing_value(rewards, terminated, absorbing_reward, gamma):
+    """Rewards of a rollout with the absorbing state's discounted value added at terminations.
+
+    Adding ``gamma / (1 - gamma) * r_abs`` to the reward of each step that terminates is the
+    same, for the returns and advantages computed with a zero value after a termination, as
+    rolling the episode on for ever in the absorbing state with reward ``r_abs`` (truncated
+    steps are untouched: they bootstrap from the value of their final observation).
+
+    Parameters
+    ----------
+    rewards : ndarray of shape (N,)
+    terminated : ndarray of bool, shape (N,)
+    absorbing_reward : float
+        ``r_abs``, the (learned) reward of the absorbing state.
+    gamma : float
+        The discount of the returns, below 1.
+
+    Returns
+    -------
+    rewards : ndarray of shape (N,), float64 (a new array)
+    """
+    rewards = np.array(rewards, dtype=np.float64)
+    terminated = np.asarray(terminated, dtype=bool)
+    if terminated.any():
+        rewards[terminated] += absorbing_continuation(gamma) * float(absorbing_reward)
+    return rewards
+
+
+class AbsorbingEncoder:
+    """A :class:`~sklirl.envs._spaces.SpaceEncoder` whose inputs end with an absorbing-state
+    indicator column.
+
+    Real state-actions are ``[obs, action, 0]``; the absorbing state is ``[0, ..., 0, 1]`` (its
+    action is immaterial: DAC's zero action). Every other attribute and method is the wrapped
+    encoder's; ``input_dim`` and ``continuous_mask`` count the indicator (never standardised).
+    """
+
+    def __init__(self, encoder):
+        self.encoder = encoder
+        self.input_dim = encoder.input_dim + 1
+        self.continuous_mask = np.append(encoder.continuous_mask, False)
+
+    def __getattr__(self, name):
+        if name == "encoder":  # unpickling: not yet set
+            raise AttributeError(name)
+        return getattr(self.encoder, name)
+
+    def inputs(self, observations, actions):
+        x = self.encoder.inputs(observations, actions)
+        return np.hstack([x, np.zeros((len(x), 1))])
+
+    def absorbing_inputs(self, n=1):
+        """``n`` rows of the absorbing state's input."""
+        x = np.zeros((int(n), self.input_dim))
+        x[:, -1] = 1.0
+        return x
+
+
+def terminal_absorbing_weights(demos, sample_weight, gamma):
+    """Weights of the expert's absorbing rows, on the scale of its per-step weights.
+
+    Each demo with ``terminal=True`` contributes one absorbing row (the transition into the
+    absorbing state that follows its last step, as in Kostrikov et al.'s wrapper) with the
+    weight of one of its steps times :func:`absorbing_weight` (the per-step weights of
+    :meth:`~sklirl.envs._spaces.SpaceEncoder.demo_arrays` sum to 1 over the demos' steps).
+    ``demos`` are checked trajectories.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_terminal_demos,)
+    """
+    w = np.ones(len(demos)) if sample_weight is None else np.asarray(sample_weight, float)
+    steps = np.array([len(t) for t in demos], dtype=np.float64)
+    total = float((w * steps).sum())
+    terminal = np.array([bool(getattr(t, "terminal", False)) for t in demos], dtype=bool)
+    return w[terminal] / total * absorbing_weight(gamma)

@@ -304,7 +304,7 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     return counts.reshape(n_states, n_actions)
 
 
-def expert_occupancy(demos, env, *, sample_weight=None, strict=False):
+def expert_occupancy(demos, env, *, sample_weight=None, strict=False, check_input=True):
     """The expert's discounted state-action visitation from demonstrations in ``env``.
 
     The one rule every estimator uses for ``rho_E``. Each demonstration becomes a visitation
@@ -334,6 +334,10 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False):
         Weights of the trajectories in the mean.
     strict : bool, default=False
         Raise ``ValueError`` instead of warning when the demos disagree with the model.
+    check_input : bool, default=True
+        Validate the demos and check them against the model. False is for
+        :class:`~sklirl.Trajectory` lists that ``check_demos(demos, env=env)`` already
+        checked (an estimator's demos, whose checks ran once in ``fit``).
 
     Returns
     -------
@@ -356,10 +360,10 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False):
     >>> expert_occupancy([Trajectory([0, 1], [0])], env).ravel().tolist()
     [2.0, 0.0, 0.0]
     """
-    env = check_tabular_env(env)
-    trajs = check_demos(demos, env=env, strict=strict)
-    weights = check_sample_weight(sample_weight, len(trajs))
-    return _expert_occupancy(trajs, env, weights)
+    if check_input:
+        env = check_tabular_env(env)
+        demos = check_demos(demos, env=env, strict=strict)
+    return _expert_occupancy(demos, env, check_sample_weight(sample_weight, len(demos)))
 
 
 def _expert_occupancy(trajs, env, weights):

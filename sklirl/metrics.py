@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .demos import check_demos
@@ -19,6 +21,8 @@ __all__ = [
     "feature_expectation_gap",
     "log_likelihood",
     "epic_distance",
+    "transfer_value_difference",
+    "transfer_return",
 ]
 
 
@@ -245,3 +249,154 @@ def epic_distance(reward_a, reward_b, *, gamma=None, env=None):
 
 
 _EPIC_CONSTANT_VAR = 1e-24
+
+
+def _transferred_reward(estimator, env):
+    """A fitted estimator's learned reward evaluated on the states of ``env`` (its
+    ``transfer_reward`` checks that it is fitted)."""
+    transfer = getattr(estimator, "transfer_reward", None)
+    if transfer is None:
+        raise TypeError(
+            f"{type(estimator).__name__} has no transfer_reward(env): transfer metrics need an "
+            "estimator that learns a reward (MaxEntIRL, MaxMarginIRL, GAIL, AIRL)."
+        )
+    return transfer(env)
+
+
+def transfer_value_difference(estimator, env, *, true_reward=None, planner="greedy"):
+    """How well a learned reward transfers: the EVD of planning on it in a new tabular env.
+
+    The fitted estimator's reward is evaluated on the states of ``env`` (its
+    ``transfer_reward``, through the fitted feature map: AIRL's disentangled ``g``, GAIL's
+    discriminator reward, MaxEntIRL's and MaxMarginIRL's ``w . phi``), a policy is planned on
+    it in ``env``, and its value under the true reward is compared with the optimal value
+    there (:func:`expected_value_difference`). Read more in :ref:`reward_transfer`.
+
+    Parameters
+    ----------
+    estimator : fitted estimator with ``transfer_reward(env)``
+        Fitted on another env whose states the same feature map describes.
+    env : TabularMDP
+        The new env (other dynamics: walls, slip, size, objects).
+    true_reward : array-like of shape (S,) or (S, A), default=None
+        ``env.reward`` when None.
+    planner : {"greedy", "soft"}, default="greedy"
+        Plan the optimal (value iteration) or the maximum-entropy (soft value iteration,
+        temperature 1) policy of the learned reward.
+
+    Returns
+    -------
+    evd : float
+        ``V*(true) - V^pi(true)`` in ``env``: 0 for a reward whose plan is optimal there.
+
+    See Also
+    --------
+    transfer_return : The same question on gymnasium envs.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import PolynomialFeatures
+    >>> from sklirl import MaxEntIRL
+    >>> from sklirl.datasets import make_expert_demos
+    >>> from sklirl.envs import GridWorld
+    >>> from sklirl.metrics import transfer_value_difference
+    >>> train, test = GridWorld(4, gamma=0.9), GridWorld(4, gamma=0.9, slip=0.3)
+    >>> demos, _ = make_expert_demos(train, 20, horizon=8, random_state=0)
+    >>> est = MaxEntIRL(PolynomialFeatures(1)).fit(demos, train)
+    >>> round(transfer_value_difference(est, test), 3)
+    0.0
+    """
+    env = check_tabular_env(env)
+    if planner not in ("greedy", "soft"):
+        raise ValueError(f"planner must be 'greedy' or 'soft', got {planner!r}.")
+    reward = _transferred_reward(estimator, env)
+    if planner == "greedy":
+        return expected_value_difference(env, true_reward, learned_reward=reward)
+    from .solvers import SoftValueIteration
+
+    policy = SoftValueIteration(temperature=1.0).solve(env, reward)
+    return expected_value_difference(env, true_reward, policy=policy)
+
+
+def transfer_return(estimator, env, *, solver=None, n_episodes=20, random_state=None):
+    """How well a learned reward transfers to a gymnasium env: the true return of a policy
+    trained from scratch on it there.
+
+    A fresh :class:`~sklirl.solvers.PPO` is trained in ``env`` on
+    ``estimator.predict_reward(observations, actions)`` (AIRL's ``g``; GAIL's discriminator
+    reward), then its greedy policy is run for ``n_episodes`` episodes on ``env``'s own
+    reward. Read more in :ref:`reward_transfer`.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Fitted on a gymnasium env with the observation and action spaces of ``env``.
+    env : gymnasium.Env, str or callable
+        The new env: an instance (re-made from its spec when it has one, so attributes set
+        on it after ``gymnasium.make`` are lost), a registered id, or a zero-argument callable
+        that builds it (e.g. with other physics).
+    solver : PPO or None, default=None
+        The trainer (cloned); None uses ``PPO(total_timesteps=100_000)``.
+    n_episodes : int, default=20
+        Evaluation episodes.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the trainer (unless it has a seed) and the evaluation.
+
+    Returns
+    -------
+    returns : ndarray of shape (n_episodes,)
+        Undiscounted true returns of the retrained policy's episodes.
+
+    See Also
+    --------
+    transfer_value_difference : The same question on tabular envs, exactly.
+
+    Examples
+    --------
+    >>> import gymnasium
+    >>> import numpy as np
+    >>> from sklirl import AIRL, Trajectory
+    >>> from sklirl.metrics import transfer_return
+    >>> from sklirl.solvers import PPO
+    >>> env = gymnasium.make("CartPole-v1")
+    >>> demos = []
+    >>> for seed in range(2):  # a hand-written balancing controller, 20 steps
+    ...     obs, _ = env.reset(seed=seed)
+    ...     states, actions = [obs], []
+    ...     for _ in range(20):
+    ...         actions.append(int(obs[2] + 0.5 * obs[3] > 0))
+    ...         obs = env.step(actions[-1])[0]
+    ...         states.append(obs)
+    ...     demos.append(Trajectory(np.array(states), np.array(actions)))
+    >>> ppo = PPO(n_envs=2, n_steps=32, n_epochs=1, batch_size=64, random_state=0)
+    >>> airl = AIRL(max_iter=1, disc_batch_size=16, solver=ppo, random_state=0).fit(demos, env)
+    >>> def heavier():  # other physics: a callable that builds the new env
+    ...     new = gymnasium.make("CartPole-v1")
+    ...     new.unwrapped.masspole = 0.5
+    ...     return new
+    >>> returns = transfer_return(airl, heavier, solver=ppo.set_params(total_timesteps=64),
+    ...                           n_episodes=3, random_state=0)
+    >>> returns.shape
+    (3,)
+    """
+    from sklearn.base import clone
+    from sklearn.utils import check_random_state
+    from sklearn.utils.validation import check_is_fitted
+
+    from .solvers import PPO
+
+    check_is_fitted(estimator)
+    if not hasattr(estimator, "predict_reward"):
+        raise TypeError(f"{type(estimator).__name__} has no predict_reward.")
+    if not isinstance(n_episodes, numbers.Integral) or n_episodes < 1:
+        raise ValueError(f"n_episodes must be a positive int, got {n_episodes!r}.")
+    rng = check_random_state(random_state)
+    solver = PPO(total_timesteps=100_000) if solver is None else clone(solver)
+    if solver.random_state is None:
+        solver.set_params(random_state=int(rng.randint(2**31 - 1)))
+
+    def reward(observations, actions, next_observations):
+        return estimator.predict_reward(observations, actions)
+
+    policy = solver.solve(env, reward=reward)
+    return policy.evaluate(env, n_episodes=n_episodes, random_state=int(rng.randint(2**31 - 1)))

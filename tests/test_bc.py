@@ -202,6 +202,7 @@ def test_cartpole_bc_from_20_expert_episodes_reaches_475(cartpole_demos):
     obs = np.stack([t.states[5] for t in cartpole_demos])
     np.testing.assert_array_equal(bc.predict(obs), bc.predict_proba(obs).argmax(1))
     assert bc.predict(obs[0]).shape == ()  # env.step(bc.predict(obs)) works
+    _check_evaluate_policy(bc.policy_, env)
     assert bc.n_features_in_ == 4
     restored = pickle.loads(pickle.dumps(bc))
     np.testing.assert_array_equal(restored.predict_proba(obs), bc.predict_proba(obs))
@@ -225,6 +226,16 @@ def test_classifier_policy_without_env_and_in_grid_search(cartpole_demos):
     np.testing.assert_allclose(plain.predict_proba(obs), with_env.predict_proba(obs))
     assert plain.score(cartpole_demos[9:]) == pytest.approx(with_env.score(cartpole_demos[9:]))
     assert plain.policy_.evaluate(env, n_episodes=3, random_state=0).mean() > 100
+    _check_evaluate_policy(with_env.policy_, env)
+    action, state = with_env.policy_.predict(obs[0], deterministic=True)
+    assert np.ndim(action) == 0 and state is None and action == with_env.predict(obs[:1])[0]
+
+
+def _check_evaluate_policy(policy, env):
+    """SB3's evaluate_policy runs on the policy (its predict has SB3's signature)."""
+    evaluation = pytest.importorskip("stable_baselines3.common.evaluation")
+    mean, _ = evaluation.evaluate_policy(policy, env, n_eval_episodes=2, warn=False)
+    assert mean > 100
 
 
 def test_pendulum_bc_with_a_regressor_beats_random():

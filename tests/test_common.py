@@ -212,6 +212,11 @@ _REAL_ESTIMATORS = {
         {"max_iter": 2, "hidden_layer_sizes": (4,), "disc_batch_size": 32,
          "features": PolynomialFeatures(2), "expectation": MonteCarloExpectation(10)},
     ]),
+    "AIRL": ("sklirl.irl._airl", [
+        {"max_iter": 3, "potential_hidden_layer_sizes": (8,)},
+        {"max_iter": 2, "state_only": False, "reward_model": "mlp", "hidden_layer_sizes": (4,),
+         "features": PolynomialFeatures(2), "expectation": MonteCarloExpectation(10)},
+    ]),
 }
 
 
@@ -387,7 +392,7 @@ def test_public_estimator_contract(name):
     after the first are keyword-only; after a fit on a tabular env ``reward_`` is ``(S, A)``
     (estimators that learn a reward)
     and ``history_`` a dict of equal-length arrays, one entry per iteration."""
-    if name == "GAIL":
+    if name in ("GAIL", "AIRL"):
         pytest.importorskip("torch")
     module = importlib.import_module("sklirl.irl")
     cls = getattr(module, name)
@@ -401,7 +406,7 @@ def test_public_estimator_contract(name):
 
     env = GridWorld(3, gamma=0.9)
     demos, _ = make_expert_demos(env, 5, horizon=6, random_state=0)
-    small = {"hidden_layer_sizes": (4,)} if name == "GAIL" else {}
+    small = {"hidden_layer_sizes": (4,)} if name in ("GAIL", "AIRL") else {}
     est = cls(max_iter=3, random_state=0, **small).fit(demos, env)
     if hasattr(est, "predict_reward"):  # not BehavioralCloning, which learns no reward
         assert est.reward_.shape == (env.n_states, env.n_actions)

@@ -16,6 +16,7 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 PAGES = {
     "index.rst": (),
     "user_guide/coming_from_imitation.rst": ("torch", "gymnasium"),
+    "user_guide/reward_transfer.rst": ("torch",),
     "user_guide/uncertainty.rst": (),
 }
 

@@ -173,9 +173,9 @@ def test_tabular_gail_matches_the_expert_occupancy_and_value(grid_problem, seed)
                                      "disc_accuracy_policy", "policy_entropy", "true_return",
                                      "env_steps"}
     assert gail.device_ == "cpu"
-    # the learned reward is -log D of the final discriminator
+    # the learned reward is the final discriminator's (default "logit": no fixed sign)
     np.testing.assert_allclose(gail.predict_reward(np.arange(25)), gail.reward_)
-    assert (gail.reward_ > 0).all()
+    assert (gail.reward_ > 0).any() and (gail.reward_ < 0).any()
     assert gail.score(demos) > GAIL(max_iter=1, random_state=0).fit(
         demos, env).score(demos)
 
@@ -344,6 +344,111 @@ def test_cartpole_prediction_api(cartpole_fit):
         gail.score([([[0.0, 1.0], [0.0, 1.0]], [0])])
     with pytest.raises(ValueError, match="actions"):
         gail.predict_reward(obs[:2], [0, 2])
+    # one observation gives one action that env.step takes; a batch gives a batch
+    env = gymnasium.make("CartPole-v1")
+    o, _ = env.reset(seed=0)
+    action = gail.predict(o)
+    assert np.ndim(action) == 0 and action == gail.predict(o[None])[0]
+    env.step(action)
+    np.testing.assert_allclose(gail.predict_proba(o), gail.predict_proba(o[None])[0])
+    assert np.ndim(gail.sample_action(o, random_state=0)) == 0
+    # the policy speaks stable-baselines3's predict: evaluate_policy runs on it
+    a, state = gail.policy_.predict(o, deterministic=True)
+    assert a == action and state is None
+    _check_evaluate_policy(gail.policy_, "CartPole-v1")
+
+
+def _check_evaluate_policy(policy, env_id):
+    """SB3's evaluate_policy runs the policy (vectorised env, SB3's predict)."""
+    evaluation = pytest.importorskip("stable_baselines3.common.evaluation")
+    from stable_baselines3.common.env_util import make_vec_env
+
+    venv = make_vec_env(env_id, n_envs=2, seed=3)
+    rewards, _ = evaluation.evaluate_policy(policy, venv, n_eval_episodes=4, deterministic=True,
+                                            return_episode_rewards=True, warn=False)
+    assert len(rewards) == 4 and np.all(np.isfinite(rewards))
+
+
+# ---------------------------------------------------------------------------------------------
+# Terminations: the absorbing state (Kostrikov et al., 2019)
+# ---------------------------------------------------------------------------------------------
+def test_absorbing_value_is_the_return_of_rolling_in_the_absorbing_state():
+    from sklirl._rollouts import add_absorbing_value
+    from sklirl.solvers._rollout_buffer import generalized_advantage_estimate
+
+    # two steps of reward 1 then termination; r_abs = 0.5, gamma = 0.9:
+    # G_0 = 1 + 0.9 + 0.9^2 * 0.5 / (1 - 0.9) = 5.95, and the same with 400 absorbing steps
+    terminated = np.array([False, True])
+    rewards = add_absorbing_value([1.0, 1.0], terminated, 0.5, 0.9)
+    _, returns = generalized_advantage_estimate(
+        rewards, np.zeros(2), np.zeros(2), terminated, np.zeros(2, bool), 0.9, 1.0)
+    assert returns[0] == pytest.approx(5.95, rel=1e-6)
+    rolled = np.r_[1.0, 1.0, np.full(400, 0.5)]
+    assert returns[0] == pytest.approx((0.9 ** np.arange(402)) @ rolled, rel=1e-6)
+    # truncations are untouched (they bootstrap from the final observation's value)
+    np.testing.assert_array_equal(add_absorbing_value([1.0, 1.0], [False, False], 0.5, 0.9),
+                                  [1.0, 1.0])
+    with pytest.raises(ValueError, match="gamma < 1"):
+        add_absorbing_value([1.0], [True], 0.5, 1.0)
+
+
+def _random_cartpole_demos(n, seed):
+    from sklirl.datasets import record_episodes
+
+    rng = np.random.default_rng(seed)
+    return record_episodes(gymnasium.make("CartPole-v1"), lambda o: int(rng.integers(2)), n,
+                           random_state=seed)
+
+
+def test_discriminator_sees_the_absorbing_state_of_terminated_episodes(monkeypatch):
+    from sklirl.irl._adversarial import BaseAdversarialIRL
+
+    demos = _random_cartpole_demos(4, 0)
+    cut = Trajectory(demos[0].states, demos[0].actions, terminal=False)
+    seen = []
+    original = BaseAdversarialIRL._discriminator_steps
+
+    def spy(self, samples, expert):
+        seen.append((samples, expert))
+        return original(self, samples, expert)
+
+    monkeypatch.setattr(BaseAdversarialIRL, "_discriminator_steps", spy)
+    gail = _fast_cartpole_gail(max_iter=1).fit(demos + [cut], gymnasium.make("CartPole-v1"))
+    samples, expert = seen[0]
+    width = gail._encoder.input_dim
+    assert width == 4 + 2 + 1 and gail.discriminator_.input_dim == width
+    # one absorbing row per terminated demo (not the cut one), weighted like one of its steps
+    assert expert.absorbing_inputs.shape == (4, width)
+    np.testing.assert_array_equal(expert.absorbing_inputs[:, -1], 1.0)
+    np.testing.assert_array_equal(expert.absorbing_inputs[:, :-1], 0.0)
+    # ... times 1 / (1 - gamma) = 100 steps: the discounted time spent in the absorbing state
+    np.testing.assert_allclose(expert.absorbing_weights, 100 * expert.weights[0])
+    assert (expert.inputs[:, -1] == 0).all()
+    # and one per episode the random initial policy ended (CartPole episodes of ~22 steps)
+    n_terminated = samples.absorbing_inputs.shape[0]
+    assert 1024 / 60 < n_terminated < 1024 / 8
+    np.testing.assert_allclose(samples.absorbing_weights, 100.0)
+    # the absorbing state has a learned reward (no sign fixed by the reward form)
+    assert np.isfinite(gail._generator_reward(type(samples)(gail._encoder.absorbing_inputs(1))))
+
+
+@pytest.mark.slow
+def test_cartpole_random_demos_do_not_balance_after_100k_steps():
+    # Measured (see the GAIL user guide): default GAIL, 49 rounds = 100,352 env steps, seed 0:
+    # mean return 14.1 over 20 episodes; with "-log D" and no absorbing state: 500.
+    gail = GAIL(max_iter=49, random_state=0).fit(_random_cartpole_demos(20, 0),
+                                                 gymnasium.make("CartPole-v1"))
+    assert gail.history_["env_steps"][-1] >= 100_000
+    assert gail.policy_.evaluate("CartPole-v1", n_episodes=20, random_state=1).mean() <= 100
+
+
+@pytest.mark.slow
+def test_cartpole_expert_demos_reach_475_with_the_absorbing_state():
+    # Measured: default GAIL, 20 expert episodes (truncated at 500), seed 0: 500 on 10
+    # evaluation episodes from round 10 (20,480 steps) on, 499.8 over 20 after 100,352 steps.
+    gail = GAIL(max_iter=49, random_state=0).fit(_cartpole_expert_demos(20, 0),
+                                                 gymnasium.make("CartPole-v1"))
+    assert gail.policy_.evaluate("CartPole-v1", n_episodes=20, random_state=1).mean() >= 475
 
 
 def test_cartpole_fit_is_bit_identical_and_pickles(cartpole_fit):
@@ -377,6 +482,10 @@ def test_box_actions_pendulum_runs():
                 solver=PPO(n_envs=2, n_steps=32, n_epochs=1, batch_size=32)).fit(demos, env)
     obs = demos[0].states[:5]
     assert gail.predict(obs).shape == (5, 1)
+    o, _ = env.reset(seed=0)
+    assert gail.predict(o).shape == (1,)  # one action, of the action space's shape
+    env.step(gail.predict(o))
+    _check_evaluate_policy(gail.policy_, "Pendulum-v1")
     assert gail.predict_reward(obs, demos[0].actions[:5]).shape == (5,)
     assert np.isfinite(gail.score(demos))
     with pytest.raises(TypeError, match="Discrete"):
@@ -423,8 +532,14 @@ def test_stable_baselines3_generator():
     obs = demos[0].states[:20]
     assert gail.predict_proba(obs).shape == (20, 2)
     assert np.isfinite(gail.score(demos))
+    from sklirl.policies import SB3Policy
+
+    assert isinstance(gail.policy_, SB3Policy) and np.ndim(gail.predict(obs[0])) == 0
+    _check_evaluate_policy(gail.policy_, "CartPole-v1")
     returns = gail.history_["true_return"]
-    assert np.nanmean(returns[-3:]) > np.nanmean(returns[:2]) + 20
+    # seed 0: 19.7 -> 31.7 (the "logit" reward learns from the absorbing state that ending the
+    # episode is bad; "-log D" started with that as a built-in survival bonus)
+    assert np.nanmean(returns[-3:]) > np.nanmean(returns[:2]) + 10
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -480,7 +595,8 @@ def test_tabular_interrupt_inside_a_round_keeps_the_last_complete_round(
     np.testing.assert_array_equal(gail.predict_proba(states), clean.predict_proba(states))
     np.testing.assert_array_equal(gail.predict_reward(states), clean.predict_reward(states))
     X = state_action_features(np.eye(25), 4).toarray()
-    np.testing.assert_array_equal(gail.discriminator_.reward(X).reshape(25, 4), gail.reward_)
+    np.testing.assert_array_equal(
+        gail.discriminator_.reward(X, gail.reward_form).reshape(25, 4), gail.reward_)
     # warm_start resumes: 3 interrupted + 3 resumed rounds are 6 uninterrupted ones
     gail.set_params(max_iter=3).fit(demos, env)
     six = GAIL(max_iter=6, **kwargs).fit(demos, env)

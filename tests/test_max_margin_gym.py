@@ -104,6 +104,14 @@ def test_episode_mixture_policy():
     always = [_ConstantPolicy(0), _ConstantPolicy(1)]
     returns = EpisodeMixturePolicy(always, [0.5, 0.5]).evaluate(env, 40, random_state=0)
     assert set(returns) == {0.0, 3.0}
+    # stable-baselines3's predict keeps each env's component for its episode (the state)
+    evaluation = pytest.importorskip("stable_baselines3.common.evaluation")
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    rewards, _ = evaluation.evaluate_policy(
+        EpisodeMixturePolicy(always, [0.5, 0.5]), DummyVecEnv([_CounterEnv] * 2),
+        n_eval_episodes=20, return_episode_rewards=True, warn=False)
+    assert set(rewards) == {0.0, 3.0}
     with pytest.raises(ValueError, match="weights"):
         EpisodeMixturePolicy(always, [0.5])
 

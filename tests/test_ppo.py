@@ -129,7 +129,7 @@ def test_custom_reward_is_used():
 
     policy = PPO(total_timesteps=8192, random_state=0).solve(CARTPOLE, reward=reward)
     states = np.random.default_rng(0).uniform(-0.05, 0.05, size=(200, 4))
-    assert np.mean(policy.predict(states) == 0) > 0.9
+    assert np.mean(policy.act(states) == 0) > 0.9
     assert policy.evaluate(CARTPOLE, n_episodes=5, random_state=0).mean() < 20
 
 
@@ -177,13 +177,13 @@ def test_policy_predictions(cartpole_policy):
     proba = cartpole_policy.predict_proba(obs)
     assert proba.shape == (7, 2)
     np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
-    np.testing.assert_array_equal(cartpole_policy.predict(obs), proba.argmax(1))
+    np.testing.assert_array_equal(cartpole_policy.act(obs), proba.argmax(1))
     log_prob = cartpole_policy.log_prob(obs, [0, 1, 0, 1, 0, 1, 0])
     np.testing.assert_allclose(
         log_prob, np.log(proba[np.arange(7), [0, 1, 0, 1, 0, 1, 0]]), rtol=1e-4
     )
     # a single observation gives a single answer
-    assert cartpole_policy.predict(obs[0]) == cartpole_policy.predict(obs[:1])[0]
+    assert cartpole_policy.act(obs[0]) == cartpole_policy.act(obs[:1])[0]
     assert cartpole_policy.predict_proba(obs[0]).shape == (2,)
     assert isinstance(cartpole_policy.log_prob(obs[0], 1), float)
     a = cartpole_policy.sample(obs, random_state=0)
@@ -199,7 +199,7 @@ def test_pickle_round_trip(cartpole_policy):
         weights = torch.load(io.BytesIO(weights), weights_only=True)
     assert all(t.device.type == "cpu" for t in weights.values())
     clone_ = pickle.loads(pickle.dumps(cartpole_policy))
-    np.testing.assert_array_equal(clone_.predict(obs), cartpole_policy.predict(obs))
+    np.testing.assert_array_equal(clone_.act(obs), cartpole_policy.act(obs))
     np.testing.assert_array_equal(clone_.predict_proba(obs), cartpole_policy.predict_proba(obs))
     np.testing.assert_array_equal(clone_.obs_mean, cartpole_policy.obs_mean)
     assert clone_.device.type == "cpu"
@@ -233,7 +233,7 @@ def test_box_actions_pendulum():
     assert np.all(np.abs(batch.actions) <= 2.0)
     policy = ppo.solve("Pendulum-v1")
     obs = batch.observations[:20]
-    for actions in (policy.predict(obs), policy.sample(obs, random_state=0)):
+    for actions in (policy.act(obs), policy.sample(obs, random_state=0)):
         assert actions.shape == (20, 1) and np.all(np.abs(actions) <= 2.0)
     log_prob = policy.log_prob(obs, batch.actions[:20])
     assert log_prob.shape == (20,) and np.all(np.isfinite(log_prob))
@@ -252,9 +252,9 @@ def test_discrete_observations_frozen_lake():
     assert batch.observations.shape == (256,) and batch.observations.dtype == np.int64
     policy = ppo.solve(make())
     assert policy.predict_proba(np.arange(16)).shape == (16, 4)
-    assert policy.predict(3) in range(4)
+    assert policy.act(3) in range(4)
     with pytest.raises(ValueError, match="Discrete observations"):
-        policy.predict(16)
+        policy.act(16)
 
 
 def test_env_instance_without_spec_is_deep_copied():
@@ -301,11 +301,11 @@ def test_invalid_hidden_layer_sizes_raise():
 
 def test_bad_inputs_raise(cartpole_policy):
     with pytest.raises(ValueError, match=r"expected observations of shape \(4,\).*got shape"):
-        cartpole_policy.predict(np.zeros(3))
+        cartpole_policy.act(np.zeros(3))
     with pytest.raises(ValueError, match="shape"):
-        cartpole_policy.predict(np.zeros((2, 5)))
+        cartpole_policy.act(np.zeros((2, 5)))
     with pytest.raises(ValueError, match="NaN"):
-        cartpole_policy.predict([0.0, np.nan, 0.0, 0.0])
+        cartpole_policy.act([0.0, np.nan, 0.0, 0.0])
     with pytest.raises(ValueError, match="actions"):
         cartpole_policy.log_prob(np.zeros((2, 4)), [0, 2])
     with pytest.raises(TypeError, match="reward"):

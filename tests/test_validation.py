@@ -20,7 +20,15 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from sklirl import GAIL, BayesianIRL, BehavioralCloning, MaxEntIRL, MaxMarginIRL, Trajectory
+from sklirl import (
+    AIRL,
+    GAIL,
+    BayesianIRL,
+    BehavioralCloning,
+    MaxEntIRL,
+    MaxMarginIRL,
+    Trajectory,
+)
 from sklirl.datasets import make_expert_demos, sample_trajectories
 from sklirl.demos import check_demos, from_dataframe, load_demos, save_demos
 from sklirl.envs import GridWorld, ObjectWorld, TabularMDP
@@ -61,6 +69,7 @@ def _estimators():
         "MaxMarginIRL": MaxMarginIRL(max_iter=5),
         "GAIL": GAIL(max_iter=2, hidden_layer_sizes=(8,), random_state=0),
         "BayesianIRL": BayesianIRL(n_samples=20, burn_in=20, random_state=0),
+        "AIRL": AIRL(max_iter=2, potential_hidden_layer_sizes=(8,), random_state=0),
     }
 
 
@@ -331,6 +340,12 @@ BAD_PARAMS = [
     ("GAIL device", GAIL(device="tpu", max_iter=1), ValueError, "device must be 'cpu', 'cuda'"),
     ("GAIL hidden_layer_sizes", GAIL(hidden_layer_sizes=(-1,), max_iter=1), ValueError,
      "hidden_layer_sizes must be a sequence of positive integers"),
+    ("AIRL entropy_coef negative", AIRL(entropy_coef=-1.0), ValueError,
+     "'entropy_coef' parameter of AIRL must be a float in the range [0.0, inf)"),
+    ("AIRL reward_model", AIRL(reward_model="tree"), ValueError,
+     "'reward_model' parameter of AIRL must be a str among"),
+    ("AIRL potential_hidden_layer_sizes", AIRL(potential_hidden_layer_sizes=(0,), max_iter=1),
+     ValueError, "hidden_layer_sizes must be a sequence of positive integers"),
 ]
 
 
@@ -1269,5 +1284,36 @@ def _bc_regressor():
 
 @pytest.mark.parametrize("case, call, exc, fragment", BAD_BC, ids=[c[0] for c in BAD_BC])
 def test_behavioral_cloning_bad_inputs(case, call, exc, fragment):
+    with pytest.raises(exc, match=re.escape(fragment)):
+        call()
+
+
+def _gail_gym_fit(**kwargs):
+    from sklirl.solvers import PPO
+
+    env, demos = _gym_demos("CartPole-v1", 1)
+    solver = PPO(n_envs=1, n_steps=8, batch_size=8, **kwargs)
+    return GAIL(max_iter=1, solver=solver, random_state=0).fit(demos, env)
+
+
+def _gail_gym_predict(states):
+    env, demos = _gym_demos("CartPole-v1", 1)
+    from sklirl.solvers import PPO
+
+    gail = GAIL(max_iter=1, solver=PPO(n_envs=1, n_steps=8, batch_size=8), random_state=0)
+    return gail.fit(demos, env).predict(states)
+
+
+BAD_GAIL_GYM = [
+    ("gamma 1 with the absorbing state", lambda: _gail_gym_fit(gamma=1.0), ValueError,
+     "the absorbing state's value needs a discount gamma < 1, got 1.0"),
+    ("one observation of the wrong shape", lambda: _gail_gym_predict(np.zeros(3)), ValueError,
+     "states"),
+]
+
+
+@pytest.mark.parametrize("case, call, exc, fragment", BAD_GAIL_GYM,
+                         ids=[c[0] for c in BAD_GAIL_GYM])
+def test_gail_gymnasium_bad_inputs(case, call, exc, fragment):
     with pytest.raises(exc, match=re.escape(fragment)):
         call()

@@ -98,6 +98,13 @@ class SpaceEncoder:
             raise ValueError(f"{where} contain NaN or infinite values.")
         return acts
 
+    def check_one_or_batch(self, observations, where="states"):
+        """A checked batch of observations, and whether ``observations`` was one observation
+        (a scalar for Discrete spaces, one array of the Box's shape) rather than a batch."""
+        obs = np.asarray(observations)
+        single = obs.shape == (() if self.obs_n else self.obs_shape)
+        return self.check_observations(obs[None] if single else obs, where), single
+
     def inputs(self, observations, actions):
         """Stack ``[obs, action]`` rows, one-hot encoding the Discrete parts."""
         n = len(observations)

@@ -1,6 +1,6 @@
 """The IRL estimators, one module each: ``from sklirl.irl import MaxEntIRL, MaxEntIRLCV,
-MaxMarginIRL, GAIL, BehavioralCloning, BayesianIRL`` (also importable from :mod:`sklirl`;
-imported on first access, so torch loads only with GAIL)."""
+MaxMarginIRL, GAIL, BehavioralCloning, BayesianIRL, AIRL`` (also importable from
+:mod:`sklirl`; imported on first access, so torch loads only with GAIL and AIRL)."""
 
 import importlib
 
@@ -11,6 +11,7 @@ _ESTIMATORS = {
     "GAIL": "sklirl.irl._gail",
     "BehavioralCloning": "sklirl.irl._bc",
     "BayesianIRL": "sklirl.irl._bayesian",
+    "AIRL": "sklirl.irl._airl",
 }
 
 __all__ = list(_ESTIMATORS)

@@ -15,7 +15,9 @@ Ermon's (2016) Algorithm 1::
 Warm start, ``KeyboardInterrupt`` recovery, ``history_``, the progress output and the seeding live
 here, once. A subclass implements ``_make_discriminator(generator, expert, seed)``,
 ``_generator_reward(samples) -> (n,) rewards`` and, if its discriminator trains differently,
-``_discriminator_steps(samples, expert) -> [(loss, acc_expert, acc_policy), ...]``.
+``_discriminator_steps(samples, expert) -> [(loss, acc_expert, acc_policy), ...]``;
+``_policy_entropy_coef(kind)`` (the policy step's entropy weight, read by the generators) and
+``_set_reward_table(table)`` (what a tabular round exposes as ``reward_``) have defaults.
 
 The generator interface
 -----------------------
@@ -78,6 +80,19 @@ __all__ = ["BaseAdversarialIRL", "Samples", "GENERATORS"]
 
 
 
+def _with_absorbing(samples):
+    """The discriminator's rows of ``samples`` with its absorbing-state rows, and their
+    sampling probabilities (None: uniform)."""
+    if samples.absorbing_inputs is None or not len(samples.absorbing_inputs):
+        return samples.inputs, samples.weights
+    x = np.vstack([samples.inputs, samples.absorbing_inputs])
+    weights = np.ones(len(samples.inputs)) if samples.weights is None else samples.weights
+    absorbing = (np.ones(len(samples.absorbing_inputs)) if samples.absorbing_weights is None
+                 else samples.absorbing_weights)
+    p = np.concatenate([weights, absorbing])
+    return x, p / p.sum()
+
+
 class BaseAdversarialIRL(BaseIRL):
     """Base class of the adversarial estimators: one training loop over a generator.
 
@@ -88,6 +103,10 @@ class BaseAdversarialIRL(BaseIRL):
     """
 
     _accepts_gymnasium = True
+    # Gymnasium envs: episodes that terminate go on in an absorbing state that the
+    # discriminator sees (see sklirl/_rollouts.py); an estimator whose reward needs more than
+    # the discriminator's inputs (AIRL's log-probabilities) leaves it off.
+    _absorbing = False
 
     # -- hooks --------------------------------------------------------------------------------
     def _make_discriminator(self, generator, expert, seed):  # pragma: no cover - abstract
@@ -95,6 +114,17 @@ class BaseAdversarialIRL(BaseIRL):
 
     def _generator_reward(self, samples):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _policy_entropy_coef(self, kind):
+        """The entropy weight of the policy step, read by the generators: the temperature of
+        soft value iteration (``kind="tabular"``) or PPO's entropy bonus (``"ppo"``)."""
+        if self.entropy_coef is not None:
+            return float(self.entropy_coef)
+        return 0.1 if kind == "tabular" else 0.01
+
+    def _set_reward_table(self, table):
+        """Tabular fits: expose the ``(S, A)`` reward the policy step planned on."""
+        self.reward_ = table
 
     def _discriminator_steps(self, samples, expert):
         """``n_disc_updates`` steps of the discriminator on ``samples`` against ``expert``.
@@ -105,14 +135,18 @@ class BaseAdversarialIRL(BaseIRL):
         disc = self.discriminator_
         if samples.weights is not None:
             torch = import_torch(type(self).__name__)
+            if not hasattr(self, "_expert_tensors"):  # the fixed expert table, once per fit
+                self._expert_tensors = (disc.as_tensor(expert.inputs), torch.as_tensor(
+                    expert.weights, dtype=torch.float64, device=self.device_))
             x_E, w_E = self._expert_tensors
             x_pi = x_E if samples.inputs is expert.inputs else disc.as_tensor(samples.inputs)
             w_pi = torch.as_tensor(samples.weights, dtype=torch.float64, device=self.device_)
             return [disc.step(x_pi, x_E, w_pi, w_E) for _ in range(self.n_disc_updates)]
-        x_pi, x_E, rng, losses = samples.inputs, expert.inputs, self._batch_rng, []
+        (x_pi, p_pi), (x_E, p_E) = _with_absorbing(samples), _with_absorbing(expert)
+        rng, losses = self._batch_rng, []
         for _ in range(self.n_disc_updates):
-            i_pi = rng.integers(len(x_pi), size=self.disc_batch_size)
-            i_E = rng.choice(len(x_E), size=self.disc_batch_size, p=expert.weights)
+            i_pi = rng.choice(len(x_pi), size=self.disc_batch_size, p=p_pi)
+            i_E = rng.choice(len(x_E), size=self.disc_batch_size, p=p_E)
             disc.update_input_stats(np.concatenate([x_pi[i_pi], x_E[i_E]]))
             losses.append(disc.step(disc.as_tensor(x_pi[i_pi]), disc.as_tensor(x_E[i_E]),
                                     generator=self._gp_generator))
@@ -139,10 +173,6 @@ class BaseAdversarialIRL(BaseIRL):
         else:
             self.discriminator_ = self._make_discriminator(generator, expert, disc_seed)
             rows = {}
-        disc = self.discriminator_
-        if generator.full_batch:
-            self._expert_tensors = (disc.as_tensor(expert.inputs), torch.as_tensor(
-                expert.weights, dtype=torch.float64, device=self.device_))
         self.solver_, self.entropy_coef_ = generator.solver, generator.entropy_coef
         progress = Progress(type(self).__name__, self.max_iter, self.verbose)
         n_threads = 1 if self.device_ == "cpu" else None
@@ -194,7 +224,7 @@ class BaseAdversarialIRL(BaseIRL):
     def _set_round(self, generator, rows):
         self.policy_ = generator.policy
         if generator.reward_table is not None:
-            self.reward_ = generator.reward_table
+            self._set_reward_table(generator.reward_table)
         self.history_ = {k: np.asarray(v) for k, v in rows.items()}
 
     def _finalizer(self, generator, rows):
@@ -208,7 +238,7 @@ class BaseAdversarialIRL(BaseIRL):
             self.discriminator_.set_state(disc_state)
             self.policy_ = generator.policy
             if reward is not None:
-                self.reward_ = reward
+                self._set_reward_table(reward)
             self.history_ = {k: np.asarray(v[:n]) for k, v in rows.items()}
             self._adversarial_warm = {"signature": signature, "generator": state}
 
@@ -275,18 +305,21 @@ class BaseAdversarialIRL(BaseIRL):
         ----------
         states : array-like
             State indices of shape ``(n,)`` (tabular envs; the probabilities at t = 0 for
-            finite horizons) or observations of shape ``(n, *obs_shape)`` (gymnasium envs).
+            finite horizons) or observations of shape ``(n, *obs_shape)`` (gymnasium envs);
+            one state index or observation gives one row.
 
         Returns
         -------
-        proba : ndarray of shape (n, A)
+        proba : ndarray of shape (n, A), or (A,) for one state
             Rows sum to 1. A ``TypeError`` for Box action spaces, whose policy is a density
             (use ``policy_.log_prob``).
         """
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict_proba(states)
-        return self.policy_.predict_proba(self._encoder.check_observations(states))
+        obs, single = self._encoder.check_one_or_batch(states)
+        proba = self.policy_.predict_proba(obs)
+        return proba[0] if single else proba
 
     def predict(self, states):
         """The learned policy's deterministic action (most probable, or the Gaussian mean).
@@ -295,18 +328,22 @@ class BaseAdversarialIRL(BaseIRL):
         ----------
         states : array-like
             State indices of shape ``(n,)`` (tabular envs) or observations of shape
-            ``(n, *obs_shape)`` (gymnasium envs).
+            ``(n, *obs_shape)`` (gymnasium envs). One observation (a scalar for Discrete
+            spaces, one array for Box) gives one action, so ``env.step(est.predict(obs))``
+            works.
 
         Returns
         -------
-        actions : ndarray of shape (n,) or (n, *action_shape)
+        actions : ndarray of shape (n,) or (n, *action_shape), or one action
             Discrete actions are the most probable ones (``predict_proba(states).argmax(1)``);
             Box actions are the Gaussian policy's mean, clipped to the action bounds.
         """
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict(states)
-        return self.policy_.predict(self._encoder.check_observations(states), deterministic=True)
+        obs, single = self._encoder.check_one_or_batch(states)
+        actions = self.policy_.act(obs, deterministic=True)
+        return actions[0] if single else actions
 
     def sample_action(self, states, random_state=None):
         """Sample actions from the learned (stochastic) policy.
@@ -325,12 +362,37 @@ class BaseAdversarialIRL(BaseIRL):
         if self._is_tabular_fit():
             s = self._check_tabular_states(states)
             return self.policy_.sample(s, t=0, random_state=random_state)
-        obs = self._encoder.check_observations(states)
-        return self.policy_.sample(obs, random_state=random_state)
+        obs, single = self._encoder.check_one_or_batch(states)
+        actions = self.policy_.sample(obs, random_state=random_state)
+        return actions[0] if single else actions
 
     def _score_samples_mean(self, policy, demos):
         obs, acts, _ = self._encoder.demo_arrays(demos, None)
         return float(np.mean(policy.log_prob(obs, acts)))
+
+    def transfer_reward(self, env):
+        """The learned reward ``R(s, a)`` (the policy's pseudo-reward) on another tabular env.
+
+        Parameters
+        ----------
+        env : TabularMDP
+            An env with the fit env's number of actions whose state descriptors the fitted
+            feature map can transform.
+
+        Returns
+        -------
+        reward : ndarray of shape (env.n_states, env.n_actions)
+        """
+        check_is_fitted(self)
+        name = type(self).__name__
+        if not self._is_tabular_fit() or not is_tabular_env(env):
+            raise ValueError(f"transfer_reward needs a {name} fitted on a TabularMDP and a "
+                             "TabularMDP.")
+        if env.n_actions != self.env_.n_actions:
+            raise ValueError(f"{name}'s reward is defined for the {self.env_.n_actions} actions "
+                             f"of the fit env; this env has {env.n_actions}.")
+        reward = self._generator_reward(tabular_samples(self._feature_matrix(env), env.n_actions))
+        return reward.reshape(env.n_states, env.n_actions)
 
     def _transfer_policy(self, env):
         name = type(self).__name__
@@ -344,7 +406,6 @@ class BaseAdversarialIRL(BaseIRL):
             raise ValueError(
                 f"{name} can re-plan only on a TabularMDP with the fit env's number of actions."
             )
-        reward = self._generator_reward(tabular_samples(self._feature_matrix(env), env.n_actions))
-        return self.solver_.solve(env, reward.reshape(env.n_states, env.n_actions))
+        return self.solver_.solve(env, self.transfer_reward(env))
 
 

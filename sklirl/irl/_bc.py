@@ -22,6 +22,7 @@ from ..demos import check_demos
 from ..envs._spaces import SpaceEncoder
 from ..expectations import empirical_occupancy
 from ..policies import TabularPolicy
+from ..policies._sb3 import SB3PredictMixin
 from ..utils._docstring import fill_doc
 from ..utils._optional import import_torch
 from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
@@ -376,7 +377,7 @@ class BehavioralCloning(BaseIRL):
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict(states)
-        return self.policy_.predict(states)
+        return self.policy_.act(states)
 
     # A cloned policy has no reward: hide the base class's predict_reward.
     @available_if(lambda self: False)
@@ -418,7 +419,7 @@ class BehavioralCloning(BaseIRL):
                          "fitted on.")
 
 
-class SupervisedPolicy:
+class SupervisedPolicy(SB3PredictMixin):
     """A policy made of a fitted scikit-learn classifier or regressor.
 
     Returned as ``BehavioralCloning(estimator=...).policy_``. A classifier's
@@ -444,8 +445,10 @@ class SupervisedPolicy:
     >>> from sklirl.irl._bc import SupervisedPolicy
     >>> clf = LogisticRegression().fit([[-1.0], [1.0]], [0, 1])
     >>> policy = SupervisedPolicy(clf, obs_shape=(1,))
-    >>> policy.predict([[-2.0], [2.0]]).tolist()
+    >>> policy.act([[-2.0], [2.0]]).tolist()
     [0, 1]
+    >>> policy.predict([2.0], deterministic=True)  # stable-baselines3's form
+    (np.int64(1), None)
     """
 
     def __init__(self, estimator, observation_space=None, action_space=None, action_std=None,
@@ -541,8 +544,9 @@ class SupervisedPolicy:
             actions = self._to_env(mean)
         return actions[0] if single else actions
 
-    def predict(self, observations, deterministic=True, random_state=None):
-        """The most probable action (Discrete) or the mean, clipped to the bounds (Box)."""
+    def act(self, observations, deterministic=True, random_state=None):
+        """The most probable action (Discrete) or the mean, clipped to the bounds (Box);
+        sampled when ``deterministic=False`` (:meth:`predict` is stable-baselines3's form)."""
         if not deterministic:
             return self.sample(observations, random_state)
         return self._act(observations)
@@ -601,7 +605,7 @@ class SupervisedPolicy:
             active = list(range(n_episodes))
             while active:
                 batch = np.stack([np.asarray(obs[i]) for i in active])
-                actions = self.predict(batch) if deterministic else self.sample(batch, rng)
+                actions = self.act(batch) if deterministic else self.sample(batch, rng)
                 still_active = []
                 for i, action in zip(active, actions):
                     obs[i], reward, terminated, truncated, _ = envs[i].step(action)

@@ -24,13 +24,14 @@ class GAIL(BaseAdversarialIRL):
 
     A discriminator ``D_w(s, a) = sigmoid(f_w(s, a))`` learns to tell the current policy's
     state-actions (``D -> 1``) from the expert's (``D -> 0``); the policy then takes one step of
-    maximum-entropy reinforcement learning on the pseudo-reward ``R(s, a) = -log D_w(s, a)``.
+    maximum-entropy reinforcement learning on the pseudo-reward ``R(s, a) = log(1 - D_w(s, a))
+    - log D_w(s, a)`` (``reward_form``).
     Each round, in the order of Ho & Ermon's (2016) Algorithm 1:
 
     1. sample state-actions from the current policy (tabular envs: its exact occupancy measure);
     2. take ``n_disc_updates`` gradient steps on the discriminator's logistic loss, policy
        samples against expert samples;
-    3. take one policy step of maximum-entropy RL on ``R = -log D`` with entropy weight
+    3. take one policy step of maximum-entropy RL on ``R`` with entropy weight
        ``entropy_coef``: soft value iteration (exact) on a :class:`~sklirl.envs.TabularMDP`,
        one PPO update on a gymnasium environment.
 
@@ -42,14 +43,15 @@ class GAIL(BaseAdversarialIRL):
         :class:`~sklirl.features.OneHotStates`, i.e. one-hot state-action inputs. Gymnasium envs
         feed the observation (one-hot when Discrete) concatenated with the action (one-hot when
         Discrete).
-    reward_form : {"-log D", "log(1-D)", "logit"}, default="-log D"
-        The pseudo-reward the policy maximises. ``"-log D"`` (GAIL's) is positive, a survival
-        bonus: use it on tasks that terminate on failure (CartPole, locomotion that falls).
-        ``"log(1-D)"`` is negative, a living cost: use it on tasks that terminate on success
-        (MountainCar, reaching a goal), where a positive reward would teach the agent to avoid
-        the end. ``"logit"`` ``= log(1 - D) - log D`` (AIRL's) has no sign bias and, at the
-        optimal discriminator, equals ``log rho_E / rho_pi``: use it when episodes may end either
-        way or have a fixed length.
+    reward_form : {"logit", "-log D", "log(1-D)"}, default="logit"
+        The pseudo-reward the policy maximises. ``"logit"`` ``= log(1 - D) - log D`` (AIRL's;
+        at the optimal discriminator ``log rho_E / rho_pi``) has no sign: it is the default
+        because, with the absorbing state that terminated episodes go on in (gymnasium envs,
+        see :ref:`gail_terminations`), it lets the demos say whether ending an episode is good
+        or bad. ``"-log D"`` (Ho & Ermon's) is positive and saturates at 0 where the policy
+        goes and the expert does not, ``"log(1-D)"`` is negative and saturates at 0 where the
+        expert goes: each bounds one side of the absorbing state's reward, so each keeps a bias
+        towards surviving (``"-log D"``) or ending (``"log(1-D)"``) episodes.
     entropy_coef : float or None, default=None
         Entropy weight ``lambda`` of the policy step: the temperature of soft value iteration
         (tabular, must be positive) or PPO's entropy bonus (gymnasium). None uses 0.1 on tabular
@@ -226,7 +228,7 @@ class GAIL(BaseAdversarialIRL):
         self,
         features=None,
         *,
-        reward_form="-log D",
+        reward_form="logit",
         entropy_coef=None,
         max_iter=200,
         n_disc_updates=4,
@@ -264,6 +266,8 @@ class GAIL(BaseAdversarialIRL):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    _absorbing = True  # gymnasium envs: terminations go on in a learned absorbing state
 
     def _make_discriminator(self, generator, expert, seed):
         from ._discriminator import Discriminator

@@ -13,7 +13,15 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 
+from .._rollouts import (
+    AbsorbingEncoder,
+    absorbing_continuation,
+    absorbing_weight,
+    add_absorbing_value,
+    terminal_absorbing_weights,
+)
 from ..base import is_tabular_env
+from ..demos import check_demos
 from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
@@ -52,10 +60,19 @@ class Samples:
         ``s'`` of each row, where the generator has it.
     log_probs : ndarray of shape (n,) or None
         ``log pi(a|s)`` under the policy that sampled the rows (generator samples only).
+    terminated : ndarray of bool of shape (n,) or None
+        Whether ``s'`` ended the episode in a terminal state (PPO generator; None: unknown).
     occupancy : ndarray of shape (S, A) or None
         Tabular generators: the occupancy measure the weights are normalised from.
     policy : object or None
         The policy that sampled the rows.
+    absorbing_inputs : ndarray of shape (m, input_dim) or None
+        Gymnasium envs, estimators with absorbing states (GAIL): one row of the absorbing state
+        per episode that terminated (see :class:`sklirl._rollouts.AbsorbingEncoder`); the
+        discriminator trains on them with the other rows.
+    absorbing_weights : ndarray of shape (m,) or None
+        Their weights: relative to ``weights`` (the expert's), or to a weight of 1 per row
+        (i.i.d. policy samples); see :func:`sklirl._rollouts.absorbing_weight`.
     """
 
     inputs: Any
@@ -64,8 +81,11 @@ class Samples:
     actions: Any = None
     next_observations: Any = None
     log_probs: Any = None
+    terminated: Any = None
     occupancy: Any = None
     policy: Any = None
+    absorbing_inputs: Any = None
+    absorbing_weights: Any = None
 
 
 def tabular_samples(phi, n_actions, **fields):
@@ -101,7 +121,7 @@ class TabularGenerator:
 
     def setup(self, demos, sample_weight):
         est, env = self.estimator, self.env
-        self.entropy_coef = 0.1 if est.entropy_coef is None else float(est.entropy_coef)
+        self.entropy_coef = est._policy_entropy_coef("tabular")
         if self.entropy_coef <= 0:
             raise ValueError(
                 "entropy_coef must be positive on tabular envs (it is the temperature of soft "
@@ -255,7 +275,12 @@ class _GymnasiumGenerator:
 
     def setup(self, demos, sample_weight):
         env = self.env
-        self.encoder = encoder = SpaceEncoder(env.observation_space, env.action_space)
+        encoder = SpaceEncoder(env.observation_space, env.action_space)
+        # Terminations go on in an absorbing state the discriminator sees (its last column).
+        self.absorbing = bool(getattr(self.estimator, "_absorbing", False))
+        if self.absorbing:
+            encoder = AbsorbingEncoder(encoder)
+        self.encoder = encoder
         self.estimator._encoder = encoder
         obs, acts, weights = encoder.demo_arrays(demos, sample_weight)
         self.input_dim, self.continuous_mask = encoder.input_dim, encoder.continuous_mask
@@ -268,7 +293,30 @@ class _GymnasiumGenerator:
             except ValueError:
                 next_obs = None
         self.expert = Samples(encoder.inputs(obs, acts), weights, obs, acts, next_obs)
+        self._demos = (check_demos(demos), sample_weight)
         return self.expert
+
+    def _set_gamma(self, gamma):
+        """The discount is known: the expert's absorbing rows (one per terminated demo)."""
+        self.gamma = gamma
+        if not self.absorbing:
+            return
+        w_abs = terminal_absorbing_weights(*self._demos, gamma)
+        if len(w_abs):
+            self.expert.absorbing_inputs = self.encoder.absorbing_inputs(len(w_abs))
+            self.expert.absorbing_weights = w_abs
+
+    def _absorbing_fields(self, n_terminated):
+        """Samples fields of a rollout's absorbing rows: one per terminated episode."""
+        n = int(n_terminated)
+        if not (self.absorbing and n):
+            return {}
+        return {"absorbing_inputs": self.encoder.absorbing_inputs(n),
+                "absorbing_weights": np.full(n, absorbing_weight(self.gamma))}
+
+    def _absorbing_reward(self, reward):
+        """``r_abs``: the reward of the absorbing state under the current discriminator."""
+        return float(reward(Samples(self.encoder.absorbing_inputs(1)))[0])
 
     def seed(self, rng):
         pass
@@ -307,11 +355,14 @@ class PPOGenerator(_GymnasiumGenerator):
         else:
             solver = clone(est.solver)
         seed = int(rng.randint(MAX_SEED))
-        self.entropy_coef = 0.01 if est.entropy_coef is None else float(est.entropy_coef)
+        self.entropy_coef = est._policy_entropy_coef("ppo")
         solver.set_params(entropy_coef=self.entropy_coef, device=est.device_)
         if solver.random_state is None:
             solver.set_params(random_state=seed)
+        if getattr(est, "_absorbing", False):
+            absorbing_continuation(solver.gamma)  # gamma < 1, or a ValueError now
         self.solver = solver
+        self._set_gamma(solver.gamma)
 
     def start(self, state, policy, reward, pretrain_epochs, rng):
         self._trainer = self.solver.make_trainer(self.env, policy=policy)
@@ -328,12 +379,17 @@ class PPOGenerator(_GymnasiumGenerator):
         self._batch = batch = self._trainer.collect_rollouts()
         self._samples = self._batch_samples(
             batch.observations, batch.actions, next_observations=batch.next_observations,
-            log_probs=batch.log_probs, policy=self.policy)
+            log_probs=batch.log_probs, terminated=batch.terminated, policy=self.policy,
+            **self._absorbing_fields(batch.terminated.sum()))
         return self._samples
 
     def improve(self, reward):
         batch = self._batch
-        stats = self._trainer.update(batch, reward(self._samples))
+        rewards = reward(self._samples)
+        if self.absorbing:  # terminations roll on in the absorbing state: add its value
+            rewards = add_absorbing_value(rewards, batch.terminated,
+                                          self._absorbing_reward(reward), self.solver.gamma)
+        stats = self._trainer.update(batch, rewards)
         returns = batch.episode_returns
         return {"policy_entropy": stats["entropy"],
                 "true_return": float(np.mean(returns)) if returns else np.nan,
@@ -390,7 +446,12 @@ class SB3Generator(_GymnasiumGenerator):
             )
         self.solver, self._venv = algo, venv
         self.entropy_coef = float(getattr(algo, "ent_coef", np.nan))
-        return super().setup(demos, sample_weight)
+        expert = super().setup(demos, sample_weight)
+        gamma = float(getattr(algo, "gamma", 0.99))
+        if self.absorbing:
+            absorbing_continuation(gamma)  # gamma < 1, or a ValueError now
+        self._set_gamma(gamma)
+        return expert
 
     def start(self, state, policy, reward, pretrain_epochs, rng):
         encoder = self.encoder
@@ -401,10 +462,19 @@ class SB3Generator(_GymnasiumGenerator):
                 obs = obs[:, 0]
             return reward(self._batch_samples(obs, actions)).astype(np.float32)
 
-        self._wrapper = _sb3_reward_wrapper(self._venv, env_reward)
+        terminal_value = None
+        if self.absorbing:
+            factor = absorbing_continuation(self.solver.gamma)
+
+            def terminal_value():
+                return factor * self._absorbing_reward(reward)
+
+        self._wrapper = _sb3_reward_wrapper(self._venv, env_reward, terminal_value)
         self.solver.set_env(self._wrapper, force_reset=True)
         self._reset_timesteps = state is None  # a warm start continues the algorithm's count
-        self.policy = _SB3Policy(self.solver, encoder)
+        from ..policies import SB3Policy
+
+        self.policy = SB3Policy(self.solver, encoder.observation_space, encoder.action_space)
 
     def sample(self):
         algo, encoder = self.solver, self.encoder
@@ -417,8 +487,9 @@ class SB3Generator(_GymnasiumGenerator):
             obs = obs[:, 0]
         acts = buffer.actions.reshape(steps, -1)
         acts = acts[:, 0] if encoder.action_n else acts
-        return self._batch_samples(obs, acts, log_probs=buffer.log_probs.reshape(steps),
-                                   policy=self.policy)
+        return self._batch_samples(
+            obs, acts, log_probs=buffer.log_probs.reshape(steps), policy=self.policy,
+            **self._absorbing_fields(self._wrapper.pop_terminated()))
 
     def improve(self, reward):
         returns = self._wrapper.finished_returns()
@@ -448,8 +519,13 @@ def _is_sb3_algorithm(solver):
     return solver is not None and hasattr(solver, "learn") and hasattr(solver, "collect_rollouts")
 
 
-def _sb3_reward_wrapper(venv, reward_fn):
-    """A VecEnv whose rewards are ``reward_fn(obs, actions)``; it keeps the true returns."""
+def _sb3_reward_wrapper(venv, reward_fn, terminal_value=None):
+    """A VecEnv whose rewards are ``reward_fn(obs, actions)``; it keeps the true returns.
+
+    With ``terminal_value`` (a callable), a step that terminates (not a time-limit truncation)
+    gets ``terminal_value()`` added: the discounted value of the absorbing state after it
+    (stable-baselines3 bootstraps truncations itself and gives terminations a zero value).
+    """
     from stable_baselines3.common.vec_env import VecEnvWrapper
 
     class RewardWrapper(VecEnvWrapper):
@@ -458,6 +534,7 @@ def _sb3_reward_wrapper(venv, reward_fn):
             self._obs = self._actions = None
             self._returns = np.zeros(venv.num_envs)
             self._finished = []
+            self._terminated = 0
 
         def reset(self):
             self._obs = self.venv.reset()
@@ -474,6 +551,9 @@ def _sb3_reward_wrapper(venv, reward_fn):
             for i in np.flatnonzero(dones):
                 self._finished.append(float(self._returns[i]))
                 self._returns[i] = 0.0
+                if terminal_value is not None and not infos[i].get("TimeLimit.truncated", False):
+                    rewards[i] += terminal_value()
+                    self._terminated += 1
             self._obs = obs
             return obs, rewards, dones, infos
 
@@ -481,67 +561,18 @@ def _sb3_reward_wrapper(venv, reward_fn):
             out, self._finished = self._finished, []
             return out
 
+        def pop_terminated(self):
+            out, self._terminated = self._terminated, 0
+            return out
+
     return RewardWrapper(venv)
 
 
-class _SB3Policy:
-    """The TorchPolicy-like face of a stable-baselines3 policy (predict, proba, log_prob)."""
-
-    def __init__(self, algo, encoder):
-        self.algo, self.encoder = algo, encoder
-        self.observation_space = encoder.observation_space
-        self.action_space = encoder.action_space
-
-    def _obs(self, obs):
-        return obs if self.encoder.obs_n else obs.reshape(len(obs), *self.encoder.obs_shape)
-
-    def _distribution(self, obs):
-        torch = import_torch("GAIL")
-        policy = self.algo.policy
-        with torch.no_grad():
-            tensor, _ = policy.obs_to_tensor(self._obs(obs))
-            return policy.get_distribution(tensor)
-
-    def predict(self, obs, deterministic=True):
-        return self.algo.predict(self._obs(obs), deterministic=deterministic)[0]
-
-    def sample(self, obs, random_state=None):
-        return self.predict(obs, deterministic=False)
-
-    def predict_proba(self, obs):
-        if not self.encoder.action_n:
-            raise TypeError("predict_proba is only defined for Discrete action spaces.")
-        return self._distribution(obs).distribution.probs.cpu().numpy()
-
-    def log_prob(self, obs, actions):
-        torch = import_torch("GAIL")
-        dist = self._distribution(obs)
-        acts = torch.as_tensor(np.asarray(actions), device=self.algo.device)
-        with torch.no_grad():
-            return dist.log_prob(acts).cpu().numpy()
-
-
 def _behaviour_cloning(policy, expert, epochs, rng, batch_size=64, lr=1e-3):
-    """Maximum-likelihood training of the policy's actor on the expert's state-actions."""
+    """Warm start: :class:`~sklirl.irl.BehavioralCloning`'s maximum-likelihood fit of the
+    policy's actor on the expert's (weighted) state-actions, for ``epochs`` epochs."""
+    from ._bc import _maximum_likelihood
+
     torch = import_torch("GAIL")
-    obs, acts, weights = expert.observations, expert.actions, expert.weights
-    policy._update_obs_stats(obs)
-    x = torch.from_numpy(policy._features(obs)).to(policy.device)
-    if policy._discrete_actions:
-        a = torch.from_numpy(acts - int(policy.action_space.start)).to(policy.device)
-    else:
-        a = torch.from_numpy(acts.astype(np.float32)).to(policy.device)
-    params = list(policy.net.actor.parameters())
-    if policy.net.log_std is not None:
-        params.append(policy.net.log_std)
-    optimizer = torch.optim.Adam(params, lr=lr)
-    n = len(obs)
-    for _ in range(epochs):
-        order = rng.choice(n, size=n, p=weights)
-        for start in range(0, n, batch_size):
-            idx = torch.from_numpy(order[start:start + batch_size]).to(policy.device)
-            log_prob, _ = policy.net.log_prob_entropy(x[idx], a[idx])
-            loss = -log_prob.mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    _maximum_likelihood(policy, expert.observations, expert.actions, expert.weights, epochs,
+                        batch_size, lr, 0.0, rng, torch)

@@ -738,11 +738,12 @@ default="uniform"
         ----------
         states : array-like
             State indices of the tabular env seen in ``fit``, shape ``(n,)``, or
-            observations ``(n, *obs_shape)`` of the gymnasium env (Discrete action spaces).
+            observations ``(n, *obs_shape)`` of the gymnasium env (Discrete action spaces);
+            one state or observation gives one row.
 
         Returns
         -------
-        probs : ndarray of shape (n, A)
+        probs : ndarray of shape (n, A), or (A,) for one state
             The mixture's probabilities: ``sum_j lambda_j pi_j(a | s)``. Its components are
             deterministic, so actions none of them takes have probability 0 (``score``
             smooths them, see Notes).
@@ -750,7 +751,9 @@ default="uniform"
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict_proba(states)
-        return self.policy_.predict_proba(self._encoder.check_observations(states))
+        obs, single = self._encoder.check_one_or_batch(states)
+        proba = self.policy_.predict_proba(obs)
+        return proba[0] if single else proba
 
     def predict(self, states):
         """The learned policy's action; gymnasium envs: see :class:`EpisodeMixturePolicy`.
@@ -759,18 +762,21 @@ default="uniform"
         ----------
         states : array-like
             State indices of the tabular env seen in ``fit``, shape ``(n,)``, or
-            observations ``(n, *obs_shape)`` of the gymnasium env.
+            observations ``(n, *obs_shape)`` of the gymnasium env; one state or observation
+            gives one action (``env.step(irl.predict(obs))``).
 
         Returns
         -------
-        actions : ndarray of shape (n,) or (n, *action_shape)
+        actions : ndarray of shape (n,) or (n, *action_shape), or one action
             Tabular envs: the most probable action of the mixture in each state. Gymnasium
             envs: the action of the highest-weight component.
         """
         check_is_fitted(self)
         if self._is_tabular_fit():
             return super().predict(states)
-        return self.policy_.predict(self._encoder.check_observations(states))
+        obs, single = self._encoder.check_one_or_batch(states)
+        actions = self.policy_.act(obs, deterministic=True)
+        return actions[0] if single else actions
 
     def _mean_log_likelihood(self, policy, demos):
         # Tabular fits score under the smoothed policy (1 - smoothing_) pi + smoothing_ U:
@@ -865,8 +871,25 @@ default="uniform"
                 "MaxMarginIRL fitted on a TabularMDP scores only on TabularMDPs; re-planning "
                 "in a gymnasium env is not supported."
             )
-        phi = self._feature_matrix(env)
-        return self.solver_.solve(env, linear_reward(phi, self.coef_, env))
+        return self.solver_.solve(env, self.transfer_reward(env))
+
+    def transfer_reward(self, env):
+        """The learned reward ``coef_ . phi(s)`` on the states of another tabular env.
+
+        Parameters
+        ----------
+        env : TabularMDP
+            An env whose state descriptors the fitted feature map can transform.
+
+        Returns
+        -------
+        reward : ndarray of shape (env.n_states, env.n_actions)
+        """
+        check_is_fitted(self)
+        if not self._is_tabular_fit() or not is_tabular_env(env):
+            raise ValueError("transfer_reward needs a MaxMarginIRL fitted on a TabularMDP and "
+                             "a TabularMDP.")
+        return linear_reward(self._feature_matrix(env), self.coef_, env)
 
 
 def _defaultobservation_features():

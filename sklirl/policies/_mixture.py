@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils._validation import check_generator
+from ._sb3 import SB3PredictMixin, act_with, evaluate_returns, is_single_observation
 
 __all__ = ["EpisodeMixturePolicy", "UniformPolicy"]
 
 
 
-class UniformPolicy:
+class UniformPolicy(SB3PredictMixin):
     """The uniformly random policy of a gymnasium action space (Discrete or Box).
 
     Parameters
@@ -49,15 +50,18 @@ class UniformPolicy:
         """
         rng = np.random.default_rng(random_state) if not isinstance(
             random_state, np.random.Generator) else random_state
-        n = len(observations)
+        single = is_single_observation(observations, self.observation_space)
+        n = 1 if single else len(observations)
         space = self.action_space
         if self._n is not None:
-            return rng.integers(int(self._n), size=n) + int(getattr(space, "start", 0))
-        low, high = space.low.reshape(-1), space.high.reshape(-1)
-        actions = rng.uniform(low, high, size=(n, len(low)))
-        return actions.reshape((n, *space.shape)).astype(space.dtype)
+            actions = rng.integers(int(self._n), size=n) + int(getattr(space, "start", 0))
+        else:
+            low, high = space.low.reshape(-1), space.high.reshape(-1)
+            actions = rng.uniform(low, high, size=(n, len(low)))
+            actions = actions.reshape((n, *space.shape)).astype(space.dtype)
+        return actions[0] if single else actions
 
-    def predict(self, observations, deterministic=True):
+    def act(self, observations, deterministic=True, random_state=None):
         """The first action (Discrete; all are equally likely) or the box centre.
 
         Parameters
@@ -66,18 +70,23 @@ class UniformPolicy:
             Observations (rows).
         deterministic : bool, default=True
             False samples instead (:meth:`sample`).
+        random_state : int, numpy Generator, RandomState or None, default=None
+            Seeds the draws when sampling.
 
         Returns
         -------
-        actions : ndarray of shape (n,) or (n, *action_shape)
+        actions : ndarray of shape (n,) or (n, *action_shape), or one action
         """
         if not deterministic:
-            return self.sample(observations)
-        n, space = len(observations), self.action_space
+            return self.sample(observations, random_state)
+        single = is_single_observation(observations, self.observation_space)
+        n, space = (1 if single else len(observations)), self.action_space
         if self._n is not None:
-            return np.full(n, int(getattr(space, "start", 0)))
-        centre = (space.low + space.high) / 2
-        return np.broadcast_to(centre, (n, *space.shape)).astype(space.dtype)
+            actions = np.full(n, int(getattr(space, "start", 0)))
+        else:
+            centre = (space.low + space.high) / 2
+            actions = np.broadcast_to(centre, (n, *space.shape)).astype(space.dtype)
+        return actions[0] if single else actions
 
     def predict_proba(self, observations):
         """``1 / n_actions`` for every action (Discrete action spaces).
@@ -114,7 +123,7 @@ class UniformPolicy:
         return np.full(len(observations), -float(volume))
 
 
-class EpisodeMixturePolicy:
+class EpisodeMixturePolicy(SB3PredictMixin):
     """A mixture of policies that draws one component per episode.
 
     The output policy of :class:`~sklirl.MaxMarginIRL` on gymnasium environments: Abbeel & Ng's
@@ -172,24 +181,72 @@ class EpisodeMixturePolicy:
         rng = check_generator(random_state)
         return self.policies[int(rng.choice(len(self.policies), p=self.weights))]
 
-    def predict(self, observations, deterministic=True):
+    def act(self, observations, deterministic=True, random_state=None):
         """Actions of the highest-weight component (its most probable action or mean).
 
         Parameters
         ----------
         observations : array-like of shape (n, *obs_shape)
-            Observations (rows).
+            Observations (rows), or one observation.
         deterministic : bool, default=True
             False samples from the per-state mixture instead, as :meth:`sample`.
+        random_state : int, numpy Generator, RandomState or None, default=None
+            Seeds the draws when sampling.
 
         Returns
         -------
-        actions : ndarray of shape (n,) or (n, *action_shape)
+        actions : ndarray of shape (n,) or (n, *action_shape), or one action
         """
         if not deterministic:
-            return self.sample(observations)
+            return self.sample(observations, random_state)
         best = self.policies[int(np.argmax(self.weights))]
-        return best.predict(observations, deterministic=True)
+        return best.act(observations, deterministic=True)
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=False):
+        """stable-baselines3's ``predict``, one component per episode.
+
+        The recurrent ``state`` is the component acting in each env of the batch: drawn
+        (with probability its weight) where ``state`` is None or ``episode_start`` is true,
+        kept otherwise, so ``evaluate_policy(mixture, env)`` acts out the mixture's semantics.
+
+        Parameters
+        ----------
+        observation : array-like
+            One observation or a batch (one per env).
+        state : ndarray of int or None, default=None
+            The components from the previous call.
+        episode_start : array-like of bool or None, default=None
+            Which envs start a new episode.
+        deterministic : bool, default=False
+            Each component's most probable action (or mean); else a sample.
+
+        Returns
+        -------
+        action : ndarray
+        state : ndarray of int of shape (n,)
+        """
+        single = is_single_observation(observation, self.observation_space)
+        obs = np.asarray(observation)
+        batch = obs[None] if single else obs
+        n = len(batch)
+        if getattr(self, "_predict_rng", None) is None:
+            self._predict_rng = np.random.default_rng()
+        rng = self._predict_rng
+        components = None if state is None else np.asarray(state, dtype=np.int64).reshape(-1)
+        if components is None or len(components) != n:
+            components = rng.choice(len(self.policies), size=n, p=self.weights)
+        elif episode_start is not None:
+            start = np.asarray(episode_start, dtype=bool).reshape(-1)
+            components = np.where(start, rng.choice(len(self.policies), size=n, p=self.weights),
+                                  components)
+        actions = None
+        for j in np.unique(components):
+            idx = np.flatnonzero(components == j)
+            a = act_with(self.policies[j], batch[idx], deterministic, rng)
+            if actions is None:
+                actions = np.empty((n, *a.shape[1:]), dtype=a.dtype)
+            actions[idx] = a
+        return (actions[0] if single else actions), components
 
     def sample(self, observations, random_state=None):
         """Actions from the per-state mixture: a component drawn for each row.
@@ -210,6 +267,9 @@ class EpisodeMixturePolicy:
         from ..expectations import _act
 
         rng = check_generator(random_state)
+        single = is_single_observation(observations, self.observation_space)
+        if single:
+            return self.sample(np.asarray(observations)[None], rng)[0]
         obs = np.asarray(observations)
         rows = rng.choice(len(self.policies), size=len(obs), p=self.weights)
         actions = None
@@ -257,13 +317,17 @@ class EpisodeMixturePolicy:
         ])
         return logsumexp(logs, axis=0)
 
-    def evaluate(self, env, n_episodes=20, random_state=None, max_steps=100_000):
+    def evaluate(self, env, n_episodes=20, deterministic=False, random_state=None,
+                 max_steps=100_000):
         """Undiscounted returns of ``n_episodes`` episodes, a component drawn per episode.
 
         Parameters
         ----------
-        env : gymnasium.Env
+        env : gymnasium.Env, str or callable
+            An environment (copied, never stepped), a registered id, or a factory.
         n_episodes : int, default=20
+        deterministic : bool, default=False
+            Each episode's component acts greedily (else it samples).
         random_state : int, numpy Generator, RandomState or None, default=None
             Seeds the draws.
         max_steps : int, default=100_000
@@ -273,7 +337,4 @@ class EpisodeMixturePolicy:
         -------
         returns : ndarray of shape (n_episodes,)
         """
-        from ..expectations import _gym_rollouts
-
-        episodes = _gym_rollouts(env, self, n_episodes, max_steps, random_state)
-        return np.array([rewards.sum() for _, rewards in episodes])
+        return evaluate_returns(self, env, n_episodes, deterministic, random_state, max_steps)

@@ -16,6 +16,7 @@ from ..utils._persistence import TorchStatePickleMixin
 from ..utils._running_stats import standardize, update_running_moments
 from ..utils._torch import mlp, torch_threads
 from ..utils._validation import MAX_SEED, check_generator
+from ._sb3 import SB3PredictMixin
 
 __all__ = ["TorchPolicy"]
 
@@ -59,13 +60,16 @@ class _ActorCritic(nn.Module):
         return log_prob, entropy
 
 
-class TorchPolicy(TorchStatePickleMixin):
+class TorchPolicy(TorchStatePickleMixin, SB3PredictMixin):
     """A stochastic policy: torch actor and critic networks plus an observation normaliser.
 
     Returned by :meth:`PPO.solve`. Discrete actions follow a categorical distribution, Box actions
     a diagonal Gaussian with a state-independent standard deviation (clipped to the action bounds
-    when acted out). Observations are flattened (Box) or one-hot encoded (Discrete), then
-    standardised with running statistics that only training updates.
+    when acted out). :meth:`act` returns actions; :meth:`predict` has stable-baselines3's
+    signature ``predict(observation, state=None, episode_start=None, deterministic=False) ->
+    (action, state)``, so that SB3's ``evaluate_policy`` runs on the policy. Observations are
+    flattened (Box) or one-hot encoded (Discrete), then standardised with running statistics
+    that only training updates.
 
     Parameters
     ----------
@@ -108,6 +112,8 @@ class TorchPolicy(TorchStatePickleMixin):
     >>> policy = TorchPolicy(env.observation_space, env.action_space, random_state=0)
     >>> policy.predict_proba([0.0, 0.0, 0.0, 0.0]).round(2)
     array([0.5, 0.5], dtype=float32)
+    >>> action, _ = policy.predict(env.reset(seed=0)[0], deterministic=True)
+    >>> _ = env.step(action)
     """
 
     def __init__(
@@ -287,8 +293,8 @@ class TorchPolicy(TorchStatePickleMixin):
     def _unbatch(self, result, single):
         return result[0] if single else result
 
-    def predict(self, observations, deterministic=True, random_state=None):
-        """Return the policy's actions.
+    def act(self, observations, deterministic=True, random_state=None):
+        """Return the policy's actions (:meth:`predict` is stable-baselines3's form).
 
         Parameters
         ----------

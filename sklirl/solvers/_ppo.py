@@ -483,7 +483,7 @@ class PPO(DocLinkMixin, BaseEstimator):
     >>> returns = policy.evaluate("CartPole-v1", n_episodes=5, random_state=0)
     >>> returns.shape
     (5,)
-    >>> policy.predict([0.0, 0.0, 0.0, 0.0]) in (0, 1)
+    >>> policy.act([0.0, 0.0, 0.0, 0.0]) in (0, 1)
     True
     """
 

@@ -90,7 +90,7 @@ class TorchStatePickleMixin:
     On unpickling the other attributes come back first, the named ones as None; then
     ``_build_torch_state()`` remakes the modules and optimizers from them, and their saved
     states are loaded (:func:`state_dict_from_bytes`: ``weights_only=True``). A ``device``
-    attribute comes back as the CPU.
+    attribute comes back as the CPU (a string or a ``torch.device``, as it was).
     """
 
     _torch_state = ("net",)
@@ -100,15 +100,14 @@ class TorchStatePickleMixin:
         for name in self._torch_state:
             if state[name] is not None:
                 state[name] = state_dict_to_bytes(state[name].state_dict())
-        if "device" in state:
-            state["device"] = "cpu"
+        if "device" in state:  # the same type as before: a string or a torch.device
+            cpu = import_torch("saving torch weights").device("cpu")
+            state["device"] = "cpu" if isinstance(state["device"], str) else cpu
         return state
 
     def __setstate__(self, state):
         saved = {name: state.pop(name) for name in self._torch_state}
         self.__dict__.update(state, **dict.fromkeys(saved))
-        if "device" in state:
-            self.device = import_torch("loading torch weights").device("cpu")
         self._build_torch_state()
         for name, data in saved.items():
             if data is not None:
