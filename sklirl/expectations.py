@@ -599,109 +599,11 @@ _MC_GYM_MIN_BLOCK = 50
 _MC_GYM_MAX_BLOCKS = 16
 
 
-def _act(policy, observations, rng):
-    """Stochastic actions of ``policy`` for a batch of observations."""
-    if hasattr(policy, "sample"):
-        return np.asarray(policy.sample(observations, random_state=rng))
-    actions = policy.predict(observations, deterministic=False)
-    if isinstance(actions, tuple):  # stable-baselines3's predict returns (actions, state)
-        actions = actions[0]
-    return np.asarray(actions)
-
-
-def _gym_rollouts(env, policy, n_episodes, horizon, random_state):
-    """Run ``n_episodes`` episodes of at most ``horizon`` steps in copies of a gymnasium env.
-
-    Episodes end on ``terminated`` or ``truncated``; each resets with its own seed drawn from
-    ``random_state``. A policy with ``sample_component(random_state)`` (a per-episode mixture)
-    is asked for one component per episode, which then acts for the whole episode. The
-    episodes run side by side so that each step is one batched call per component. ``env``
-    itself is deep-copied, never stepped.
-
-    Returns
-    -------
-    episodes : list of (observations (T, obs_dim), rewards (T,)) pairs
-        The observations the actions were taken in, and the environment's rewards.
-    """
-    return _gym_rollout_blocks(env, policy, [(n_episodes, random_state)], horizon)
-
-
-def _gym_rollout_blocks(env, policy, blocks, horizon, record=False, act=None):
-    """Episodes of independently seeded blocks ``[(n_episodes, random_state), ...]``.
-
-    All the blocks' episodes run side by side, but each block draws its reset seeds, mixture
-    components and actions from its own ``random_state`` and its episodes are batched only
-    with each other (one policy call per block and component per step), so an episode's
-    result depends on its block alone, not on which other blocks run with it.
-
-    ``record=True`` returns ``(observations (T + 1, ...), actions (T, ...), rewards (T,),
-    terminated)`` per episode instead: the observations in their own shape, the final one
-    included, and whether the episode ended by ``terminated`` (not cut by ``truncated`` or
-    ``horizon``). ``act(policy, observations, rng)`` replaces :func:`_act`.
-    """
-    act = _act if act is None else act
-    import copy
-
-    block_of, seeds, actors, rngs = [], [], [], []
-    for b, (n_episodes, random_state) in enumerate(blocks):
-        rng = check_random_state(random_state)
-        seeds.extend(rng.randint(MAX_SEED, size=n_episodes))
-        action_rng = np.random.default_rng(rng.randint(MAX_SEED))
-        rngs.append(action_rng)
-        if hasattr(policy, "sample_component"):
-            actors.extend(policy.sample_component(action_rng) for _ in range(n_episodes))
-        else:
-            actors.extend([policy] * n_episodes)
-        block_of.extend([b] * n_episodes)
-    n_total = len(seeds)
-    envs = [copy.deepcopy(env) for _ in range(n_total)]
-    obs = [np.asarray(e.reset(seed=int(seed))[0]) for e, seed in zip(envs, seeds)]
-    observations = [[] for _ in range(n_total)]
-    rewards = [[] for _ in range(n_total)]
-    taken = [[] for _ in range(n_total)]
-    ended = [False] * n_total
-    active = list(range(n_total))
-    try:
-        for _ in range(horizon):
-            if not active:
-                break
-            actions = {}
-            groups = {}
-            for i in active:
-                groups.setdefault((block_of[i], id(actors[i])), []).append(i)
-            for (b, _), rows in groups.items():
-                batch = np.stack([obs[i] for i in rows])
-                for i, a in zip(rows, act(actors[rows[0]], batch, rngs[b])):
-                    actions[i] = a
-            still_active = []
-            for i in active:
-                observations[i].append(obs[i])
-                next_obs, reward, terminated, truncated, _ = envs[i].step(actions[i])
-                rewards[i].append(float(reward))
-                if record:
-                    taken[i].append(actions[i])
-                    ended[i] = bool(terminated)
-                obs[i] = np.asarray(next_obs)
-                if not (terminated or truncated):
-                    still_active.append(i)
-            active = still_active
-    finally:
-        for e in envs:
-            e.close()
-    if record:
-        return [
-            (np.stack(o + [last]), np.asarray(a), np.asarray(r, dtype=np.float64), end)
-            for o, last, a, r, end in zip(observations, obs, taken, rewards, ended)
-        ]
-    return [
-        (np.asarray(o).reshape(len(o), -1), np.asarray(r, dtype=np.float64))
-        for o, r in zip(observations, rewards)
-    ]
-
-
 def _mc_block_feature_sums(env, policy, features, blocks, horizon, gamma):
     """``sum_t gamma^t phi(o_t)`` of every episode of ``blocks``, shape (n_episodes, k)."""
-    episodes = _gym_rollout_blocks(env, policy, blocks, horizon)
+    from ._rollouts import gym_rollout_blocks  # gymnasium is an optional extra
+
+    episodes = gym_rollout_blocks(env, policy, blocks, horizon)
     return np.array(
         [_discounted_feature_sum(features, obs, gamma, "rollout observations")
          for obs, _ in episodes]

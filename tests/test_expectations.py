@@ -9,7 +9,6 @@ from strategies import demos as demo_lists
 from strategies import mdp_policy_reward, mdps, policies, random_policy_probs, rewards
 
 import sklirl.envs._policy_flow as policy_flow
-import sklirl.expectations as expectations
 from sklirl.envs import GridWorld, TabularMDP
 from sklirl.expectations import (
     ExactExpectation,
@@ -386,14 +385,15 @@ def test_monte_carlo_gym_blocks_are_independent_of_their_neighbours():
     # worker does) gives each block's episodes exactly as running it alone.
     gymnasium = pytest.importorskip("gymnasium")
     pytest.importorskip("torch")
+    from sklirl._rollouts import gym_rollout_blocks
     from sklirl.solvers import TorchPolicy
 
     env = gymnasium.make("CartPole-v1")
     policy = TorchPolicy(env.observation_space, env.action_space, random_state=0)
     blocks = [(3, 11), (4, 12), (2, 13)]
-    together = expectations._gym_rollout_blocks(env, policy, blocks, 40)
+    together = gym_rollout_blocks(env, policy, blocks, 40)
     alone = [ep for block in blocks
-             for ep in expectations._gym_rollout_blocks(env, policy, [block], 40)]
+             for ep in gym_rollout_blocks(env, policy, [block], 40)]
     assert len(together) == len(alone) == 9
     for (o1, r1), (o2, r2) in zip(together, alone):
         np.testing.assert_array_equal(o1, o2)
