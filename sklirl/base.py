@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.utils import metadata_routing
 from sklearn.utils.validation import check_is_fitted
 
-from .demos import check_demos, check_sample_weight
+from .demos import _require_actions, check_demos, check_sample_weight
 from .envs._gym import is_gymnasium_env
 from .envs._tabular import TabularMDP, check_indices
 from .features import OneHotStates, fit_feature_matrix, transform_feature_matrix
@@ -240,10 +240,22 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
             hint = " Convert discrete toy-text envs with sklirl.envs.from_gymnasium(env)."
         raise TypeError(f"env must be {kinds}, got {type(env).__name__}.{hint}")
 
+    # Why the estimator needs the demonstrator's actions (a phrase for the error on
+    # state-only demonstrations), or None when it learns from states alone: see _needs_actions.
+    _actions_reason = "it learns from the demonstrated actions"
+
+    def _needs_actions(self):
+        """Why state-only demonstrations (``Trajectory(states)``) cannot be fitted, or None
+        when they can (the estimator then uses the states only)."""
+        return self._actions_reason
+
     def _check_demos(self, demos, env):
-        if is_tabular_env(env):
-            return check_demos(demos, n_states=env.n_states, n_actions=env.n_actions)
-        return check_demos(demos)
+        size = {"n_states": env.n_states, "n_actions": env.n_actions} if is_tabular_env(env) else {}
+        trajs = check_demos(demos, allow_no_actions=True, **size)
+        why = self._needs_actions()
+        if why is not None:
+            _require_actions(trajs, type(self).__name__, why)
+        return trajs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, demos, y=None, *, env=None, sample_weight=None):
@@ -517,7 +529,7 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
         """Mean per-step log-likelihood of the demonstrations' actions under the learned policy.
 
         Higher is better, so ``GridSearchCV`` and ``cross_val_score`` select hyperparameters by
-        held-out likelihood.
+        held-out likelihood. The demonstrations need actions (state-only ones are refused).
 
         Parameters
         ----------
@@ -539,9 +551,12 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
         if env is not None:
             self._check_env(env, method="score")
         policy = self._policy_for(env)
+        trajs = check_demos(demos, allow_no_actions=True)
+        _require_actions(trajs, f"{type(self).__name__}.score",
+                         "score is the mean log-likelihood of the demonstrated actions, and a "
+                         "state-only demonstration has none to score")
         if sample_weight is None:
-            return self._mean_log_likelihood(policy, demos)
-        trajs = check_demos(demos)
+            return self._mean_log_likelihood(policy, trajs)
         weights = check_sample_weight(sample_weight, len(trajs))
         steps = np.array([len(t) for t in trajs], dtype=np.float64)
         # Per-trajectory means, recombined with weight w_i * T_i per trajectory.

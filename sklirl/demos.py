@@ -405,10 +405,7 @@ def check_demos(
         states = _as_numeric(states, "states", i)
         if actions is None:
             if not allow_no_actions:
-                raise ValueError(
-                    f"trajectory {i} has no actions (a state-only demonstration); this "
-                    "estimator needs the demonstrator's actions."
-                )
+                raise _no_actions_error(None, i, "this estimator needs the demonstrator's actions")
             n_a = len(states) - 1
         else:
             actions = _as_numeric(actions, "actions", i)
@@ -439,6 +436,22 @@ def check_demos(
     if env is not None:
         check_demos_in_model(out, env, strict=strict)
     return out
+
+
+def _no_actions_error(who, index, why):
+    where = "" if who is None else f"{who}: "
+    return ValueError(
+        f"{where}trajectory {index} has no actions (a state-only demonstration); {why}."
+    )
+
+
+def _require_actions(trajectories, who, why):
+    """Raise a ``ValueError`` naming ``who``, the first state-only trajectory of validated
+    ``trajectories`` and ``why`` the actions are needed (a phrase); nothing when all have
+    actions."""
+    for i, traj in enumerate(trajectories):
+        if traj.actions is None:
+            raise _no_actions_error(who, i, why)
 
 
 def terminal_end(traj, absorbing, terminal, self_absorbing):
@@ -1050,13 +1063,25 @@ def from_transitions(transitions):
     ----------
     transitions : object
         With equal-length ``obs``, ``acts``, ``next_obs`` and ``dones`` attributes, in episode
-        order (as ``imitation.data.rollout.flatten_trajectories`` makes them). Steps after the
-        last ``done`` form a final, cut, episode.
+        order (as ``imitation.data.rollout.flatten_trajectories`` makes them), and optionally
+        ``infos`` (one dict, or None, per step).
 
     Returns
     -------
     demos : list of Trajectory
         Each with its final state (``T + 1`` states), from ``next_obs`` of its last step.
+
+    Notes
+    -----
+    Whether each episode ended (``terminal``, see :ref:`terminal_states`) follows the
+    source's ``dones``. imitation sets ``done`` on the last step of a trajectory whose episode
+    terminated; an episode cut by a time limit is marked in that step's info dict with
+    stable-baselines3's ``"TimeLimit.truncated": True``. So an episode that ends at a
+    ``done`` is ``terminal=True``, unless the info of that step says
+    ``TimeLimit.truncated`` (then ``terminal=False``: cut); the steps after the last
+    ``done`` form a final, cut episode. A cut trajectory that imitation flattened before
+    another one has no ``done`` at its end, so the two cannot be told apart from shuffled
+    transitions: that is refused (pass the trajectories instead).
 
     Examples
     --------
@@ -1066,6 +1091,9 @@ def from_transitions(transitions):
     ...                        dones=[False, True, False, True])
     >>> [d.states.tolist() for d in from_transitions(flat)]
     [[0, 1, 2], [5, 6, 7]]
+    >>> flat.infos = [{}, {}, {}, {"TimeLimit.truncated": True}]  # the second was cut
+    >>> [d.terminal for d in from_transitions(flat)]
+    [True, False]
     """
     if not _is_flat_transitions(transitions):
         raise TypeError(
@@ -1092,15 +1120,37 @@ def from_transitions(transitions):
             f"obs of step {i + 1}, and dones[{i}] is False. Pass the flattened transitions "
             "unshuffled (imitation.data.rollout.flatten_trajectories), or the trajectories."
         )
+    truncated = _truncated_steps(getattr(transitions, "infos", None), n)
     ends = list(np.flatnonzero(dones) + 1)
     if not ends or ends[-1] != n:
         ends.append(n)
     demos, start = [], 0
     for end in ends:
         states = np.concatenate([obs[start:end], next_obs[end - 1 : end]])
-        demos.append(_make_trajectory(states, acts[start:end]))
+        terminal = bool(dones[end - 1]) and not truncated[end - 1]
+        demos.append(_make_trajectory(states, acts[start:end], terminal=terminal))
         start = end
     return demos
+
+
+def _truncated_steps(infos, n):
+    """Which steps' info dicts say the episode was cut by a time limit
+    (stable-baselines3's ``"TimeLimit.truncated"``); all False without infos."""
+    out = np.zeros(n, dtype=bool)
+    if infos is None:
+        return out
+    if len(infos) != n:
+        raise ValueError(
+            f"transitions have {n} steps but {len(infos)} infos; give one info dict (or None) "
+            "per step."
+        )
+    for i, info in enumerate(infos):
+        if info is not None and not hasattr(info, "get"):
+            raise TypeError(
+                f"transitions.infos[{i}] must be a dict or None, got {type(info).__name__}."
+            )
+        out[i] = bool(info is not None and info.get("TimeLimit.truncated", False))
+    return out
 
 
 # -- hooks of check_demos ---------------------------------------------------------------------

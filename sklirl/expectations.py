@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.parallel import Parallel, delayed
 
-from .demos import check_demos, check_sample_weight, terminal_end
+from .demos import _require_actions, check_demos, check_sample_weight, terminal_end
 from .envs._policy_flow import state_visitation
 from .envs._tabular import absorbing_and_terminal, check_tabular_env
 from .features import check_feature_matrix
@@ -304,8 +304,9 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     return counts.reshape(n_states, n_actions)
 
 
-def expert_occupancy(demos, env, *, sample_weight=None, strict=False, check_input=True):
-    """The expert's discounted state-action visitation from demonstrations in ``env``.
+def expert_occupancy(demos, env, *, sample_weight=None, strict=False,
+                     visitation="state_action", check_input=True):
+    """The expert's discounted state-action (or state) visitation from demonstrations.
 
     The one rule every estimator uses for ``rho_E``. Each demonstration becomes a visitation
     of the env's total mass ``M`` (:func:`occupancy_mass`), comparable with the exact
@@ -324,16 +325,23 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False, check_inpu
     model (:func:`sklirl.demos.check_demos` with ``env``): impossible transitions, demos
     longer than the horizon and terminal demos that do not end in a terminal state warn.
 
+    With ``visitation="state"`` the same rule gives the state visitation (the sum over
+    actions), which needs the states alone: state-only demonstrations
+    (``Trajectory(states)``, ``T = len(states) - 1`` steps in ``states[:T]``) are then
+    accepted, and a demonstration gives the same state visitation with or without its actions.
+
     Parameters
     ----------
     demos : list of trajectories
-        Tabular demonstrations with actions.
+        Tabular demonstrations; with actions unless ``visitation="state"``.
     env : TabularMDP
         Its ``gamma``, ``horizon`` and ``absorbing_state`` (see :ref:`terminal_states`).
     sample_weight : array-like of shape (n_trajectories,), default=None
         Weights of the trajectories in the mean.
     strict : bool, default=False
         Raise ``ValueError`` instead of warning when the demos disagree with the model.
+    visitation : {"state_action", "state"}, default="state_action"
+        The state-action occupancy ``(S, A)``, or the state visitation ``(S,)``.
     check_input : bool, default=True
         Validate the demos and check them against the model. False is for
         :class:`~sklirl.Trajectory` lists that ``check_demos(demos, env=env)`` already
@@ -341,7 +349,7 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False, check_inpu
 
     Returns
     -------
-    occupancy : ndarray of shape (S, A)
+    occupancy : ndarray of shape (S, A), or (S,) with ``visitation="state"``
         Of total mass ``occupancy_mass(env)``.
 
     Examples
@@ -359,16 +367,32 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False, check_inpu
     [1.0, 0.5, 0.5]
     >>> expert_occupancy([Trajectory([0, 1], [0])], env).ravel().tolist()
     [2.0, 0.0, 0.0]
+
+    The state visitation needs no actions: a state-only demonstration of the same episode.
+
+    >>> expert_occupancy([Trajectory([0, 1, 2], terminal=True)], env,
+    ...                  visitation="state").tolist()
+    [1.0, 0.5, 0.5]
     """
+    if visitation not in ("state_action", "state"):
+        raise ValueError(
+            f"visitation must be 'state_action' or 'state', got {visitation!r}.")
+    states_only = visitation == "state"
     if check_input:
         env = check_tabular_env(env)
-        demos = check_demos(demos, env=env, strict=strict)
-    return _expert_occupancy(demos, env, check_sample_weight(sample_weight, len(demos)))
+        demos = check_demos(demos, env=env, strict=strict, allow_no_actions=True)
+        if not states_only:
+            _require_actions(demos, "expert_occupancy",
+                             "the state-action visitation needs them (visitation='state' gives "
+                             "the state visitation from states alone)")
+    weights = check_sample_weight(sample_weight, len(demos))
+    return _expert_occupancy(demos, env, weights, states_only)
 
 
-def _expert_occupancy(trajs, env, weights):
-    """:func:`expert_occupancy` of validated, model-checked trajectories and weights."""
-    S, A, gamma = env.n_states, env.n_actions, env.gamma
+def _expert_occupancy(trajs, env, weights, states_only=False):
+    """:func:`expert_occupancy` of validated, model-checked trajectories and weights
+    (``states_only``: the state visitation ``(S,)``, actions unused)."""
+    S, A, gamma = env.n_states, (1 if states_only else env.n_actions), env.gamma
     mass = occupancy_mass(env)
     H = env.horizon
 
@@ -381,7 +405,7 @@ def _expert_occupancy(trajs, env, weights):
     rows, values = [], []
     for w, t in zip(weights, trajs):
         T = len(t) if H is None else min(len(t), H)
-        steps = t.states[:T] * A + t.actions[:T]
+        steps = t.states[:T] if states_only else t.states[:T] * A + t.actions[:T]
         counts = _discounts(gamma, T)
         end = terminal_end(t, absorbing, terminal, self_absorbing) if t.terminal else None
         if end is not None and (H is None or T < H):
@@ -401,7 +425,7 @@ def _expert_occupancy(trajs, env, weights):
         rows.append(steps)
         values.append(counts * (w * scale))
     occ = np.bincount(np.concatenate(rows), weights=np.concatenate(values), minlength=S * A)
-    return occ.reshape(S, A)
+    return occ if states_only else occ.reshape(S, A)
 
 
 def occupancy_feature_expectations(occupancy, phi):
@@ -475,7 +499,9 @@ fitted transformer or callable
     gamma : float, default=None
         Discount factor; required without ``env`` (with it, ``env.gamma``).
     env : TabularMDP, default=None
-        Use :func:`expert_occupancy` in this env (feature matrices only).
+        Use :func:`expert_occupancy` in this env (feature matrices only). State features
+        ``(S, k)`` then need only the state visitation, so state-only demonstrations are
+        accepted.
     n_actions : int, default=None
         Give it for state-action features of shape ``(S * A, k)``; leave it None for state
         features of shape ``(S, k)``.
@@ -501,6 +527,10 @@ fitted transformer or callable
         if _is_observation_map(features):
             raise TypeError("with env=, features must be a feature matrix of the env's states.")
         features = check_feature_matrix(features, env.n_states, env.n_actions)
+        if features.ndim == 2 and features.shape[0] == env.n_states:  # the states suffice
+            visits = expert_occupancy(demos, env, sample_weight=sample_weight,
+                                      visitation="state")
+            return occupancy_features(visits[:, None], features)
         occ = expert_occupancy(demos, env, sample_weight=sample_weight)
         return occupancy_features(occ, features)
     if gamma is None:

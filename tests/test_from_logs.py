@@ -288,6 +288,177 @@ def test_state_action_reward_input_needs_descriptors():
                    state_action_features=np.ones((8, 2, 1)))
 
 
+def test_maxent_cv_fits_state_action_rewards():
+    """reward_input reaches the path estimator: each fold's held-out score is that of
+    MaxEntIRL(reward_input="state_action") fitted on the fold, and the refit is its fit on
+    all demos at the chosen strength."""
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklirl import MaxEntIRLCV
+
+    env = _state_action_env(None, 0.8)
+    X = env.state_action_features
+    demos, _ = make_expert_demos(env, 20, horizon=10, random_state=0)
+    cv = KFold(2)
+    est = MaxEntIRLCV(FunctionTransformer(), reward_input="state_action", l2s=[10.0, 0.1],
+                      cv=cv, tol=1e-6).fit(demos, env)
+    for k, (train, test) in enumerate(cv.split(np.zeros((20, 1)))):
+        for j, l2 in enumerate(est.l2s_):
+            single = MaxEntIRL(FunctionTransformer(), reward_input="state_action", l2=l2,
+                               tol=1e-6).fit([demos[i] for i in train], env)
+            assert est.scores_[k, j] == pytest.approx(
+                single.score([demos[i] for i in test]), abs=1e-5)
+    refit = MaxEntIRL(FunctionTransformer(), reward_input="state_action", l2=est.l2_,
+                      tol=1e-6).fit(demos, env)
+    np.testing.assert_allclose(est.coef_, refit.coef_, atol=1e-5)
+    np.testing.assert_allclose(est.reward_, X @ est.coef_)
+    assert np.ptp(est.reward_, axis=1).min() > 0
+
+
+def test_bayesian_state_action_posterior_is_the_bayesian_conditional_logit():
+    """With horizon 1 the soft Q-values are the rewards, so BayesianIRL's posterior for a
+    state-action reward w . x(s, a) is that of a Bayesian conditional logit: its mean and
+    spread, by quadrature on a grid, match the chain's within Monte Carlo error."""
+    from scipy.special import logsumexp
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklirl import BayesianIRL, Trajectory
+
+    rng = np.random.RandomState(0)
+    S, A, d = 4, 3, 2
+    X = rng.randn(S, A, d)
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    env = TabularMDP(P, horizon=1, state_action_features=X)
+    w_true = np.array([1.0, -0.5])
+    states = rng.randint(S, size=80)
+    logits = X[states] @ w_true
+    probs = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
+    actions = np.array([rng.choice(A, p=p) for p in probs])
+    demos = [Trajectory([s, rng.choice(S, p=P[s, a])], [a]) for s, a in zip(states, actions)]
+    est = BayesianIRL(FunctionTransformer(), reward_input="state_action", prior_scale=2.0,
+                      n_samples=1500, burn_in=500, random_state=0).fit(demos, env)
+    # the posterior on a grid: Gaussian prior N(0, 2^2) times the conditional logit
+    grid = np.linspace(-3, 3, 241)
+    W = np.stack(np.meshgrid(grid, grid, indexing="ij"), axis=-1).reshape(-1, d)
+    counts = np.zeros((S, A))
+    np.add.at(counts, (states, actions), 1)
+    logits = np.einsum("sak,wk->wsa", X, W)
+    log_probs = logits - logsumexp(logits, axis=2, keepdims=True)
+    log_post = np.einsum("sa,wsa->w", counts, log_probs) - (W**2).sum(1) / 8
+    post = np.exp(log_post - log_post.max())
+    post /= post.sum()
+    mean = post @ W
+    sd = np.sqrt(post @ (W - mean) ** 2)
+    mcse = sd / np.sqrt(est.effective_sample_size_)
+    assert (np.abs(est.coef_ - mean) < 4 * mcse).all(), (est.coef_, mean, mcse)
+    np.testing.assert_allclose(est.coef_samples_.std(axis=0), sd, rtol=0.25)
+    # the reward, its spread and the draws are per (s, a): rows differ by action
+    np.testing.assert_allclose(est.reward_, X @ est.coef_)
+    assert np.ptp(est.reward_, axis=1).min() > 0
+    np.testing.assert_allclose(est.reward_std_, (X @ est.coef_samples_.T).std(axis=2))
+    assert est.reward_samples_.shape == (len(est.coef_samples_), S, A)
+    np.testing.assert_allclose(est.reward_samples_[5], X @ est.coef_samples_[5])
+    draws = est.sample_rewards(3, random_state=0)
+    assert draws.shape == (3, S, A) and np.ptp(draws, axis=2).min() > 0
+    # scored on another model (horizon 1: the policy is softmax of the reward, whatever P)
+    other = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), horizon=1,
+                       state_action_features=X)
+    table = X @ est.coef_
+    expected = np.mean(table[states, actions] - logsumexp(table[states], axis=1))
+    assert est.score(demos, env=other) == pytest.approx(expected, rel=1e-6)
+
+
+# --- demonstrations without actions ---------------------------------------------------------
+def _absorbing_mdp_demos(horizon, gamma, S=10, A=3, seed=0):
+    """A random MDP whose last state is absorbing, and expert demos that end there
+    (terminal=True, cut at the arrival) or are cut by the time limit."""
+    from sklirl import Trajectory
+
+    rng = np.random.RandomState(seed)
+    P = np.zeros((S, A, S))
+    for s in range(S - 1):
+        for a in range(A):
+            P[s, a, rng.choice(S, 3, replace=False)] = rng.dirichlet(np.ones(3))
+    P[S - 1, :, S - 1] = 1.0
+    env = TabularMDP(P, gamma=gamma, horizon=horizon, absorbing_state=S - 1,
+                     reward=rng.randn(S))
+    sampled, _ = make_expert_demos(env, 40, horizon=12, random_state=seed)
+    demos = []
+    for t in sampled:
+        arrived = np.flatnonzero(t.states == S - 1)
+        if len(arrived):
+            end = max(int(arrived[0]), 1)
+            demos.append(Trajectory(t.states[:end + 1], t.actions[:end], terminal=True))
+        else:
+            demos.append(t)
+    return env, demos
+
+
+@pytest.mark.parametrize("horizon, gamma", [(12, 1.0), (None, 0.9)])
+def test_maxent_learns_the_same_state_reward_from_state_only_demos(horizon, gamma):
+    """A state reward depends on the demos only through the expert's state visitation, so
+    the same demos without their actions give the same reward, uncertainty included; the
+    terminated and cut ones follow the same rule (expert_occupancy)."""
+    from sklirl import Trajectory
+    from sklirl.expectations import expert_occupancy, feature_expectations
+
+    env, demos = _absorbing_mdp_demos(horizon, gamma)
+    assert 0 < sum(t.terminal for t in demos) < len(demos)
+    state_only = [Trajectory(t.states, terminal=t.terminal) for t in demos]
+    visits = expert_occupancy(state_only, env, visitation="state")
+    np.testing.assert_allclose(visits, expert_occupancy(demos, env).sum(axis=1), rtol=1e-12)
+    phi = np.random.RandomState(1).randn(env.n_states, 3)
+    np.testing.assert_allclose(feature_expectations(state_only, phi, env=env),
+                               feature_expectations(demos, phi, env=env), rtol=1e-12)
+    with_actions = MaxEntIRL(l2=1.0, tol=1e-8).fit(demos, env)
+    without = MaxEntIRL(l2=1.0, tol=1e-8).fit(state_only, env)
+    np.testing.assert_allclose(without.reward_, with_actions.reward_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(without.coef_cov_, with_actions.coef_cov_, rtol=1e-6,
+                               atol=1e-10)
+    assert without.n_steps_ == with_actions.n_steps_
+    mixed = MaxEntIRL(l2=1.0, tol=1e-8).fit(state_only[:20] + demos[20:], env)
+    np.testing.assert_allclose(mixed.reward_, with_actions.reward_, rtol=1e-8, atol=1e-10)
+
+
+def test_state_only_demos_are_refused_where_actions_are_needed():
+    """Each estimator that needs actions says so, naming itself, the trajectory and why."""
+    import gymnasium as gym
+
+    from sklirl import GAIL, BayesianIRL, MaxEntIRLCV, MaxMarginIRL, Trajectory
+    from sklirl.envs import GridWorld
+    from sklirl.expectations import expert_occupancy, feature_expectations
+    from sklirl.irl import BehavioralCloning
+
+    env = GridWorld(3, gamma=0.9)
+    state_only = [Trajectory([0, 1, 2, 5, 8]), Trajectory([3, 4, 5])]
+    est = MaxEntIRL().fit(state_only, env)
+    head = r"trajectory 0 has no actions \(a state-only demonstration\)"
+    for kwargs in ({}, {"sample_weight": [1.0, 2.0]}):
+        with pytest.raises(ValueError, match=rf"MaxEntIRL.score: {head}; .*none to score"):
+            est.score(state_only, **kwargs)
+    refused = [
+        (MaxEntIRL(reward_input="state_action"), "state-action visitation.*reward_input='state'"),
+        (MaxEntIRLCV(), "held-out log-likelihood of the demonstrated actions"),
+        (MaxMarginIRL(), "demonstrated actions"),
+        (BehavioralCloning(), "fits a classifier to the demonstrated actions"),
+        (BayesianIRL(), "likelihood is that of the demonstrated actions"),
+        (GAIL(), r"\(state, action\) pairs.*state pairs \(learning from observation\) is not "
+                 "implemented yet"),
+    ]
+    for estimator, why in refused:
+        with pytest.raises(ValueError, match=rf"{type(estimator).__name__}: {head}; .*{why}"):
+            estimator.fit(state_only, env)
+    with pytest.raises(ValueError, match=rf"GAIL: {head}; its discriminator"):
+        GAIL().fit([Trajectory(np.zeros((5, 4)))], gym.make("CartPole-v1"))
+    with pytest.raises(ValueError, match=rf"expert_occupancy: {head}; .*visitation='state'"):
+        expert_occupancy(state_only, env)
+    with pytest.raises(ValueError, match=rf"expert_occupancy: {head}"):
+        feature_expectations(state_only, np.ones((9 * 4, 2)), env=env)  # state-action features
+    with pytest.raises(ValueError, match="visitation must be 'state_action' or 'state'"):
+        expert_occupancy(state_only, env, visitation="states")
+
+
 # --- the econometric anchor: horizon 1 is the conditional logit ----------------------------------
 def test_maxent_with_horizon_one_is_the_conditional_logit():
     """MaxEnt on one-step episodes with state-action features maximises the conditional
@@ -405,13 +576,16 @@ def test_from_dataframe_names_pandas_index_labels():
 
 # --- other libraries' flat formats -------------------------------------------------------------
 class _Transitions:
-    """imitation's flattened Transitions, duck-typed."""
+    """imitation's flattened Transitions, duck-typed: rollouts of a time-limited env, where
+    every episode ends at a done and the cut ones say TimeLimit.truncated in their info."""
 
     def __init__(self, demos):
         self.obs = np.concatenate([t.states[:-1] for t in demos])
         self.acts = np.concatenate([t.actions for t in demos])
         self.next_obs = np.concatenate([t.states[1:] for t in demos])
         self.dones = np.concatenate([np.arange(len(t)) == len(t) - 1 for t in demos])
+        self.infos = np.array([{"TimeLimit.truncated": True} if i == len(t) - 1 and not t.terminal
+                               else {} for t in demos for i in range(len(t))])
 
     def __len__(self):
         return len(self.obs)
@@ -431,10 +605,33 @@ def test_flattened_transitions_are_split_at_dones():
     assert check_demos(flat, n_states=6, n_actions=2) == demos  # wherever demos are accepted
     shuffled = _Transitions(demos)
     perm = np.random.RandomState(0).permutation(len(flat))
-    for name in ("obs", "acts", "next_obs", "dones"):
+    for name in ("obs", "acts", "next_obs", "dones", "infos"):
         setattr(shuffled, name, getattr(flat, name)[perm])
     with pytest.raises(ValueError, match="not in episode order"):
         from_transitions(shuffled)
+
+
+def test_flattened_transitions_terminate_at_dones_unless_truncated():
+    """A done ends a terminated episode (terminal=True) unless its info says the time limit
+    cut it; the steps after the last done are a cut episode; no infos: dones terminate."""
+    from sklirl import Trajectory
+    from sklirl.demos import from_transitions
+
+    demos = [Trajectory([0, 1, 2], [1, 1], terminal=True), Trajectory([3, 4], [0]),
+             Trajectory([5, 2, 2], [1, 0], terminal=True)]
+    flat = _Transitions(demos)
+    assert [t.terminal for t in from_transitions(flat)] == [True, False, True]
+    flat.infos = None
+    assert [t.terminal for t in from_transitions(flat)] == [True, True, True]
+    flat.dones = flat.dones.copy()
+    flat.dones[-1] = False  # logging stopped mid-episode
+    assert [t.terminal for t in from_transitions(flat)] == [True, True, False]
+    flat.infos = [{}] * 3
+    with pytest.raises(ValueError, match="5 steps but 3 infos"):
+        from_transitions(flat)
+    flat.infos = [{}] * 4 + ["truncated"]
+    with pytest.raises(TypeError, match=r"infos\[4\] must be a dict or None"):
+        from_transitions(flat)
 
 
 def test_transition_batches_are_rejected_not_read_as_trajectories():

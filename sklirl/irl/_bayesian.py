@@ -178,20 +178,25 @@ class BayesianIRL(BaseIRL):
     """Bayesian inverse reinforcement learning: posterior samples of a linear reward.
 
     Ramachandran & Amir's (2007) Bayesian IRL with a PolicyWalk-style Markov chain: a
-    linear reward ``r_w(s) = w . phi(s)``, a Gaussian or Laplace prior on ``w``, and the
-    Boltzmann likelihood ``pi_w(. | s) = softmax(alpha Q_w(s, .))`` of every demonstrated
-    action, with ``Q_w`` the soft (maximum-entropy) Q-values. A random-walk Metropolis chain
-    over ``w`` (proposal adapted during burn-in) plans for each proposal by soft value
-    iteration warm-started from the current state's values. The posterior mean is the
-    reward estimate; the samples give its uncertainty (``predict_reward(...,
-    return_std=True)``, :meth:`sample_rewards`). Tabular environments, up to about 10^3
-    states.
+    linear reward ``r_w(s) = w . phi(s)`` (or ``w . phi(s, a)``), a Gaussian or Laplace
+    prior on ``w``, and the Boltzmann likelihood ``pi_w(. | s) = softmax(alpha Q_w(s, .))``
+    of every demonstrated action, with ``Q_w`` the soft (maximum-entropy) Q-values. A
+    random-walk Metropolis chain over ``w`` (proposal adapted during burn-in) plans for each
+    proposal by soft value iteration warm-started from the current state's values. The
+    posterior mean is the reward estimate; the samples give its uncertainty
+    (``predict_reward(..., return_std=True)``, :meth:`sample_rewards`). Tabular
+    environments, up to about 10^3 states.
 
     Read more in the :ref:`User Guide <reward_uncertainty>`.
 
     Parameters
     ----------
     {features}
+    reward_input : {"state", "state_action"}, default="state"
+        What the feature map sees. ``"state"``: the env's state descriptors, ``r(s)``.
+        ``"state_action"``: the ``S * A`` rows of ``env.state_action_features`` (or the pair
+        indices for :class:`~sklirl.features.OneHotStates`, the tabular ``r(s, a)``), as in
+        :class:`~sklirl.MaxEntIRL`.
     prior : {"gaussian", "laplace"}, default="gaussian"
         Prior on each weight, independent: ``N(0, prior_scale^2)``, or the Laplace density
         ``exp(-|w_j| / prior_scale) / (2 prior_scale)`` (sparser rewards).
@@ -224,11 +229,12 @@ class BayesianIRL(BaseIRL):
     coef_samples_ : ndarray of shape (n_samples, n_features)
         The kept posterior samples of the weights, in chain order.
     reward_ : ndarray of shape (n_states, n_actions)
-        Posterior mean reward ``phi @ coef_`` (the same for every action: state features).
+        Posterior mean reward ``phi @ coef_`` (the same for every action with
+        ``reward_input="state"``).
     reward_samples_ : ndarray of shape (n_samples, n_states, n_actions)
         The reward of every kept sample (a read-only view, computed on access).
     reward_std_ : ndarray of shape (n_states, n_actions)
-        Posterior standard deviation of each state's reward.
+        Posterior standard deviation of each state's (or pair's) reward.
     policy_ : TabularPolicy
         The Boltzmann (soft-optimal at temperature ``1 / alpha``) policy of ``reward_``.
     acceptance_rate_ : float
@@ -300,8 +306,12 @@ class BayesianIRL(BaseIRL):
     (True, (3, 9, 4))
     """
 
+    _actions_reason = ("its likelihood is that of the demonstrated actions under the "
+                       "Boltzmann policy of each reward")
+
     _parameter_constraints: dict = {
         "features": [HasMethods(["fit", "transform"]), None],
+        "reward_input": [StrOptions({"state", "state_action"})],
         "prior": [StrOptions({"gaussian", "laplace"})],
         "prior_scale": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="neither")],
@@ -317,6 +327,7 @@ class BayesianIRL(BaseIRL):
         self,
         features=None,
         *,
+        reward_input="state",
         prior="gaussian",
         prior_scale=1.0,
         alpha=1.0,
@@ -328,6 +339,7 @@ class BayesianIRL(BaseIRL):
         verbose=0,
     ):
         self.features = features
+        self.reward_input = reward_input
         self.prior = prior
         self.prior_scale = prior_scale
         self.alpha = alpha
@@ -352,7 +364,7 @@ class BayesianIRL(BaseIRL):
         n_iter = min(requested, self.max_iter)
         weights = (np.ones(len(demos)) if sample_weight is None
                    else sample_weight * (len(demos) / sample_weight.sum()))
-        # features phi (S, k); the likelihood of the demonstrated actions
+        # features phi (S, k) or (S * A, k); the likelihood of the demonstrated actions
         phi = self._fit_feature_map(env)
         likelihood = _BoltzmannLikelihood(env, _action_counts(demos, env, weights), self.alpha)
         rng = check_random_state(self.random_state)
@@ -361,7 +373,7 @@ class BayesianIRL(BaseIRL):
         # Start at the prior mean; the proposal starts at a tenth of the prior's spread.
         w = np.zeros(phi.shape[1])
         walk = _AdaptiveRandomWalk(w, 0.1 * prior_std)
-        log_lik, values, _ = likelihood(linear_reward(phi, w))
+        log_lik, values, _ = likelihood(self._reward(phi, w, env))
         log_post = log_lik + self._log_prior(w)
         history = {key: np.empty(n_iter) for key in (
             "log_posterior", "log_likelihood", "accepted", "acceptance_rate", "step_size",
@@ -374,7 +386,7 @@ class BayesianIRL(BaseIRL):
         for it in range(n_iter):
             # PolicyWalk step: propose, plan for the proposal (warm-started), accept or not.
             proposal = walk.propose(w, rng)
-            new_lik, new_values, sweeps = likelihood(linear_reward(phi, proposal), values)
+            new_lik, new_values, sweeps = likelihood(self._reward(phi, proposal, env), values)
             new_post = new_lik + self._log_prior(proposal)
             log_ratio = new_post - log_post
             accepted = bool(np.log(rng.random_sample()) < log_ratio)
@@ -413,6 +425,20 @@ class BayesianIRL(BaseIRL):
         self.burn_in_ = burn_in
         self._set_posterior(likelihood, phi, samples, history, walk, n_iter)
 
+    def _reward(self, phi, w, env):
+        """The linear reward of weights ``w``: ``(S,)`` of states, or the ``(S, A)`` table of
+        state-action features."""
+        r = linear_reward(phi, w)
+        return r if r.size == env.n_states else r.reshape(env.n_states, env.n_actions)
+
+    def _reward_tables(self, rewards, env):
+        """``(n, S, A)`` tables of flat rewards ``(n, S)`` (repeated over the actions: a view)
+        or ``(n, S * A)``."""
+        n = len(rewards)
+        if rewards.shape[1] == env.n_states:
+            return np.broadcast_to(rewards[:, :, None], (n, env.n_states, env.n_actions))
+        return rewards.reshape(n, env.n_states, env.n_actions)
+
     def _log_prior(self, w):
         if self.prior == "gaussian":
             return -0.5 * float(w @ w) / self.prior_scale**2
@@ -434,11 +460,10 @@ class BayesianIRL(BaseIRL):
         env = likelihood.env
         self.coef_samples_ = np.array(samples)
         self.coef_ = self.coef_samples_.mean(axis=0)
-        mean = linear_reward(phi, self.coef_)
-        state_rewards = self._state_reward_samples(phi)
-        std = state_rewards.std(axis=0)
-        self.reward_ = np.repeat(mean[:, None], env.n_actions, axis=1)
-        self.reward_std_ = np.repeat(std[:, None], env.n_actions, axis=1)
+        mean = self._reward(phi, self.coef_, env)
+        std = self._state_reward_samples(phi).std(axis=0)
+        self.reward_ = linear_reward(phi, self.coef_, env)
+        self.reward_std_ = self._reward_tables(std[None], env)[0].copy()
         self.policy_ = likelihood.policy(mean)
         accepted = history["accepted"][self.burn_in_:n_iter]
         self.acceptance_rate_ = float(accepted.mean()) if len(accepted) else 0.0
@@ -449,7 +474,8 @@ class BayesianIRL(BaseIRL):
         self.n_iter_ = int(n_iter)
 
     def _state_reward_samples(self, phi):
-        """``(n_samples, S)`` state rewards of the kept weight samples."""
+        """``(n_samples, S)`` state rewards (``(n_samples, S * A)`` pair rewards) of the kept
+        weight samples."""
         W = self.coef_samples_
         out = phi @ W.T
         return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float64).T
@@ -459,13 +485,12 @@ class BayesianIRL(BaseIRL):
     def reward_samples_(self):
         """The reward table of every kept sample, ``(n_samples, n_states, n_actions)``.
 
-        A read-only view (the reward is the same for every action), computed from
-        ``coef_samples_`` on access.
+        Computed from ``coef_samples_`` on access; with ``reward_input="state"`` a read-only
+        view (the reward is the same for every action).
         """
         check_is_fitted(self)
         rewards = self._state_reward_samples(self._feature_matrix(self.env_))
-        n, S = rewards.shape
-        return np.broadcast_to(rewards[:, :, None], (n, S, self.env_.n_actions))
+        return self._reward_tables(rewards, self.env_)
 
     def predict_reward(self, states, actions=None, return_std=False):
         """The posterior mean reward, and optionally its posterior standard deviation.
@@ -513,11 +538,11 @@ class BayesianIRL(BaseIRL):
         picks = rng.randint(len(self.coef_samples_), size=int(n_samples))
         phi = self._feature_matrix(self.env_)
         tables = np.stack([linear_reward(phi, self.coef_samples_[i]) for i in picks])
-        return np.repeat(tables[:, :, None], self.env_.n_actions, axis=2)
+        return np.array(self._reward_tables(tables, self.env_))
 
     # -- prediction on other envs ------------------------------------------------------------
     def _transfer_policy(self, env):
         """Re-plan the posterior mean reward on another env with the fitted feature map."""
         env = check_tabular_env(env)
-        reward = linear_reward(self._feature_matrix(env), self.coef_)
+        reward = self._reward(self._feature_matrix(env), self.coef_, env)
         return SoftValueIteration(temperature=1.0 / self.alpha).solve(env, reward)

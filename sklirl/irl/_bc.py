@@ -146,6 +146,8 @@ class BehavioralCloning(BaseIRL):
 
     _accepts_gymnasium = True
 
+    _actions_reason = "behavioural cloning fits a classifier to the demonstrated actions"
+
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"]), None],
         "alpha": [Interval(Real, 0, None, closed="left")],

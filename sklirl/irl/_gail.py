@@ -202,6 +202,12 @@ class GAIL(BaseAdversarialIRL):
     ((9, 4), (2,))
     """
 
+    _actions_reason = (
+        "its discriminator tells the expert's (state, action) pairs from the policy's; a "
+        "discriminator on states or state pairs (learning from observation) is not "
+        "implemented yet, and MaxEntIRL(reward_input='state') learns a state reward from "
+        "state-only demonstrations in tabular envs")
+
     _parameter_constraints: dict = {
         "features": [HasMethods(["fit", "transform"]), None],
         "reward_form": [StrOptions(set(_REWARD_FORMS))],

@@ -258,6 +258,12 @@ class MaxEntIRL(BaseIRL):
     unbiased when ``T >> 1 / (1 - gamma)``). Demos longer than a finite horizon ``H`` use
     their first ``H`` steps, with a warning. See :ref:`terminal_states`.
 
+    Demonstrations without actions (``Trajectory(states)``: motion capture, tracks from
+    video): with ``reward_input="state"`` the fit needs only the expert's state visitation,
+    so state-only demonstrations are accepted and give the same reward as the same
+    demonstrations with their actions. :meth:`score` needs actions. See
+    :ref:`own_logs_state_only`.
+
     References
     ----------
     Ziebart, Maas, Bagnell, Dey (2008). Maximum entropy inverse reinforcement learning. AAAI.
@@ -662,9 +668,16 @@ class MaxEntIRL(BaseIRL):
 
     def _expert_visitation(self, demos, env, sample_weight):
         """Expert state (or state-action) visitation of mass M: the one rule,
-        :func:`expert_occupancy`."""
-        occupancy = expert_occupancy(demos, env, sample_weight=sample_weight)
-        return occupancy if self._state_action else occupancy.sum(axis=1)
+        :func:`expert_occupancy` (state rewards need the states only)."""
+        return expert_occupancy(demos, env, sample_weight=sample_weight,
+                                visitation="state_action" if self._state_action else "state")
+
+    def _needs_actions(self):
+        if not self._state_action:
+            return None  # a state reward is fitted to the state visitation alone
+        return ("reward_input='state_action' matches the expert's state-action visitation, "
+                "which needs the actions; reward_input='state' learns a reward of states from "
+                "state-only demonstrations")
 
     @staticmethod
     def _start_distribution(demos, env, sample_weight):

@@ -60,6 +60,8 @@ class MaxEntIRLCV(MaxEntIRL):
     ----------
     features : transformer, default=None
         As in :class:`MaxEntIRL`.
+    reward_input : {"state", "state_action"}, default="state"
+        As in :class:`MaxEntIRL`: a reward of states, or ``r(s, a) = w . phi(s, a)``.
     l2s : int or array-like of float, default=10
         The strengths to try: an int ``m`` gives ``m`` values log-spaced in ``[1e-2, 1e4]``;
         an array gives them explicitly (non-negative; tried from the largest down).
@@ -132,6 +134,7 @@ tol, initial_distribution, random_state, solver, verbose
         self,
         features=None,
         *,
+        reward_input="state",
         l2s=10,
         cv=None,
         n_jobs=None,
@@ -148,6 +151,7 @@ tol, initial_distribution, random_state, solver, verbose
         verbose=0,
     ):
         self.features = features
+        self.reward_input = reward_input
         self.l2s = l2s
         self.cv = cv
         self.n_jobs = n_jobs
@@ -165,6 +169,11 @@ tol, initial_distribution, random_state, solver, verbose
 
     def _l2_strength(self):
         return self.l2_
+
+    def _needs_actions(self):
+        return ("MaxEntIRLCV chooses l2 by the held-out log-likelihood of the demonstrated "
+                "actions; fit MaxEntIRL(reward_input='state') at a chosen l2 to learn from "
+                "state-only demonstrations")
 
     def _l2_grid(self):
         if isinstance(self.l2s, Integral):

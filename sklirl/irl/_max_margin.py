@@ -389,6 +389,11 @@ default="uniform"
 
     _accepts_gymnasium = True
 
+    _actions_reason = (
+        "it fits its policy's smoothing to the demonstrated actions; "
+        "MaxEntIRL(reward_input='state') learns a state reward from state-only "
+        "demonstrations")
+
     _parameter_constraints: dict = {
         "method": [StrOptions({"max_margin", "projection", "mmp"})],
         "features": [None, HasMethods(["fit", "transform"])],
