@@ -1,5 +1,5 @@
-"""Stepping gymnasium environments: the env factory and observation checks shared by the
-policies and PPO's rollouts."""
+"""Stepping gymnasium environments: the env factory, observation checks and the batched
+episode rollouts shared by the policies, PPO, the Monte Carlo expectations and the datasets."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import functools
 import gymnasium
 import numpy as np
 from gymnasium import spaces
+from sklearn.utils import check_random_state
 
 from .utils._gym_compat import is_vector_env
+from .utils._validation import MAX_SEED
 
 __all__ = ["AbsorbingEncoder", "absorbing_continuation", "absorbing_weight", "add_absorbing_value",
-           "check_observation", "env_factory", "env_name", "terminal_absorbing_weights"]
+           "check_observation", "env_factory", "env_name", "gym_rollout_blocks", "sample_actions",
+           "terminal_absorbing_weights"]
 
 
 def env_name(env):
@@ -186,3 +189,84 @@ def terminal_absorbing_weights(demos, sample_weight, gamma):
     total = float((w * steps).sum())
     terminal = np.array([bool(getattr(t, "terminal", False)) for t in demos], dtype=bool)
     return w[terminal] / total * absorbing_weight(gamma)
+
+
+def sample_actions(policy, observations, rng):
+    """Stochastic actions of ``policy`` for a batch of observations."""
+    if hasattr(policy, "sample"):
+        return np.asarray(policy.sample(observations, random_state=rng))
+    actions = policy.predict(observations, deterministic=False)
+    if isinstance(actions, tuple):  # stable-baselines3's predict returns (actions, state)
+        actions = actions[0]
+    return np.asarray(actions)
+
+
+def gym_rollout_blocks(env, policy, blocks, horizon, record=False, act=None):
+    """Episodes of independently seeded blocks ``[(n_episodes, random_state), ...]``.
+
+    All the blocks' episodes run side by side, but each block draws its reset seeds, mixture
+    components and actions from its own ``random_state`` and its episodes are batched only
+    with each other (one policy call per block and component per step), so an episode's
+    result depends on its block alone, not on which other blocks run with it.
+
+    ``record=True`` returns ``(observations (T + 1, ...), actions (T, ...), rewards (T,),
+    terminated)`` per episode instead: the observations in their own shape, the final one
+    included, and whether the episode ended by ``terminated`` (not cut by ``truncated`` or
+    ``horizon``). ``act(policy, observations, rng)`` replaces :func:`sample_actions`.
+    """
+    act = sample_actions if act is None else act
+    block_of, seeds, actors, rngs = [], [], [], []
+    for b, (n_episodes, random_state) in enumerate(blocks):
+        rng = check_random_state(random_state)
+        seeds.extend(rng.randint(MAX_SEED, size=n_episodes))
+        action_rng = np.random.default_rng(rng.randint(MAX_SEED))
+        rngs.append(action_rng)
+        if hasattr(policy, "sample_component"):
+            actors.extend(policy.sample_component(action_rng) for _ in range(n_episodes))
+        else:
+            actors.extend([policy] * n_episodes)
+        block_of.extend([b] * n_episodes)
+    n_total = len(seeds)
+    envs = [copy.deepcopy(env) for _ in range(n_total)]
+    obs = [np.asarray(e.reset(seed=int(seed))[0]) for e, seed in zip(envs, seeds)]
+    observations = [[] for _ in range(n_total)]
+    rewards = [[] for _ in range(n_total)]
+    taken = [[] for _ in range(n_total)]
+    ended = [False] * n_total
+    active = list(range(n_total))
+    try:
+        for _ in range(horizon):
+            if not active:
+                break
+            actions = {}
+            groups = {}
+            for i in active:
+                groups.setdefault((block_of[i], id(actors[i])), []).append(i)
+            for (b, _), rows in groups.items():
+                batch = np.stack([obs[i] for i in rows])
+                for i, a in zip(rows, act(actors[rows[0]], batch, rngs[b])):
+                    actions[i] = a
+            still_active = []
+            for i in active:
+                observations[i].append(obs[i])
+                next_obs, reward, terminated, truncated, _ = envs[i].step(actions[i])
+                rewards[i].append(float(reward))
+                if record:
+                    taken[i].append(actions[i])
+                    ended[i] = bool(terminated)
+                obs[i] = np.asarray(next_obs)
+                if not (terminated or truncated):
+                    still_active.append(i)
+            active = still_active
+    finally:
+        for e in envs:
+            e.close()
+    if record:
+        return [
+            (np.stack(o + [last]), np.asarray(a), np.asarray(r, dtype=np.float64), end)
+            for o, last, a, r, end in zip(observations, obs, taken, rewards, ended)
+        ]
+    return [
+        (np.asarray(o).reshape(len(o), -1), np.asarray(r, dtype=np.float64))
+        for o, r in zip(observations, rewards)
+    ]

@@ -282,6 +282,12 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
         trajs = self._check_demos(demos, env)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, len(trajs))
+        return self._fit_in_env(env, lambda: self._fit(trajs, env, sample_weight))
+
+    def _fit_in_env(self, env, fit_body):
+        """Run ``fit_body()`` as every public fitting method does, on an env checked by
+        ``_check_env``: in a :meth:`_fit_transaction`, with ``env_`` and ``n_features_in_``
+        set first."""
         with self._fit_transaction(env):
             self.env_ = env
             n_features = _observation_dim(env)
@@ -289,7 +295,7 @@ class BaseIRL(DocLinkMixin, BaseEstimator):
                 self.n_features_in_ = n_features
             elif hasattr(self, "n_features_in_"):  # refit on a tabular env after a gym one
                 del self.n_features_in_
-            self._fit(trajs, env, sample_weight)
+            fit_body()
         return self
 
     def _fit(self, demos, env, sample_weight):  # pragma: no cover - abstract

@@ -12,6 +12,7 @@ from .envs._tabular import check_tabular_env
 from .policies import check_policy, sample_categorical
 from .solvers import SoftValueIteration
 from .utils._resources import check_memory, check_work
+from .utils._validation import MAX_SEED
 
 __all__ = [
     "sample_trajectories", "make_expert_demos", "record_episodes", "load_brand_choice",
@@ -140,7 +141,7 @@ def _episode_actor(policy, deterministic):
     from .base import BaseIRL
 
     def legacy(rng):  # the rollouts draw from a Generator; tabular sampling takes a RandomState
-        return np.random.RandomState(rng.integers(np.iinfo(np.int32).max))
+        return np.random.RandomState(rng.integers(MAX_SEED))
 
     if isinstance(policy, BaseIRL) or (hasattr(policy, "predict_proba")
                                        and not hasattr(policy, "sample")):
@@ -217,8 +218,8 @@ def record_episodes(env, policy, n_episodes, *, max_steps=None, deterministic=Tr
     >>> demos[0].states.tolist(), demos[0].actions.tolist(), demos[0].terminal
     ([0, 1, 2, 6, 10, 14, 15], [2, 2, 1, 1, 1, 2], True)
     """
+    from ._rollouts import gym_rollout_blocks
     from .envs._gym import is_gymnasium_env
-    from .expectations import _gym_rollout_blocks
 
     if not is_gymnasium_env(env):
         raise TypeError(f"env must be a gymnasium.Env, got {type(env).__name__}.")
@@ -236,7 +237,7 @@ def record_episodes(env, policy, n_episodes, *, max_steps=None, deterministic=Tr
     if not isinstance(max_steps, numbers.Integral) or isinstance(max_steps, bool) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive int, got {max_steps!r}.")
     act = _episode_actor(policy, deterministic)
-    episodes = _gym_rollout_blocks(env, policy, [(int(n_episodes), random_state)],
+    episodes = gym_rollout_blocks(env, policy, [(int(n_episodes), random_state)],
                                    int(max_steps), record=True, act=act)
     trajs = [Trajectory(obs, actions, terminal=end) for obs, actions, _, end in episodes]
     if return_rewards:

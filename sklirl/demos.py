@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .envs._tabular import absorbing_and_terminal
 from .utils._numeric import as_float_array, check_size, refuse_grad
 from .utils._resources import check_memory
 
@@ -453,23 +454,6 @@ def _require_actions(trajectories, who, why):
             raise _no_actions_error(who, i, why)
 
 
-def _absorbing_and_terminal(env):
-    """The model's absorbing state (None if it has none), a mask of its terminal states, and
-    a test of whether a state keeps itself under every action (for models without one)."""
-    S, A = env.n_states, env.n_actions
-    P = env.transition_matrix
-    absorbing = getattr(env, "absorbing_state", None)
-    terminal = np.zeros(S, dtype=bool)
-    if absorbing is not None:
-        terminal[env.terminal_states] = True
-
-    def self_absorbing(state):
-        stay = np.asarray(P[state * A:(state + 1) * A, state].todense()).ravel()
-        return bool(np.all(np.abs(stay - 1.0) <= 1e-6))
-
-    return absorbing, terminal, self_absorbing
-
-
 def terminal_end(traj, absorbing, terminal, self_absorbing):
     """How a ``terminal=True`` tabular trajectory continues after its last step.
 
@@ -511,7 +495,7 @@ def check_demos_in_model(trajectories, env, *, strict=False):
     problems = []
     P = env.transition_matrix
     A = env.n_actions
-    absorbing, terminal, self_absorbing = _absorbing_and_terminal(env)
+    absorbing, terminal, self_absorbing = absorbing_and_terminal(env)
     # every transition of every trajectory in one sparse lookup
     rows, cols, owner, step = [], [], [], []
     for i, t in enumerate(trajectories):
@@ -585,12 +569,6 @@ def check_demos_in_model(trajectories, env, *, strict=False):
 
         for message in problems:
             warn_user(message)
-
-
-def _check_int(value, name):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}.")
-    return int(value)
 
 
 def _demos_file(path, for_reading=False):

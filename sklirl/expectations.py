@@ -13,31 +13,26 @@ over trajectories of ``sum_t gamma^t phi(s_t, a_t)``.
 
 from __future__ import annotations
 
-import numbers
 from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.parallel import Parallel, delayed
 
-from .demos import (
-    _absorbing_and_terminal,
-    _require_actions,
-    check_demos,
-    check_sample_weight,
-    terminal_end,
-)
-from .envs._tabular import check_tabular_env
+from .demos import _require_actions, check_demos, check_sample_weight, terminal_end
+from .envs._policy_flow import state_visitation
+from .envs._tabular import absorbing_and_terminal, check_tabular_env
 from .features import check_feature_matrix
-from .solvers._tabular import TabularPolicy, _policy_state_matrix, check_policy
+from .solvers._tabular import TabularPolicy, check_policy
 from .utils._doc_link import DocLinkMixin
+from .utils._features import observation_features, occupancy_features
 from .utils._numeric import as_float_array, check_size
 from .utils._resources import check_memory, check_work
+from .utils._validation import MAX_SEED, check_gamma
 
 __all__ = [
     "occupancy_measure",
@@ -51,10 +46,6 @@ __all__ = [
     "MonteCarloExpectation",
 ]
 
-# Above this many states the discounted occupancy uses an iterative solver instead of LU.
-_DIRECT_SOLVE_MAX_STATES = 200_000
-
-
 def _policy_probs(policy, env):
     probs = check_policy(policy, env).probs
     if probs.ndim == 3 and not env.finite_horizon:
@@ -62,10 +53,6 @@ def _policy_probs(policy, env):
     if probs.ndim == 3 and probs.shape[0] < env.horizon:
         raise ValueError(f"policy covers {probs.shape[0]} steps; the env horizon is {env.horizon}.")
     return probs
-
-
-# Sparse (S, S) state-to-state transitions under a stationary policy (shared with the solvers).
-_policy_transition_matrix = _policy_state_matrix
 
 
 def _check_initial(env, initial_distribution):
@@ -158,21 +145,14 @@ def occupancy_measure(env, policy, *, initial_distribution=None, per_step=False,
         return steps if per_step else total
     if probs.ndim != 2:
         raise ValueError("discounted MDPs need a stationary (S, A) policy.")
-    P_pi = _policy_transition_matrix(env, probs)
-    M = (sp.eye(S, format="csr") - gamma * P_pi).T.tocsc()
+    x0 = None
     if init_visitation is not None:
         x0 = np.asarray(init_visitation, dtype=np.float64)
         if x0.shape != (S,) or not np.all(np.isfinite(x0)):
             raise ValueError(
                 f"init_visitation must be a finite array of shape ({S},), got {x0.shape}."
             )
-        d_s, info = spla.bicgstab(M, mu0, x0=x0, rtol=1e-12, maxiter=1000)
-        if info == 0 and np.all(np.isfinite(d_s)):
-            return d_s[:, None] * probs
-    if S <= _DIRECT_SOLVE_MAX_STATES:
-        d_s = spla.spsolve(M, mu0)
-    else:
-        d_s = _iterative_flow_solve(M, mu0, P_pi, gamma)
+    d_s = state_visitation(env, probs, mu0, x0)
     return d_s[:, None] * probs
 
 
@@ -252,19 +232,6 @@ def occupancy_mass(env):
     return 1.0 / (1.0 - env.gamma)
 
 
-def _iterative_flow_solve(M, mu0, P_pi, gamma):
-    d_s, info = spla.bicgstab(M, mu0, x0=mu0 / (1 - gamma), rtol=1e-12, maxiter=10_000)
-    if info != 0:  # fall back to the (slower, always convergent) fixed-point iteration
-        PT = P_pi.T.tocsr()
-        d_s = mu0 / (1 - gamma)
-        for _ in range(100_000):
-            new = mu0 + gamma * (PT @ d_s)
-            if np.max(np.abs(new - d_s)) < 1e-12 * max(1.0, np.max(np.abs(new))):
-                return new
-            d_s = new
-    return d_s
-
-
 def policy_from_occupancy(occupancy, fallback=None):
     """The policy ``pi(a|s) = d(s, a) / sum_a d(s, a)`` whose occupancy is ``d``.
 
@@ -304,12 +271,6 @@ def _discounts(gamma, length):
     return gamma ** np.arange(length, dtype=np.float64)
 
 
-def _check_gamma(gamma):
-    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not 0 <= gamma <= 1:
-        raise ValueError(f"gamma must be a float in [0, 1], got {gamma!r}.")
-    return float(gamma)
-
-
 def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     """Mean discounted state-action visitation counts of demonstrations.
 
@@ -334,7 +295,7 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
     """
     n_states, n_actions = check_size(n_states, "n_states"), check_size(n_actions, "n_actions")
     trajs = check_demos(demos, n_states=n_states, n_actions=n_actions)
-    gamma = _check_gamma(gamma)
+    gamma = check_gamma(gamma)
     weights = check_sample_weight(sample_weight, len(trajs))
     s = np.concatenate([t.states[: len(t)] for t in trajs])
     a = np.concatenate([t.actions for t in trajs])
@@ -344,7 +305,7 @@ def empirical_occupancy(demos, n_states, n_actions, gamma, sample_weight=None):
 
 
 def expert_occupancy(demos, env, *, sample_weight=None, strict=False,
-                     visitation="state_action"):
+                     visitation="state_action", check_input=True):
     """The expert's discounted state-action (or state) visitation from demonstrations.
 
     The one rule every estimator uses for ``rho_E``. Each demonstration becomes a visitation
@@ -381,6 +342,10 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False,
         Raise ``ValueError`` instead of warning when the demos disagree with the model.
     visitation : {"state_action", "state"}, default="state_action"
         The state-action occupancy ``(S, A)``, or the state visitation ``(S,)``.
+    check_input : bool, default=True
+        Validate the demos and check them against the model. False is for
+        :class:`~sklirl.Trajectory` lists that ``check_demos(demos, env=env)`` already
+        checked (an estimator's demos, whose checks ran once in ``fit``).
 
     Returns
     -------
@@ -412,15 +377,16 @@ def expert_occupancy(demos, env, *, sample_weight=None, strict=False,
     if visitation not in ("state_action", "state"):
         raise ValueError(
             f"visitation must be 'state_action' or 'state', got {visitation!r}.")
-    env = check_tabular_env(env)
     states_only = visitation == "state"
-    trajs = check_demos(demos, env=env, strict=strict, allow_no_actions=True)
-    if not states_only:
-        _require_actions(trajs, "expert_occupancy",
-                        "the state-action visitation needs them (visitation='state' gives the "
-                        "state visitation from states alone)")
-    weights = check_sample_weight(sample_weight, len(trajs))
-    return _expert_occupancy(trajs, env, weights, states_only)
+    if check_input:
+        env = check_tabular_env(env)
+        demos = check_demos(demos, env=env, strict=strict, allow_no_actions=True)
+        if not states_only:
+            _require_actions(demos, "expert_occupancy",
+                             "the state-action visitation needs them (visitation='state' gives "
+                             "the state visitation from states alone)")
+    weights = check_sample_weight(sample_weight, len(demos))
+    return _expert_occupancy(demos, env, weights, states_only)
 
 
 def _expert_occupancy(trajs, env, weights, states_only=False):
@@ -435,7 +401,7 @@ def _expert_occupancy(trajs, env, weights, states_only=False):
             return gamma ** t0 / (1.0 - gamma)
         return float(np.sum(_discounts(gamma, t1)[t0:])) if t1 > t0 else 0.0
 
-    absorbing, terminal, self_absorbing = _absorbing_and_terminal(env)
+    absorbing, terminal, self_absorbing = absorbing_and_terminal(env)
     rows, values = [], []
     for w, t in zip(weights, trajs):
         T = len(t) if H is None else min(len(t), H)
@@ -460,12 +426,6 @@ def _expert_occupancy(trajs, env, weights, states_only=False):
         values.append(counts * (w * scale))
     occ = np.bincount(np.concatenate(rows), weights=np.concatenate(values), minlength=S * A)
     return occ if states_only else occ.reshape(S, A)
-
-
-def _demo_occupancy_at_model_mass(demos, env, sample_weight=None):
-    """:func:`expert_occupancy` of validated demos, without checking them against the model
-    again (the estimators' per-demonstration terms; the check ran once on the whole set)."""
-    return _expert_occupancy(demos, env, check_sample_weight(sample_weight, len(demos)))
 
 
 def occupancy_feature_expectations(occupancy, phi):
@@ -507,7 +467,7 @@ def occupancy_feature_expectations(occupancy, phi):
         raise ValueError("occupancy contains NaN or infinite values.")
     phi = check_feature_matrix(phi, *d.shape)
     with np.errstate(over="ignore", invalid="ignore"):
-        rho = _occupancy_features(d, phi)
+        rho = occupancy_features(d, phi)
     if not np.all(np.isfinite(rho)):
         raise ValueError(
             f"the feature expectations overflow float64 (occupancy up to {np.abs(d).max():.3g}, "
@@ -515,15 +475,6 @@ def occupancy_feature_expectations(occupancy, phi):
             f"{abs(phi).max():.3g}); rescale the features or the occupancy."
         )
     return rho
-
-
-def _occupancy_features(d, phi):
-    """``sum_{s,a} d(s, a) phi(s, a)`` without validation: for the estimators' inner loops,
-    whose ``phi`` was checked once when the feature map was fitted."""
-    if phi.ndim == 3:
-        return np.einsum("sa,sak->k", d, phi)
-    vec = d.sum(axis=1) if phi.shape[0] == d.shape[0] else d.ravel()
-    return np.asarray(phi.T @ vec).ravel()
 
 
 def feature_expectations(demos, features, gamma=None, *, env=None, n_actions=None,
@@ -571,7 +522,7 @@ fitted transformer or callable
     """
     if env is not None:
         env = check_tabular_env(env)
-        if gamma is not None and _check_gamma(gamma) != env.gamma:
+        if gamma is not None and check_gamma(gamma) != env.gamma:
             raise ValueError(f"gamma={gamma} differs from env.gamma={env.gamma}; leave it None.")
         if _is_observation_map(features):
             raise TypeError("with env=, features must be a feature matrix of the env's states.")
@@ -579,15 +530,15 @@ fitted transformer or callable
         if features.ndim == 2 and features.shape[0] == env.n_states:  # the states suffice
             visits = expert_occupancy(demos, env, sample_weight=sample_weight,
                                       visitation="state")
-            return _occupancy_features(visits[:, None], features)
+            return occupancy_features(visits[:, None], features)
         occ = expert_occupancy(demos, env, sample_weight=sample_weight)
-        return _occupancy_features(occ, features)
+        return occupancy_features(occ, features)
     if gamma is None:
         raise TypeError("feature_expectations needs gamma (or env=).")
     if _is_observation_map(features):
         trajs = check_demos(demos)
         weights = check_sample_weight(sample_weight, len(trajs))
-        gamma = _check_gamma(gamma)
+        gamma = check_gamma(gamma)
         rhos = [
             _discounted_feature_sum(features, t.states[: len(t)], gamma, f"trajectory {i}")
             for i, t in enumerate(trajs)
@@ -614,7 +565,7 @@ fitted transformer or callable
             )
         S = features.shape[0] // A
     occ = empirical_occupancy(demos, S, A, gamma, sample_weight)
-    return _occupancy_features(occ, features)
+    return occupancy_features(occ, features)
 
 
 def _is_observation_map(features):
@@ -624,27 +575,9 @@ def _is_observation_map(features):
     )
 
 
-def _observation_features(features, observations, where="observations"):
-    """``features`` applied to observations ``(n, *obs_shape)``, as a finite ``(n, k)`` array."""
-    obs = np.asarray(observations)
-    if obs.dtype.kind not in "biuf":
-        raise ValueError(f"{where} must be numeric, got dtype {obs.dtype}.")
-    obs = obs.reshape(len(obs), -1)
-    transform = features.transform if hasattr(features, "transform") else features
-    phi = np.asarray(transform(obs), dtype=np.float64)
-    if phi.ndim != 2 or phi.shape[0] != len(obs):
-        raise ValueError(
-            f"the feature map must return an (n, k) array for {len(obs)} {where}, got shape "
-            f"{phi.shape}."
-        )
-    if not np.all(np.isfinite(phi)):
-        raise ValueError(f"the feature map returned NaN or infinite values on {where}.")
-    return phi
-
-
 def _discounted_feature_sum(features, observations, gamma, where="observations"):
     """``sum_t gamma^t phi(o_t)`` over the observations of one episode."""
-    phi = _observation_features(features, observations, where)
+    phi = observation_features(features, observations, where)
     return _discounts(gamma, len(phi)) @ phi
 
 
@@ -696,109 +629,11 @@ _MC_GYM_MIN_BLOCK = 50
 _MC_GYM_MAX_BLOCKS = 16
 
 
-def _act(policy, observations, rng):
-    """Stochastic actions of ``policy`` for a batch of observations."""
-    if hasattr(policy, "sample"):
-        return np.asarray(policy.sample(observations, random_state=rng))
-    actions = policy.predict(observations, deterministic=False)
-    if isinstance(actions, tuple):  # stable-baselines3's predict returns (actions, state)
-        actions = actions[0]
-    return np.asarray(actions)
-
-
-def _gym_rollouts(env, policy, n_episodes, horizon, random_state):
-    """Run ``n_episodes`` episodes of at most ``horizon`` steps in copies of a gymnasium env.
-
-    Episodes end on ``terminated`` or ``truncated``; each resets with its own seed drawn from
-    ``random_state``. A policy with ``sample_component(random_state)`` (a per-episode mixture)
-    is asked for one component per episode, which then acts for the whole episode. The
-    episodes run side by side so that each step is one batched call per component. ``env``
-    itself is deep-copied, never stepped.
-
-    Returns
-    -------
-    episodes : list of (observations (T, obs_dim), rewards (T,)) pairs
-        The observations the actions were taken in, and the environment's rewards.
-    """
-    return _gym_rollout_blocks(env, policy, [(n_episodes, random_state)], horizon)
-
-
-def _gym_rollout_blocks(env, policy, blocks, horizon, record=False, act=None):
-    """Episodes of independently seeded blocks ``[(n_episodes, random_state), ...]``.
-
-    All the blocks' episodes run side by side, but each block draws its reset seeds, mixture
-    components and actions from its own ``random_state`` and its episodes are batched only
-    with each other (one policy call per block and component per step), so an episode's
-    result depends on its block alone, not on which other blocks run with it.
-
-    ``record=True`` returns ``(observations (T + 1, ...), actions (T, ...), rewards (T,),
-    terminated)`` per episode instead: the observations in their own shape, the final one
-    included, and whether the episode ended by ``terminated`` (not cut by ``truncated`` or
-    ``horizon``). ``act(policy, observations, rng)`` replaces :func:`_act`.
-    """
-    act = _act if act is None else act
-    import copy
-
-    block_of, seeds, actors, rngs = [], [], [], []
-    for b, (n_episodes, random_state) in enumerate(blocks):
-        rng = check_random_state(random_state)
-        seeds.extend(rng.randint(np.iinfo(np.int32).max, size=n_episodes))
-        action_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-        rngs.append(action_rng)
-        if hasattr(policy, "sample_component"):
-            actors.extend(policy.sample_component(action_rng) for _ in range(n_episodes))
-        else:
-            actors.extend([policy] * n_episodes)
-        block_of.extend([b] * n_episodes)
-    n_total = len(seeds)
-    envs = [copy.deepcopy(env) for _ in range(n_total)]
-    obs = [np.asarray(e.reset(seed=int(seed))[0]) for e, seed in zip(envs, seeds)]
-    observations = [[] for _ in range(n_total)]
-    rewards = [[] for _ in range(n_total)]
-    taken = [[] for _ in range(n_total)]
-    ended = [False] * n_total
-    active = list(range(n_total))
-    try:
-        for _ in range(horizon):
-            if not active:
-                break
-            actions = {}
-            groups = {}
-            for i in active:
-                groups.setdefault((block_of[i], id(actors[i])), []).append(i)
-            for (b, _), rows in groups.items():
-                batch = np.stack([obs[i] for i in rows])
-                for i, a in zip(rows, act(actors[rows[0]], batch, rngs[b])):
-                    actions[i] = a
-            still_active = []
-            for i in active:
-                observations[i].append(obs[i])
-                next_obs, reward, terminated, truncated, _ = envs[i].step(actions[i])
-                rewards[i].append(float(reward))
-                if record:
-                    taken[i].append(actions[i])
-                    ended[i] = bool(terminated)
-                obs[i] = np.asarray(next_obs)
-                if not (terminated or truncated):
-                    still_active.append(i)
-            active = still_active
-    finally:
-        for e in envs:
-            e.close()
-    if record:
-        return [
-            (np.stack(o + [last]), np.asarray(a), np.asarray(r, dtype=np.float64), end)
-            for o, last, a, r, end in zip(observations, obs, taken, rewards, ended)
-        ]
-    return [
-        (np.asarray(o).reshape(len(o), -1), np.asarray(r, dtype=np.float64))
-        for o, r in zip(observations, rewards)
-    ]
-
-
 def _mc_block_feature_sums(env, policy, features, blocks, horizon, gamma):
     """``sum_t gamma^t phi(o_t)`` of every episode of ``blocks``, shape (n_episodes, k)."""
-    episodes = _gym_rollout_blocks(env, policy, blocks, horizon)
+    from ._rollouts import gym_rollout_blocks  # gymnasium is an optional extra
+
+    episodes = gym_rollout_blocks(env, policy, blocks, horizon)
     return np.array(
         [_discounted_feature_sum(features, obs, gamma, "rollout observations")
          for obs, _ in episodes]
@@ -953,7 +788,7 @@ class MonteCarloExpectation(_Expectation):
                 raise ValueError(
                     "gymnasium envs have no discount: pass gamma= to feature_expectations."
                 )
-        gamma = _check_gamma(gamma)
+        gamma = check_gamma(gamma)
         if not _is_observation_map(features):
             raise TypeError(
                 "features must be a fitted transformer or a callable on observations for "
@@ -971,7 +806,7 @@ class MonteCarloExpectation(_Expectation):
         # so the mean below sees the same numbers in the same order for any n_jobs.
         n_blocks = int(np.clip(self.n_episodes // _MC_GYM_MIN_BLOCK, 1, _MC_GYM_MAX_BLOCKS))
         base, extra = divmod(self.n_episodes, n_blocks)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=n_blocks)
+        seeds = rng.randint(MAX_SEED, size=n_blocks)
         blocks = [(base + (b < extra), int(seed)) for b, seed in enumerate(seeds)]
         n_workers = min(effective_n_jobs(self.n_jobs), n_blocks)
         if n_workers == 1:
@@ -1015,7 +850,7 @@ class MonteCarloExpectation(_Expectation):
         sizes = np.full(n // _MC_BLOCK, _MC_BLOCK)
         if n % _MC_BLOCK:
             sizes = np.r_[sizes, n % _MC_BLOCK]
-        seeds = rng.randint(np.iinfo(np.int32).max, size=len(sizes))
+        seeds = rng.randint(MAX_SEED, size=len(sizes))
         blocks = [_mc_block_occupancy(env, policy, int(size), horizon, seed)
                   for size, seed in zip(sizes, seeds)]
         return sum(size * occ for size, occ in zip(sizes, blocks)) / n

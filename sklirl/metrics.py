@@ -11,8 +11,9 @@ from .envs._tabular import as_state_action_reward, check_tabular_env
 from .expectations import occupancy_measure
 from .policies import check_policy
 from .solvers import ValueIteration
-from .solvers._tabular import _check_rewards
+from .solvers._tabular import check_rewards
 from .utils._numeric import as_float_array
+from .utils._validation import check_gamma
 
 __all__ = [
     "policy_value",
@@ -51,7 +52,7 @@ def policy_value(env, policy, reward):
     2.0
     """
     env = check_tabular_env(env)
-    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    r, K = check_rewards(reward, env.n_states, env.n_actions)
     d = occupancy_measure(env, policy)
     if K is None:
         return float(np.sum(d * r))
@@ -218,8 +219,7 @@ def epic_distance(reward_a, reward_b, *, gamma=None, env=None):
         gamma = check_tabular_env(env).gamma
     if isinstance(gamma, np.ndarray) and gamma.ndim == 0 and gamma.dtype.kind in "iuf":
         gamma = gamma.item()  # a 0-d array, e.g. np.float64 arithmetic kept as an array
-    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not 0 <= gamma <= 1:
-        raise ValueError(f"gamma must be in [0, 1], got {gamma!r}.")
+    gamma = check_gamma(gamma)
     if env is not None:
         S, A = check_tabular_env(env).n_states, env.n_actions
     else:

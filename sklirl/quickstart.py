@@ -225,9 +225,10 @@ def run_quickstart(size=8, n_demos=64, n_test=32, horizon=25, slip=0.1, gamma=0.
 
 
 def _write_figure(env, expert, fitted, output):
-    from .plotting import _pyplot, plot_policy, plot_reward_comparison
+    from .plotting import plot_policy, plot_reward_comparison
+    from .utils._optional import import_optional
 
-    plt = _pyplot()
+    plt = import_optional("matplotlib.pyplot", "sklirl.quickstart", "plot")
     rewards = {"true reward": env.reward}
     policies = [expert]
     for name, est in fitted.items():

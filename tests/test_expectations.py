@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from strategies import demos as demo_lists
 from strategies import mdp_policy_reward, mdps, policies, random_policy_probs, rewards
 
-import sklirl.expectations as expectations
+import sklirl.envs._policy_flow as policy_flow
 from sklirl.envs import GridWorld, TabularMDP
 from sklirl.expectations import (
     ExactExpectation,
@@ -176,7 +176,7 @@ def test_iterative_flow_solver_matches_direct(monkeypatch):
     env = GridWorld(6, slip=0.2, gamma=0.95)
     probs = random_policy_probs(np.random.default_rng(0), (36, 4))
     direct = occupancy_measure(env, probs)
-    monkeypatch.setattr(expectations, "_DIRECT_SOLVE_MAX_STATES", 0)
+    monkeypatch.setattr(policy_flow, "DIRECT_SOLVE_MAX_STATES", 0)
     np.testing.assert_allclose(occupancy_measure(env, probs), direct, atol=1e-9)
 
 
@@ -385,14 +385,15 @@ def test_monte_carlo_gym_blocks_are_independent_of_their_neighbours():
     # worker does) gives each block's episodes exactly as running it alone.
     gymnasium = pytest.importorskip("gymnasium")
     pytest.importorskip("torch")
+    from sklirl._rollouts import gym_rollout_blocks
     from sklirl.solvers import TorchPolicy
 
     env = gymnasium.make("CartPole-v1")
     policy = TorchPolicy(env.observation_space, env.action_space, random_state=0)
     blocks = [(3, 11), (4, 12), (2, 13)]
-    together = expectations._gym_rollout_blocks(env, policy, blocks, 40)
+    together = gym_rollout_blocks(env, policy, blocks, 40)
     alone = [ep for block in blocks
-             for ep in expectations._gym_rollout_blocks(env, policy, [block], 40)]
+             for ep in gym_rollout_blocks(env, policy, [block], 40)]
     assert len(together) == len(alone) == 9
     for (o1, r1), (o2, r2) in zip(together, alone):
         np.testing.assert_array_equal(o1, o2)

@@ -234,8 +234,8 @@ def test_soft_value_is_at_least_the_hard_value_up_to_the_discount_limit(data, ga
     """V_soft >= V_hard (log-sum-exp >= max) for every gamma up to MAX_DISCOUNT = 1 - 1e-10,
     within float64's resolution of values of order 1 / (1 - gamma), without a warning; a
     larger gamma is rejected by the env instead of answered wrongly."""
-    from sklirl.envs._tabular import MAX_DISCOUNT
     from sklirl.solvers import soft_value_iteration, value_iteration
+    from sklirl.utils._validation import MAX_DISCOUNT
 
     gamma = max(1 - 10.0 ** -gap_exponent, 0.0)
     gamma = min(gamma, MAX_DISCOUNT)

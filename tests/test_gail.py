@@ -517,7 +517,7 @@ def test_default_generator_settings_depend_on_the_action_space(monkeypatch):
         gail = GAIL(max_iter=3, random_state=0).fit(demos, gymnasium.make(env_id))
         solver = gail.solver_
         assert (solver.learning_rate, solver.gamma, gail.entropy_coef_) == expected
-        assert solver.ent_coef == expected[2]
+        assert solver.entropy_coef == expected[2]
         assert (solver.n_envs, solver.n_steps, solver.n_epochs) == (8, 256, 10)
         np.testing.assert_allclose(step_sizes, lrs, rtol=1e-12)
 

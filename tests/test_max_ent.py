@@ -197,7 +197,7 @@ def test_gradient_matches_finite_differences(horizon):
     rng = np.random.RandomState(0)
     phi = rng.randn(env.n_states, 3)
     d_E = rng.dirichlet(np.ones(env.n_states)) * 7.0
-    dual = _MaxEntDual(env, d_E, env.initial_state_distribution, tol=1e-13)
+    dual = _MaxEntDual(env, d_E, env.initial_state_distribution, SoftValueIteration(tol=1e-13))
     est = MaxEntIRL(l2=0.3)
     est._history = {"loss": [], "gap": []}
     est._penalty = 0.3
@@ -372,13 +372,13 @@ def test_occupancy_warm_start_matches_direct_solve():
         occupancy_measure(env, probs, init_visitation=np.ones(env.n_states + 1))
 
 
-def test_policy_iteration_inner_solver_gives_the_same_fit(monkeypatch):
+def test_policy_iteration_inner_solver_gives_the_same_fit():
     env = GridWorld(6, slip=0.1, gamma=0.95)
     demos, _ = make_expert_demos(env, 40, horizon=60, random_state=0)
     features = FunctionTransformer(lambda X: np.column_stack([X, X ** 2]) / 10.0)
     by_sweeps = MaxEntIRL(features, tol=1e-6).fit(demos, env)
-    monkeypatch.setattr(max_ent_module, "_POLICY_ITERATION_MIN_STATES", 0)
-    by_newton = MaxEntIRL(features, tol=1e-6).fit(demos, env)
+    newton = SoftValueIteration(method="policy_iteration")
+    by_newton = MaxEntIRL(features, tol=1e-6, solver=newton).fit(demos, env)
     assert by_newton.n_iter_ > 0
     np.testing.assert_allclose(by_newton.coef_, by_sweeps.coef_, atol=1e-5)
 
@@ -387,7 +387,7 @@ def test_preconditioner_scales_by_inverse_root_visitation():
     env = GridWorld(3, gamma=0.9)
     visitation = np.arange(1.0, 10.0)
     dual = max_ent_module._MaxEntDual(env, visitation * 10.0 / visitation.sum(),
-                                      env.initial_state_distribution, tol=1e-10)
+                                      env.initial_state_distribution, SoftValueIteration())
     scale = max_ent_module._preconditioner(np.eye(9), dual, np.zeros(9), 0.0)
     np.testing.assert_allclose(scale, np.sqrt(1.0 / visitation))
 
@@ -433,10 +433,11 @@ def test_gamma_close_to_one_solves_the_inner_problem_by_newton_steps():
     """At gamma >= 0.995 the soft Bellman sweeps would need ~1 / (1 - gamma) iterations per
     decade of tolerance; the dual switches to soft policy iteration at any size."""
     env = GridWorld(4, slip=0.1, gamma=0.999)
-    assert _MaxEntDual(env, np.ones(16), env.initial_state_distribution, 1e-10).method == (
+    assert _MaxEntDual(env, np.ones(16), env.initial_state_distribution,
+                       SoftValueIteration()).method == (
         "policy_iteration")
     assert _MaxEntDual(GridWorld(4, gamma=0.9), np.ones(16), np.full(16, 1 / 16),
-                       1e-10).method == "value_iteration"
+                       SoftValueIteration()).method == "value_iteration"
     demos, _ = make_expert_demos(env, 10, horizon=30, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # the inner solves converge
@@ -586,7 +587,8 @@ def test_fit_occupancy_covariance_is_the_inverse_precision():
                                                                            n_steps=200)
     # the precision n H + l2 I with H the Hessian of the per-step dual (finite differences
     # of the loss itself, independent of the gradient-based Hessian)
-    dual = _MaxEntDual(env, d_E * 10 / d_E.sum(), env.initial_state_distribution, 1e-13)
+    dual = _MaxEntDual(env, d_E * 10 / d_E.sum(), env.initial_state_distribution,
+                       SoftValueIteration(tol=1e-13))
     phi = env.state_features
 
     def loss(w):

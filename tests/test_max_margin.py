@@ -309,7 +309,7 @@ def test_convergence_warning_and_verbose(small, capsys):
         warnings.simplefilter("always")
         MaxMarginIRL(max_iter=1, epsilon=0.0, verbose=1).fit(demos, env)
     assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    assert "iteration 1: margin" in capsys.readouterr().out
+    assert "[MaxMarginIRL:max_margin] iter 1/1 margin" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,9 @@ from gymnasium import spaces  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from sklirl import MaxMarginIRL  # noqa: E402
+from sklirl._rollouts import gym_rollout_blocks  # noqa: E402
 from sklirl.demos import Trajectory  # noqa: E402
-from sklirl.expectations import (  # noqa: E402
-    MonteCarloExpectation,
-    _gym_rollouts,
-    feature_expectations,
-)
+from sklirl.expectations import MonteCarloExpectation, feature_expectations  # noqa: E402
 from sklirl.policies import EpisodeMixturePolicy, UniformPolicy  # noqa: E402
 from sklirl.solvers import PPO  # noqa: E402
 
@@ -48,7 +45,7 @@ class _CounterEnv(gymnasium.Env):
 
 def _cartpole_demos(n=8, seed=0):
     env = gymnasium.make("CartPole-v1")
-    episodes = _gym_rollouts(env, _LeanExpert(), n, 500, seed)
+    episodes = gym_rollout_blocks(env, _LeanExpert(), [(n, seed)], 500)
     return [Trajectory(obs, _LeanExpert().predict(obs)) for obs, _ in episodes]
 
 

@@ -370,11 +370,11 @@ def test_soft_policy_iteration_converges_in_few_newton_steps_at_gamma_0_9999():
 
 
 def test_soft_policy_iteration_iterative_solver_path(monkeypatch):
-    import sklirl.solvers._tabular as tabular
+    import sklirl.envs._policy_flow as policy_flow
 
     env = GridWorld(6, slip=0.2, gamma=0.95)
     direct = soft_value_iteration(env, env.reward, tol=1e-10, method="policy_iteration")
-    monkeypatch.setattr(tabular, "_DIRECT_SOLVE_MAX_STATES", 0)
+    monkeypatch.setattr(policy_flow, "DIRECT_SOLVE_MAX_STATES", 0)
     krylov = soft_value_iteration(env, env.reward, tol=1e-10, method="policy_iteration")
     np.testing.assert_allclose(krylov[1], direct[1], atol=2e-10)
     assert krylov[2] <= 30

@@ -8,14 +8,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..utils._numeric import as_float_array, float_to_index
+from ..utils._validation import check_gamma
 
 __all__ = ["TabularMDP"]
 
 _ATOL = 1e-8
-# The largest discount of an infinite-horizon MDP. Its values are of order |r| / (1 - gamma)
-# and float64 resolves them to a relative eps / (1 - gamma) (2e-6 here); closer to 1 the
-# planners' answers lose their digits (a soft value below the hard one at 1 - 1e-15).
-MAX_DISCOUNT = 1 - 1e-10
 
 
 def as_state_action_reward(reward, n_states, n_actions, name="reward"):
@@ -300,24 +297,7 @@ class TabularMDP:
                 raise TypeError(f"horizon must be None or an int, got {type(horizon).__name__}.")
             if horizon < 1:
                 raise ValueError(f"horizon must be >= 1, got {horizon}.")
-        if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool):
-            raise TypeError(f"gamma must be a float, got {type(gamma).__name__}.")
-        gamma = float(gamma)
-        if not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {gamma}.")
-        if horizon is None and gamma >= 1.0:
-            raise ValueError(
-                "gamma must be < 1 for a discounted infinite-horizon MDP (horizon=None); "
-                "set a finite horizon to use gamma=1."
-            )
-        if horizon is None and gamma > MAX_DISCOUNT:
-            raise ValueError(
-                f"gamma={gamma!r} is too close to 1 for a discounted infinite-horizon MDP: "
-                "the values, of order 1 / (1 - gamma), would keep fewer than 6 significant "
-                "digits in float64. Use gamma <= 1 - 1e-10, or a finite horizon (any gamma "
-                "in [0, 1])."
-            )
-        return gamma
+        return check_gamma(gamma, discounted=horizon is None)
 
     def _validate_mu0(self, mu0):
         S = self._n_states
@@ -668,3 +648,20 @@ def check_tabular_env(env, name="env"):
             hint = " Convert a discrete gymnasium env with sklirl.envs.from_gymnasium(env)."
         raise TypeError(f"{name} must be a TabularMDP, got {type(env).__name__}.{hint}")
     return env
+
+
+def absorbing_and_terminal(env):
+    """The model's absorbing state (None if it has none), a mask of its terminal states, and
+    a test of whether a state keeps itself under every action (for models without one)."""
+    S, A = env.n_states, env.n_actions
+    P = env.transition_matrix
+    absorbing = getattr(env, "absorbing_state", None)
+    terminal = np.zeros(S, dtype=bool)
+    if absorbing is not None:
+        terminal[env.terminal_states] = True
+
+    def self_absorbing(state):
+        stay = np.asarray(P[state * A:(state + 1) * A, state].todense()).ravel()
+        return bool(np.all(np.abs(stay - 1.0) <= 1e-6))
+
+    return absorbing, terminal, self_absorbing

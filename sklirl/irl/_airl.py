@@ -21,10 +21,9 @@ from ..expectations import policy_from_occupancy
 from ..solvers import SoftValueIteration
 from ..utils._optional import import_torch
 from ..utils._persistence import (
+    TorchStatePickleMixin,
     copy_training_state,
     restore_training_state,
-    state_dict_from_bytes,
-    state_dict_to_bytes,
 )
 from ..utils._validation import check_hidden_layer_sizes
 from ._adversarial import BaseAdversarialIRL
@@ -99,7 +98,7 @@ class AIRL(BaseAdversarialIRL):
         fit env's feature matrix (tabular) or of the expert's observations (gymnasium), fixed
         at the start of the fit so that ``g`` means the same on a new env.
     solver : PPO or None, default=None
-        Gymnasium envs: the policy optimiser (see :class:`~sklirl.GAIL`); its ``ent_coef`` is
+        Gymnasium envs: the policy optimiser (see :class:`~sklirl.GAIL`); its ``entropy_coef`` is
         set to ``entropy_coef``. stable-baselines3 algorithms do not keep the next states
         AIRL's discriminator needs: a ``ValueError``.
     expectation : ExactExpectation, MonteCarloExpectation or None, default=None
@@ -644,14 +643,15 @@ def _tabular_expert_transitions(demos, sample_weight, env):
     (``w_i scale_i gamma^t``); the rest of each ``(s, a)``'s mass (the continuation after a
     terminal step, a last step recorded without its next state) is spread over ``P(.|s, a)``.
     """
-    from ..demos import _absorbing_and_terminal, check_sample_weight, terminal_end
-    from ..expectations import _demo_occupancy_at_model_mass, occupancy_mass
+    from ..demos import check_sample_weight, terminal_end
+    from ..envs._tabular import absorbing_and_terminal
+    from ..expectations import expert_occupancy, occupancy_mass
 
     S, A, gamma, H = env.n_states, env.n_actions, env.gamma, env.horizon
     weights = check_sample_weight(sample_weight, len(demos))  # summing to 1, as there
-    rho = _demo_occupancy_at_model_mass(demos, env, weights).ravel()
+    rho = expert_occupancy(demos, env, sample_weight=weights, check_input=False).ravel()
     mass = occupancy_mass(env)
-    absorbing, terminal, self_absorbing = _absorbing_and_terminal(env)
+    absorbing, terminal, self_absorbing = absorbing_and_terminal(env)
     keys, observed = [], []
     for w, traj in zip(weights, demos):
         T = len(traj) if H is None else min(len(traj), H)
@@ -692,7 +692,7 @@ def _expert_terminated(demos):
     return np.concatenate(out) if out else np.zeros(0, dtype=bool)
 
 
-class ShapedRewardNetwork:
+class ShapedRewardNetwork(TorchStatePickleMixin):
     """AIRL's discriminator: networks ``g`` (reward) and ``h`` (potential) and their Adam.
 
     The logit of a transition is ``f(s, a, s') - log pi(a|s)`` with
@@ -733,19 +733,10 @@ class ShapedRewardNetwork:
         }).to(device=self.device, dtype=getattr(torch, self.dtype))
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.learning_rate)
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["net"] = state_dict_to_bytes(self.net.state_dict())
-        state["optimizer"] = state_dict_to_bytes(self.optimizer.state_dict())
-        state["device"] = "cpu"
-        return state
+    _torch_state = ("net", "optimizer")
 
-    def __setstate__(self, state):
-        net, opt = state.pop("net"), state.pop("optimizer")
-        self.__dict__.update(state)
+    def _build_torch_state(self):  # unpickling: the saved states are loaded into them
         self._build()
-        self.net.load_state_dict(state_dict_from_bytes(net))
-        self.optimizer.load_state_dict(state_dict_from_bytes(opt))
 
     def get_state(self):
         """A copy of the weights and Adam's state (the loop's checkpoints)."""

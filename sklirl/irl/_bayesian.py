@@ -26,7 +26,7 @@ from ..base import BaseIRL, linear_reward
 from ..envs._tabular import check_indices, check_tabular_env
 from ..solvers._tabular import (
     SoftValueIteration,
-    _soft_policy,
+    soft_policy,
     soft_value_iteration,
 )
 from ..utils._docstring import fill_doc
@@ -80,7 +80,7 @@ class _BoltzmannLikelihood:
                                                   init_values=warm, method=self.method)
         except FloatingPointError:  # a proposal so extreme that the values overflow
             return -np.inf, init_values, 0
-        log_probs = _soft_policy(Q, 1.0).log_probs
+        log_probs = soft_policy(Q, 1.0).log_probs
         return float(self.weights @ log_probs[self.index]), V, n_sweeps
 
     def policy(self, reward):

@@ -23,10 +23,9 @@ import torch
 from torch.nn import functional as F
 
 from ..utils._persistence import (
+    TorchStatePickleMixin,
     copy_training_state,
     restore_training_state,
-    state_dict_from_bytes,
-    state_dict_to_bytes,
 )
 from ..utils._running_stats import standardize, update_running_moments
 from ..utils._torch import mlp
@@ -66,7 +65,7 @@ def _weighted_mean(weights, correct):
     return (weights * correct).sum() / weights.sum()
 
 
-class Discriminator:
+class Discriminator(TorchStatePickleMixin):
     """An MLP logit ``f_w(x)`` on state-action inputs, with optional input standardisation.
 
     Parameters
@@ -131,23 +130,11 @@ class Discriminator:
         return mlp(self.input_dim, self.hidden_layer_sizes, 1,
                    init=None if generator is None else init)
 
-    def __getstate__(self):
-        # Tensors travel as torch.save bytes, restored with weights_only=True.
-        state = self.__dict__.copy()
-        state["net"] = state_dict_to_bytes(self.net.state_dict())
-        state["optimizer"] = state_dict_to_bytes(self.optimizer.state_dict())
-        state["device"] = "cpu"
-        return state
+    _torch_state = ("net", "optimizer")
 
-    def __setstate__(self, state):
-        weights = state_dict_from_bytes(state.pop("net"))
-        opt = state_dict_from_bytes(state.pop("optimizer"))
-        self.__dict__.update(state)
-        self.device = torch.device("cpu")
+    def _build_torch_state(self):  # unpickling: the saved states are loaded into them
         self.net = self._build_net().to(dtype=self.dtype)
-        self.net.load_state_dict(weights)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.learning_rate)
-        self.optimizer.load_state_dict(opt)
 
     def to(self, device):
         """Move the network (and the optimiser state) to ``device``; return ``self``."""

@@ -83,9 +83,9 @@ class GAIL(BaseAdversarialIRL):
         ``n_envs=8, n_steps=256, n_epochs=10, batch_size=256`` and, for Discrete actions,
         ``learning_rate=3e-4, gamma=0.99``, for Box actions ``learning_rate=1e-3`` decayed
         linearly to 0 over the ``max_iter`` rounds and ``gamma=0.95`` (continuous control:
-        :ref:`gail_continuous`); a given :class:`~sklirl.solvers.PPO`
-        is cloned, with its ``ent_coef`` set to ``entropy_coef`` and its ``device`` to
-        ``device_``. A stable-baselines3 ``PPO`` or ``A2C``
+        :ref:`gail_continuous`); a given :class:`~sklirl.solvers.PPO` is cloned, with its
+        ``entropy_coef`` set to ``entropy_coef`` and its ``device`` to ``device_``. A
+        stable-baselines3 ``PPO`` or ``A2C``
         built on the env (with its own settings) is trained in place, a rollout per round, on
         the discriminator's reward (optional extra ``sb3``); its env must have the spaces of the
         env given to ``fit`` (a ``ValueError`` otherwise). ``clone`` (and so ``GridSearchCV`` and

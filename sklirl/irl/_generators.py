@@ -378,7 +378,7 @@ class PPOGenerator(_GymnasiumGenerator):
             self.entropy_coef = 0.0  # a learned Gaussian std needs no push (gail_continuous)
         else:
             self.entropy_coef = est._policy_entropy_coef("ppo")
-        solver.set_params(ent_coef=self.entropy_coef, device=est.device_)
+        solver.set_params(entropy_coef=self.entropy_coef, device=est.device_)
         if solver.random_state is None:
             solver.set_params(random_state=seed)
         if getattr(est, "_absorbing", False):

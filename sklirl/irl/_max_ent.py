@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
+from sklearn.base import _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -17,18 +18,19 @@ from sklearn.utils.validation import check_is_fitted
 from ..base import BaseIRL, linear_reward
 from ..envs._tabular import check_indices, check_tabular_env
 from ..expectations import (
-    _occupancy_features,
     expert_occupancy,
     occupancy_mass,
     occupancy_measure,
 )
 from ..solvers._tabular import (
-    _AUTO_POLICY_ITERATION_GAMMA,
     SoftValueIteration,
-    _soft_policy,
+    auto_method,
+    soft_policy,
     soft_value_iteration,
 )
+from ..utils._features import occupancy_features
 from ..utils._numeric import as_float_array
+from ..utils._progress import Progress
 from ..utils._warnings import warn_user
 
 __all__ = ["MaxEntIRL"]
@@ -43,8 +45,6 @@ class _InfeasibleMoments(Exception):
 
 # L-BFGS restarts with a fresh diagonal preconditioner after this many iterations.
 _RESCALE_EVERY = 50
-# Discounted envs from this many states solve the inner problem by soft policy iteration.
-_POLICY_ITERATION_MIN_STATES = 20_000
 
 
 class _MaxEntDual:
@@ -59,25 +59,20 @@ class _MaxEntDual:
     previous evaluation's visitation.
     """
 
-    def __init__(self, env, expert_visitation, initial_distribution, tol):
+    def __init__(self, env, expert_visitation, initial_distribution, solver):
         self.env = env
         # An (S, A) expert visitation: the reward is per state-action pair (flat, s * A + a).
         self.state_action = expert_visitation.ndim == 2
         self.mass = occupancy_mass(env)
         self.expert_visitation = expert_visitation
         self.initial_distribution = initial_distribution
-        self.tol = tol
+        self.solver = solver
         self._values = None
         self._visitation = None
         self.last_visitation = None
-        # Newton steps beat the sweeps' gamma-contraction on large discounted envs; on small ones
-        # sweeps are cheap and their values smoother in r (what very tight outer tols need).
-        # Near gamma = 1 sweeps need thousands of iterations (1 / (1 - gamma) per decade of
-        # tol), so Newton steps win there at any size, as in the solver's own "auto".
-        newton = (env.n_states >= _POLICY_ITERATION_MIN_STATES
-                  or env.gamma >= _AUTO_POLICY_ITERATION_GAMMA)
-        self.method = ("policy_iteration" if newton and not env.finite_horizon
-                       else "value_iteration")
+        # The planner's own "auto" rule (policy iteration near gamma = 1 and on large envs),
+        # fixed for the whole fit so that warm starts carry over between evaluations.
+        self.method = auto_method(env) if solver.method == "auto" else solver.method
 
     def _table(self, reward):
         return reward.reshape(self.env.n_states, -1) if self.state_action else reward
@@ -88,10 +83,11 @@ class _MaxEntDual:
         # Inner problem: maximum-entropy RL for the current reward; the soft-optimal policy
         # is pi = exp(Q - V) (time-indexed for finite horizons).
         warm = None if env.finite_horizon else self._values
-        Q, V, _ = soft_value_iteration(env, reward, tol=self.tol, init_values=warm,
-                                       method=self.method)
+        solver = self.solver
+        Q, V, _ = soft_value_iteration(env, reward, solver.temperature, solver.tol,
+                                       solver.max_iter, warm, self.method, solver.transition_dtype)
         self._values = V
-        policy = _soft_policy(Q, 1.0)
+        policy = soft_policy(Q, solver.temperature)
         # Exact state-action occupancy of that policy from the same start distribution.
         occupancy = occupancy_measure(env, policy, initial_distribution=self.initial_distribution,
                                       init_visitation=self._visitation)
@@ -108,7 +104,7 @@ class _MaxEntDual:
     def policy(self, reward):
         """The soft-optimal :class:`TabularPolicy` of ``reward`` (warm started)."""
         warm = None if self.env.finite_horizon else self._values
-        return SoftValueIteration(tol=self.tol, method=self.method).solve(
+        return clone(self.solver).set_params(method=self.method).solve(
             self.env, self._table(reward), init_values=warm)
 
 
@@ -181,6 +177,12 @@ class MaxEntIRL(BaseIRL):
         Start from the previous fit's weights (and MLP) instead of zero / a fresh network.
     random_state : int, RandomState instance or None, default=None
         Seeds the MLP's initialisation.
+    solver : SoftValueIteration, default=None
+        The policy optimiser of the inner problem (maximum-entropy RL for the current reward),
+        cloned into ``solver_``; None means ``SoftValueIteration()``. Its ``tol`` and
+        ``max_iter`` bound each inner solve, its ``method`` (``"auto"``: the planners' rule)
+        is fixed for the fit so that the values warm start the next solve, and its
+        ``temperature`` scales the entropy bonus.
     verbose : int, default=0
         Print the loss and gap every iteration when > 0.
 
@@ -194,6 +196,8 @@ class MaxEntIRL(BaseIRL):
         The soft-optimal policy of ``reward_`` (time-indexed ``(H, S, A)`` for finite horizons).
     features_ : transformer
         The fitted feature map.
+    solver_ : SoftValueIteration
+        The fitted clone of ``solver``.
     reward_net_ : torch.nn.Module
         The MLP reward (``reward_model="mlp"`` only).
     n_steps_ : float
@@ -296,6 +300,7 @@ class MaxEntIRL(BaseIRL):
         "initial_distribution": [StrOptions({"env", "demos"})],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
+        "solver": [SoftValueIteration, None],
         "verbose": ["verbose"],
     }
 
@@ -315,6 +320,7 @@ class MaxEntIRL(BaseIRL):
         initial_distribution="env",
         warm_start=False,
         random_state=None,
+        solver=None,
         verbose=0,
     ):
         self.features = features
@@ -330,6 +336,7 @@ class MaxEntIRL(BaseIRL):
         self.initial_distribution = initial_distribution
         self.warm_start = warm_start
         self.random_state = random_state
+        self.solver = solver
         self.verbose = verbose
 
     # -- the algorithm ---------------------------------------------------------------------
@@ -387,6 +394,7 @@ class MaxEntIRL(BaseIRL):
         return float(np.asarray(raw, dtype=np.float64) @ lengths)
 
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_occupancy(self, occupancy, env, *, n_steps=None):
         """Fit to a known expert occupancy measure instead of sampled demonstrations.
 
@@ -407,8 +415,7 @@ class MaxEntIRL(BaseIRL):
         -------
         self : object
         """
-        self._validate_params()
-        env = check_tabular_env(env)
+        env = self._check_env(env, "fit_occupancy")
         d = as_float_array(occupancy, "occupancy")
         if d.shape not in ((env.n_states,), (env.n_states, env.n_actions)):
             raise ValueError(
@@ -427,12 +434,9 @@ class MaxEntIRL(BaseIRL):
             )
         d /= d.max()  # only its proportions matter: entries near 1e308 would overflow the sums
         d = d.sum(axis=1) if d.ndim == 2 and not self._state_action else d
-        with self._fit_transaction(env):
-            self.env_ = env
-            self._fit_visitation(d * (occupancy_mass(env) / d.sum()),
-                                 env.initial_state_distribution, env,
-                                 np.inf if n_steps is None else float(n_steps))
-        return self
+        return self._fit_in_env(env, lambda: self._fit_visitation(
+            d * (occupancy_mass(env) / d.sum()), env.initial_state_distribution, env,
+            np.inf if n_steps is None else float(n_steps)))
 
     def _fit_visitation(self, expert_visitation, mu0, env, n_steps):
         # The penalty per demonstration step: the summed objective's l2 / 2 ||w||^2 over n.
@@ -442,7 +446,8 @@ class MaxEntIRL(BaseIRL):
         # features phi (S, k) -> rho_E (features of the expert's visitation)
         phi = self._fit_feature_map(env)
         self.expert_feature_expectations_ = _feature_expectations(expert_visitation, phi)
-        dual = _MaxEntDual(env, expert_visitation, mu0, tol=1e-10)
+        self.solver_ = SoftValueIteration() if self.solver is None else clone(self.solver)
+        dual = _MaxEntDual(env, expert_visitation, mu0, self.solver_)
         warm_values = getattr(self, "_warm_values", None) if self.warm_start else None
         if (warm_values is not None and not env.finite_horizon
                 and warm_values.shape == (env.n_states,)):
@@ -452,6 +457,7 @@ class MaxEntIRL(BaseIRL):
         self.__dict__.pop("_coef_cov", None)
         self._history = {"loss": [], "gap": [], "time": []}
         self._start_time = time.perf_counter()
+        self._progress = Progress("MaxEntIRL", self.max_iter, self.verbose)
         if self.reward_model == "linear":
             w = self._initial_coef(phi.shape[1])
             run = self._minimize_lbfgs if self.optimizer == "lbfgs" else self._gradient_steps
@@ -488,6 +494,7 @@ class MaxEntIRL(BaseIRL):
         del self._history
         self.__dict__.pop("_penalty", None)
         self.__dict__.pop("_start_time", None)
+        self.__dict__.pop("_progress", Progress("", 0, 0)).close()
 
     def _finalizer(self, dual, phi, w):
         """The fitted state at the linear weights ``w`` (a KeyboardInterrupt checkpoint)."""
@@ -518,8 +525,7 @@ class MaxEntIRL(BaseIRL):
         self._history["loss"].append(float(loss))
         self._history["gap"].append(float(gap))
         self._history["time"].append(time.perf_counter() - self._start_time)
-        if self.verbose:
-            print(f"[MaxEntIRL] iter {it:4d}  loss {loss:.8g}  gap {gap:.3e}")
+        self._progress.update(f"loss {loss:.8g}  gap {gap:.3e}")
 
     def _minimize_lbfgs(self, dual, phi, w0):
         evaluate = self._linear_dual(dual, phi)
@@ -708,7 +714,8 @@ class MaxEntIRL(BaseIRL):
             return np.zeros((k, k))
         phi = self._feature_matrix(env)
         data = self._laplace_data
-        dual = _MaxEntDual(env, data["expert_visitation"], data["mu0"], tol=1e-12)
+        solver = clone(self.solver_).set_params(tol=min(self.solver_.tol, 1e-12))
+        dual = _MaxEntDual(env, data["expert_visitation"], data["mu0"], solver)
 
         def gradient(v):  # the exact gradient of the per-step dual ell, (rho_pi - rho_E) / M
             return _feature_expectations(dual(linear_reward(phi, v))[1], phi)
@@ -870,4 +877,4 @@ def _feature_expectations(visitation, phi):
     if visitation.ndim == 1 and visitation.shape[0] != phi.shape[0]:
         raise ValueError(f"visitation {visitation.shape} does not match features {phi.shape}.")
     d = visitation[:, None] if visitation.ndim == 1 else visitation
-    return _occupancy_features(d, phi)
+    return occupancy_features(d, phi)

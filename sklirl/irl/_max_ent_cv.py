@@ -73,7 +73,7 @@ class MaxEntIRLCV(MaxEntIRL):
         Folds fitted in parallel (joblib; ``None`` means 1 unless in a
         ``joblib.parallel_config`` context).
     reward_model, hidden_layer_sizes, weight_decay, optimizer, learning_rate, max_iter, \
-tol, initial_distribution, random_state, verbose
+tol, initial_distribution, random_state, solver, verbose
         As in :class:`MaxEntIRL`.
 
     Attributes
@@ -147,6 +147,7 @@ tol, initial_distribution, random_state, verbose
         tol=1e-5,
         initial_distribution="env",
         random_state=None,
+        solver=None,
         verbose=0,
     ):
         self.features = features
@@ -163,6 +164,7 @@ tol, initial_distribution, random_state, verbose
         self.tol = tol
         self.initial_distribution = initial_distribution
         self.random_state = random_state
+        self.solver = solver
         self.verbose = verbose
 
     def _l2_strength(self):

@@ -35,8 +35,6 @@ from ..envs._spaces import SpaceEncoder
 from ..expectations import (
     ExactExpectation,
     MonteCarloExpectation,
-    _observation_features,
-    _occupancy_features,
     expert_occupancy,
     feature_expectations,
     occupancy_feature_expectations,
@@ -46,12 +44,13 @@ from ..expectations import (
 )
 from ..policies import EpisodeMixturePolicy, TabularPolicy, UniformPolicy
 from ..solvers import ValueIteration
+from ..utils._features import observation_features, occupancy_features
 from ..utils._optional import import_torch
+from ..utils._progress import Progress
+from ..utils._validation import GAMMA_INTERVAL, MAX_SEED
 from ..utils._warnings import warn_user
 
 __all__ = ["MaxMarginIRL", "min_norm_convex_combination"]
-
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 def min_norm_convex_combination(points):
@@ -409,7 +408,7 @@ default="uniform"
         "loss": [StrOptions({"unvisited"}), Interval(Real, 0, None, closed="left"), "array-like"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "l2": [Interval(Real, 0, None, closed="left")],
-        "gamma": [Interval(Real, 0, 1, closed="left")],
+        "gamma": [GAMMA_INTERVAL],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -505,6 +504,7 @@ default="uniform"
         # lower bound on the distance from rho_E to every policy's feature expectations.
         bound = -np.inf
         converged = False
+        progress = Progress(f"MaxMarginIRL:{self.method}", self.max_iter, self.verbose)
         for i in range(1, self.max_iter + 1):
             # w_i and t_i: the max-margin QP over rho_0..rho_{i-1}, or the projection step.
             if self.method == "max_margin":
@@ -518,7 +518,7 @@ default="uniform"
             margins.append(t_i)
             gaps.append(t_i if self.method == "max_margin" else _max_margin_step(rho_E, rhos)[1])
             times.append(time.perf_counter() - start)
-            self._log(f"iteration {i}: margin {t_i:.6g}")
+            progress.update(f"margin {t_i:.6g}")
             # Terminate if t_i <= epsilon.
             if t_i <= self.epsilon_:
                 converged = True
@@ -537,6 +537,7 @@ default="uniform"
                 if bound >= t_i - max(self.epsilon_, 1e-12 * max(1.0, np.abs(rho_E).max())):
                     converged = True
                     break
+        progress.close()
         if not converged:
             warn_user(
                 f"MaxMarginIRL did not reach epsilon={self.epsilon_:.4g} in max_iter="
@@ -574,13 +575,14 @@ default="uniform"
         w = np.zeros(phi.shape[1])
         best = (np.inf, w)
         policies, rhos, margins, objectives, steps, gaps, times = [], [], [], [], [], [], []
+        progress = Progress("MaxMarginIRL:mmp", self.max_iter, self.verbose)
         for t in range(1, self.max_iter + 1):
             # Loss-augmented planning: pi* = argmax_pi w . rho_pi + l . d_pi.
             reward = linear_reward(phi, w, env)
             reward = (reward if reward.ndim == 2 else reward[:, None]) + loss
             policy = self.solver_.solve(env, reward)
             d_pi = self.expectation_.occupancy(env, policy)
-            rho_pi = _occupancy_features(d_pi, phi)
+            rho_pi = occupancy_features(d_pi, phi)
             violation = float(w @ (rho_pi - rho_E) + np.sum(loss * d_pi))
             objective = violation + 0.5 * self.l2 * float(w @ w)
             policies.append(policy)
@@ -591,7 +593,7 @@ default="uniform"
             times.append(time.perf_counter() - start)
             if objective < best[0]:
                 best = (objective, w.copy())
-            self._log(f"iteration {t}: violation {violation:.6g}, objective {objective:.6g}")
+            progress.update(f"violation {violation:.6g}, objective {objective:.6g}")
             # With l2 = 0 the objective is the violation, whose minimum is 0 when the expert is
             # attainable, so violation <= epsilon certifies an epsilon-optimal w. With l2 > 0
             # there is no such certificate: run max_iter steps and keep the best iterate.
@@ -610,6 +612,7 @@ default="uniform"
                     f"{min(margins):.4g}); increase max_iter or learning_rate, or epsilon.",
                     ConvergenceWarning,
                 )
+        progress.close()
         self.coef_ = best[1]
         self.reward_ = linear_reward(phi, self.coef_, env)
         self.policy_ = self.solver_.solve(env, self.reward_)
@@ -661,16 +664,16 @@ default="uniform"
         gamma = float(self.gamma)
 
         # The reward features, fitted on the demos' observations.
-        features = _default_observation_features() if self.features is None else self.features
+        features = _defaultobservation_features() if self.features is None else self.features
         self.features_ = clone(features).fit(obs_E.reshape(len(obs_E), -1))
         self.solver_ = clone(self.solver).set_params(gamma=gamma)
         if self.solver_.random_state is None:
-            self.solver_.set_params(random_state=int(rng.randint(_MAX_SEED)))
+            self.solver_.set_params(random_state=int(rng.randint(MAX_SEED)))
         self.expectation_ = (
             MonteCarloExpectation() if self.expectation is None else clone(self.expectation)
         )
         if self.expectation_.random_state is None:
-            self.expectation_.set_params(random_state=int(rng.randint(_MAX_SEED)))
+            self.expectation_.set_params(random_state=int(rng.randint(MAX_SEED)))
 
         # Expert feature expectations rho_E = 1/m sum_i sum_t gamma^t phi(o_t^(i)).
         rho_E = feature_expectations(demos, self.features_, gamma, sample_weight=sample_weight)
@@ -684,7 +687,7 @@ default="uniform"
 
         def plan(w):
             def reward(observations, actions, next_observations):
-                return _observation_features(self.features_, observations) @ w
+                return observation_features(self.features_, observations) @ w
 
             return self.solver_.solve(env, reward)
 
@@ -694,7 +697,7 @@ default="uniform"
             pi_0 = UniformPolicy(env.observation_space, env.action_space)
         elif isinstance(init, str):  # "random": an untrained network
             pi_0 = TorchPolicy(env.observation_space, env.action_space,
-                               random_state=int(rng.randint(_MAX_SEED)))
+                               random_state=int(rng.randint(MAX_SEED)))
         elif hasattr(init, "sample") or hasattr(init, "predict"):
             pi_0 = init
         else:
@@ -731,7 +734,7 @@ default="uniform"
         if self._is_tabular_fit():
             return super().predict_reward(states, actions)
         obs = self._encoder.check_observations(states)
-        return _observation_features(self.features_, obs) @ self.coef_
+        return observation_features(self.features_, obs) @ self.coef_
 
     def predict_proba(self, states):
         """Action probabilities ``(n, A)``; gymnasium envs: the mixture's per-state mean.
@@ -802,7 +805,7 @@ default="uniform"
         return phi
 
     def _policy_feature_expectations(self, env, policy, phi):
-        return _occupancy_features(self.expectation_.occupancy(env, policy), phi)
+        return occupancy_features(self.expectation_.occupancy(env, policy), phi)
 
     def _initial_tabular_policy(self, env):
         S, A = env.n_states, env.n_actions
@@ -857,10 +860,6 @@ default="uniform"
             )
         return table
 
-    def _log(self, message):
-        if self.verbose:
-            print(f"[MaxMarginIRL:{self.method}] {message}")
-
     def _transfer_policy(self, env):
         """Re-plan the learned reward ``coef_ . phi`` in another tabular env."""
         if not self._is_tabular_fit():
@@ -898,7 +897,7 @@ default="uniform"
         return linear_reward(self._feature_matrix(env), self.coef_, env)
 
 
-def _default_observation_features():
+def _defaultobservation_features():
     """``[1, tanh(z)]``, ``z`` the observation standardised on the demos: the default
     reward features for gymnasium envs (``obs_dim + 1`` of them).
 

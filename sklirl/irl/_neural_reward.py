@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..utils._optional import import_torch
-from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+from ..utils._persistence import TorchStatePickleMixin
 from ..utils._torch import mlp, torch_threads
 from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
 
@@ -24,7 +24,7 @@ def _make_optimizer(torch, parameters, learning_rate, weight_decay):
     return torch.optim.Adam(parameters, lr=learning_rate)
 
 
-class MLPReward:
+class MLPReward(TorchStatePickleMixin):
     """``r_theta(x)``: an MLP from feature rows to a scalar reward, with its Adam optimizer.
 
     Parameters
@@ -41,39 +41,22 @@ class MLPReward:
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
         sizes = check_hidden_layer_sizes(hidden_layer_sizes)
         self.n_features = int(n_features)
+        self.hidden_layer_sizes = sizes
         seed = int(check_random_state(random_state).randint(MAX_SEED))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.module = mlp(self.n_features, sizes, 1).double()
         self.l2 = 0.0
-        self.optimizer = None
+        self.optimizer, self._optimizer_args = None, None
 
-    def __getstate__(self):
-        # The weights and Adam's moments travel as torch.save bytes (weights_only on load);
-        # the architecture is rebuilt from the layer widths.
-        state = self.__dict__.copy()
-        linear = [m for m in self.module if hasattr(m, "out_features")]
-        state["module"] = ([m.out_features for m in linear[:-1]],
-                           state_dict_to_bytes(self.module.state_dict()))
-        if self.optimizer is not None:
-            group = self.optimizer.param_groups[0]
-            decay = group["weight_decay"]  # 0 for our Adam (no coupled L2), > 0 for AdamW
-            state["optimizer"] = (group["lr"], state_dict_to_bytes(self.optimizer.state_dict()),
-                                  decay)
-        return state
+    _torch_state = ("module", "optimizer")
 
-    def __setstate__(self, state):
+    def _build_torch_state(self):  # unpickling: the saved states are loaded into them
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
-        module, optimizer = state.pop("module"), state.pop("optimizer")
-        self.__dict__.update(state)
-        sizes, weights = module
-        self.module = mlp(self.n_features, sizes, 1).double()
-        self.module.load_state_dict(state_dict_from_bytes(weights))
-        self.optimizer = None
-        if optimizer is not None:
-            decay = optimizer[2] if len(optimizer) > 2 else 0.0
-            self.optimizer = _make_optimizer(torch, self.module.parameters(), optimizer[0], decay)
-            self.optimizer.load_state_dict(state_dict_from_bytes(optimizer[1]))
+        self.module = mlp(self.n_features, self.hidden_layer_sizes, 1).double()
+        if self._optimizer_args is not None:
+            self.optimizer = _make_optimizer(torch, self.module.parameters(),
+                                             *self._optimizer_args)
 
     def set_optimizer(self, learning_rate, l2, weight_decay=0.0):
         """(Re)create the optimizer with step ``learning_rate``; ``l2`` penalises rewards.
@@ -83,8 +66,8 @@ class MLPReward:
         """
         torch = import_torch("MaxEntIRL(reward_model='mlp')")
         self.l2 = float(l2)
-        self.optimizer = _make_optimizer(torch, self.module.parameters(), learning_rate,
-                                         weight_decay)
+        self._optimizer_args = (learning_rate, weight_decay)
+        self.optimizer = _make_optimizer(torch, self.module.parameters(), *self._optimizer_args)
 
     def _forward(self, X):
         torch = import_torch("MaxEntIRL(reward_model='mlp')")

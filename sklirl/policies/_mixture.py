@@ -264,7 +264,7 @@ class EpisodeMixturePolicy(SB3PredictMixin):
         -------
         actions : ndarray of shape (n,) or (n, *action_shape)
         """
-        from ..expectations import _act
+        from .._rollouts import sample_actions
 
         rng = check_generator(random_state)
         single = is_single_observation(observations, self.observation_space)
@@ -275,7 +275,7 @@ class EpisodeMixturePolicy(SB3PredictMixin):
         actions = None
         for j in np.unique(rows):
             idx = np.flatnonzero(rows == j)
-            a = _act(self.policies[j], obs[idx], rng)
+            a = sample_actions(self.policies[j], obs[idx], rng)
             if actions is None:
                 actions = np.empty((len(obs), *a.shape[1:]), dtype=a.dtype)
             actions[idx] = a

@@ -215,10 +215,10 @@ class SB3Policy(SB3PredictMixin):
 def act_with(policy, observations, deterministic, rng=None):
     """Actions of any policy for a batch: its ``act``, else ``sample`` / ``predict`` (SB3's
     tuple form or plain actions)."""
-    from ..expectations import _act
+    from .._rollouts import sample_actions
 
     if not deterministic:
-        return _act(policy, observations, rng)
+        return sample_actions(policy, observations, rng)
     if hasattr(policy, "act"):
         return np.asarray(policy.act(observations, deterministic=True))
     out = policy.predict(observations, deterministic=True)
@@ -229,12 +229,11 @@ def evaluate_returns(policy, env, n_episodes, deterministic, random_state,
                      max_steps=1_000_000):
     """Returns of full episodes of ``policy`` in copies of ``env`` (episodes end when
     terminated or truncated; a mixture draws one component per episode)."""
-    from .._rollouts import env_factory
-    from ..expectations import _gym_rollout_blocks
+    from .._rollouts import env_factory, gym_rollout_blocks
 
     def act(pol, observations, rng):
         return act_with(pol, observations, deterministic, rng)
 
-    episodes = _gym_rollout_blocks(env_factory(env)(), policy, [(n_episodes, random_state)],
-                                   max_steps, act=act)
+    episodes = gym_rollout_blocks(env_factory(env)(), policy, [(n_episodes, random_state)],
+                                  max_steps, act=act)
     return np.array([rewards.sum() for _, rewards in episodes])

@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from torch import nn
 
 from .._rollouts import env_factory
-from ..utils._persistence import state_dict_from_bytes, state_dict_to_bytes
+from ..utils._persistence import TorchStatePickleMixin
 from ..utils._running_stats import standardize, update_running_moments
 from ..utils._torch import mlp, torch_threads
 from ..utils._validation import MAX_SEED, check_generator
@@ -60,7 +60,7 @@ class _ActorCritic(nn.Module):
         return log_prob, entropy
 
 
-class TorchPolicy(SB3PredictMixin):
+class TorchPolicy(TorchStatePickleMixin, SB3PredictMixin):
     """A stochastic policy: torch actor and critic networks plus an observation normaliser.
 
     Returned by :meth:`PPO.solve`. Discrete actions follow a categorical distribution, Box actions
@@ -163,19 +163,8 @@ class TorchPolicy(SB3PredictMixin):
             continuous=not self._discrete_actions, generator=generator,
         )
 
-    def __getstate__(self):
-        # The weights travel as torch.save bytes, restored with weights_only=True.
-        state = self.__dict__.copy()
-        state["net"] = state_dict_to_bytes(self.net.state_dict())
-        state["device"] = "cpu"
-        return state
-
-    def __setstate__(self, state):
-        weights = state_dict_from_bytes(state.pop("net"))
-        self.__dict__.update(state)
-        self.device = torch.device("cpu")
+    def _build_torch_state(self):  # unpickling: the weights are loaded into it
         self.net = self._build_net()
-        self.net.load_state_dict(weights)
 
     def to(self, device):
         """Move the networks to ``device``.

@@ -32,7 +32,7 @@ from ..utils._gym_compat import same_step_sync_vector_env
 from ..utils._persistence import copy_training_state, restore_training_state
 from ..utils._resources import check_memory
 from ..utils._torch import resolve_device, torch_threads
-from ..utils._validation import MAX_SEED, check_hidden_layer_sizes
+from ..utils._validation import GAMMA_INTERVAL, MAX_SEED, check_hidden_layer_sizes
 from ._rollout_buffer import RolloutBatch, generalized_advantage_estimate
 
 __all__ = ["PPO", "PPOTrainer", "RolloutBatch", "TorchPolicy", "generalized_advantage_estimate"]
@@ -351,7 +351,7 @@ class PPOTrainer:
                 if p["target_kl"] is not None and approx_kl > 1.5 * p["target_kl"]:
                     stop = True
                     break
-                loss = policy_loss - p["ent_coef"] * entropy + p["vf_coef"] * value_loss
+                loss = policy_loss - p["entropy_coef"] * entropy + p["vf_coef"] * value_loss
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if p["max_grad_norm"] is not None:
@@ -420,7 +420,7 @@ class PPO(DocLinkMixin, BaseEstimator):
         GAE trace parameter (1 gives Monte Carlo advantages, 0 one-step TD).
     clip_range : float, default=0.2
         Clipping of the probability ratio, ``epsilon`` in the paper.
-    ent_coef : float, default=0.0
+    entropy_coef : float, default=0.0
         Weight of the entropy bonus.
     vf_coef : float, default=0.5
         Weight of the value loss.
@@ -495,10 +495,10 @@ class PPO(DocLinkMixin, BaseEstimator):
         "lr_schedule": [StrOptions({"auto", "linear", "constant"})],
         "n_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "gamma": [Interval(Real, 0, 1, closed="both")],
+        "gamma": [GAMMA_INTERVAL],
         "gae_lambda": [Interval(Real, 0, 1, closed="both")],
         "clip_range": [Interval(Real, 0, None, closed="neither")],
-        "ent_coef": [Interval(Real, 0, None, closed="left")],
+        "entropy_coef": [Interval(Real, 0, None, closed="left")],
         "vf_coef": [Interval(Real, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "hidden_layer_sizes": ["array-like"],
@@ -524,7 +524,7 @@ class PPO(DocLinkMixin, BaseEstimator):
         gamma=0.99,
         gae_lambda=0.95,
         clip_range=0.2,
-        ent_coef=0.0,
+        entropy_coef=0.0,
         vf_coef=0.5,
         max_grad_norm=0.5,
         hidden_layer_sizes=(64, 64),
@@ -547,7 +547,7 @@ class PPO(DocLinkMixin, BaseEstimator):
         self.gamma = gamma
         self.gae_lambda = gae_lambda
         self.clip_range = clip_range
-        self.ent_coef = ent_coef
+        self.entropy_coef = entropy_coef
         self.vf_coef = vf_coef
         self.max_grad_norm = max_grad_norm
         self.hidden_layer_sizes = hidden_layer_sizes

@@ -12,11 +12,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..envs._policy_flow import evaluate_policy
 from ..envs._tabular import as_state_action_reward, check_tabular_env
 from ..policies._tabular import TabularPolicy, check_policy, sample_categorical  # noqa: F401
 from ..utils._doc_link import DocLinkMixin
@@ -302,7 +302,7 @@ def _check_value_scale(env, reward_sa, temperature=0.0):
         )
 
 
-def _check_rewards(reward, n_states, n_actions):
+def check_rewards(reward, n_states, n_actions):
     """``(r, K)``: one reward as a contiguous ``(S, A)`` array and ``K = None``, or a stack of
     K rewards, ``(K, S)`` or ``(K, S, A)``, as a contiguous ``(K, S, A)`` array. A 2-D reward
     of shape ``(S, A)`` is always one reward (give a stack of K = S state rewards as
@@ -387,7 +387,7 @@ def soft_bellman_backup(env, reward, values, temperature=1.0):
     True
     """
     env = check_tabular_env(env)
-    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    r, K = check_rewards(reward, env.n_states, env.n_actions)
     v = _check_values(values, env.n_states, n_problems=K)
     _check_positive(temperature, "temperature")
     q = _q_values(env, r, v, env.gamma)
@@ -524,7 +524,7 @@ def soft_value_iteration(
         sparse linear solve and converges in a few tens of iterations whatever gamma is.
         Prefer it for gamma close to 1 on MDPs up to ~10^5 states. ``"auto"`` uses policy
         iteration when ``gamma >= 0.995`` (where sweeps would need thousands of iterations:
-        23,000 for ``gamma = 0.999``) and value iteration otherwise.
+        23,000 for ``gamma = 0.999``) or from 20,000 states, and value iteration otherwise.
     transition_dtype : {"float64", "float32"}, default="float64"
         ``"float32"`` runs the sweeps on a float32 copy of the transitions (kept on the env,
         4 bytes per non-zero) with float32 block arithmetic: less memory
@@ -565,12 +565,11 @@ def soft_value_iteration(
     True
     """
     env = _with_transition_dtype(check_tabular_env(env), transition_dtype)
-    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    r, K = check_rewards(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method, temperature)
     _check_value_scale(env, r, temperature)
     if method == "auto":
-        auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
-        method = "policy_iteration" if auto_pi else "value_iteration"
+        method = auto_method(env)
     if K is not None:
         return _solve_stack(env, r, K, temperature, tol, max_iter, init_values, method)
     if method == "policy_iteration" and not env.finite_horizon:
@@ -578,52 +577,20 @@ def soft_value_iteration(
     return _iterate(env, r, temperature, tol, max_iter, init_values, "soft value iteration")
 
 
-# method="auto" switches to soft policy iteration from this discount on.
-_AUTO_POLICY_ITERATION_GAMMA = 0.995
-
-# Above this many states the policy evaluation uses BiCGSTAB instead of a sparse LU.
-_DIRECT_SOLVE_MAX_STATES = 200_000
-# Above this many states it tries BiCGSTAB (warm started) first, the LU being the fallback.
-_KRYLOV_MIN_STATES = 2_000
-
-
-def _policy_state_matrix(env, probs):
-    """Sparse ``(S, S)`` state-to-state transitions under a stationary policy ``(S, A)``."""
-    S, A = env.n_states, env.n_actions
-    pi = sp.csr_matrix(
-        (probs.ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A)
-    )
-    return (pi @ env.transition_matrix).tocsr()
+# method="auto" switches to (soft) policy iteration from this discount on, or on discounted
+# MDPs from this many states: near gamma = 1 sweeps need thousands of iterations
+# (1 / (1 - gamma) per decade of tol), and on large MDPs a few Newton steps with warm-started
+# Krylov solves beat the sweeps' gamma-contraction; on small ones sweeps are cheap.
+AUTO_POLICY_ITERATION_GAMMA = 0.995
+AUTO_POLICY_ITERATION_STATES = 20_000
 
 
-def _evaluate_policy(env, probs, reward_pi, x0, eye=None):
-    """Solve ``(I - gamma P_pi) V = reward_pi`` for a stationary policy; None if it fails.
-
-    BiCGSTAB started from ``x0`` above a few thousand states (a few dozen sparse products,
-    several times cheaper than a sparse LU), the sparse LU otherwise or as the fallback.
-    """
-    S = env.n_states
-    eye = sp.identity(S, format="csr") if eye is None else eye
-    M = eye - env.gamma * _policy_state_matrix(env, probs)
-    # Solve for the correction to x0 (one step of iterative refinement): the solvers' relative
-    # tolerance then applies to the current residual, not to |reward_pi|, so successive
-    # policy-iteration steps keep gaining digits down to rounding level instead of stalling
-    # at rtol * |reward_pi| / (1 - gamma) (36,000 sweeps at gamma = 0.9999 before).
-    # The residual is scaled to unit max-norm: BiCGSTAB's breakdown test is absolute (eps^2).
-    residual = reward_pi - M @ x0
-    scale = np.max(np.abs(residual))
-    if not scale > 0:
-        return x0.copy() if scale == 0 else None
-    residual /= scale
-    d = None
-    if S > _KRYLOV_MIN_STATES or S > _DIRECT_SOLVE_MAX_STATES:
-        d, info = spla.bicgstab(M, residual, rtol=1e-12, maxiter=1000)
-        d = d if info == 0 else None
-    if d is None and S <= _DIRECT_SOLVE_MAX_STATES:
-        d = spla.spsolve(M.tocsc(), residual)
-    V = None if d is None else x0 + scale * d
-    return V if V is not None and np.all(np.isfinite(V)) else None
-
+def auto_method(env):
+    """The planners' ``method="auto"``: ``"policy_iteration"`` on discounted MDPs with
+    ``gamma >= 0.995`` or at least 20,000 states, ``"value_iteration"`` otherwise."""
+    newton = (env.gamma >= AUTO_POLICY_ITERATION_GAMMA
+              or env.n_states >= AUTO_POLICY_ITERATION_STATES)
+    return "policy_iteration" if newton and not env.finite_horizon else "value_iteration"
 
 def _greedy_policy_iteration(env, reward, tol, max_iter, init_values):
     """Howard's policy iteration: greedy policy, exact evaluation, until the policy is stable.
@@ -650,7 +617,7 @@ def _greedy_policy_iteration(env, reward, tol, max_iter, init_values):
         greedy = new
         probs = np.zeros((S, A))
         probs[np.arange(S), greedy] = 1.0
-        V_pi = _evaluate_policy(env, probs, reward[np.arange(S), greedy], V, eye)
+        V_pi = evaluate_policy(env, probs, reward[np.arange(S), greedy], V, eye)
         if V_pi is None:
             break
         V = V_pi
@@ -704,7 +671,7 @@ def _soft_policy_iteration(env, reward, temperature, tol, max_iter, init_values)
         pi /= total
         log_pi = z - np.log(total)
         b = np.einsum("sa,sa->s", pi, reward - temperature * log_pi)
-        V_pi = _evaluate_policy(env, pi, b, V, eye)
+        V_pi = evaluate_policy(env, pi, b, V, eye)
         if V_pi is not None:
             V = V_pi  # else keep the backed-up values: a plain value-iteration step
     else:
@@ -723,7 +690,8 @@ def value_iteration(
     """Value iteration with the hard Bellman max (conventions of :func:`soft_value_iteration`).
 
     ``method="policy_iteration"`` runs Howard's policy iteration (greedy policy, exact sparse
-    evaluation) and then polishing sweeps; ``"auto"`` picks it when ``gamma >= 0.995``.
+    evaluation) and then polishing sweeps; ``"auto"`` picks it when ``gamma >= 0.995`` or from
+    20,000 states.
 
     Parameters
     ----------
@@ -768,12 +736,11 @@ def value_iteration(
            [1, 1, 1]])
     """
     env = _with_transition_dtype(check_tabular_env(env), transition_dtype)
-    r, K = _check_rewards(reward, env.n_states, env.n_actions)
+    r, K = check_rewards(reward, env.n_states, env.n_actions)
     _check_planner_args(tol, max_iter, method)
     _check_value_scale(env, r)
     if method == "auto":
-        auto_pi = env.gamma >= _AUTO_POLICY_ITERATION_GAMMA
-        method = "policy_iteration" if auto_pi else "value_iteration"
+        method = auto_method(env)
     if K is not None:
         return _solve_stack(env, r, K, None, tol, max_iter, init_values, method)
     if method == "policy_iteration" and not env.finite_horizon:
@@ -781,7 +748,7 @@ def value_iteration(
     return _iterate(env, r, None, tol, max_iter, init_values, "value iteration")
 
 
-def _soft_policy(Q, temperature):
+def soft_policy(Q, temperature):
     """The soft-optimal policy ``softmax(Q / temperature)`` over the last axis.
 
     Normalised by each row's own log-sum-exp of the max-shifted values, not by the planner's
@@ -849,7 +816,8 @@ class ValueIteration(_TabularSolver):
         How discounted MDPs are solved: Bellman sweeps, or Howard's policy iteration (greedy
         policy, exact sparse evaluation; a handful of steps even when gamma is close to 1)
         followed by polishing sweeps; ``"auto"`` picks policy iteration when
-        ``gamma >= 0.995``. Finite-horizon MDPs always use the backward recursion.
+        ``gamma >= 0.995`` or from 20,000 states. Finite-horizon MDPs always use the backward
+        recursion.
     transition_dtype : {"float64", "float32"}, default="float64"
         ``"float32"``: sweeps on a float32 copy of the transitions, values within about
         ``1e-6 * max|V| / (1 - gamma)`` of float64's (see :func:`soft_value_iteration`).
@@ -900,7 +868,8 @@ class SoftValueIteration(_TabularSolver):
     method : {"auto", "value_iteration", "policy_iteration"}, default="auto"
         How discounted MDPs are solved: Bellman sweeps, or soft policy iteration (Newton
         steps, each one sparse linear solve), which needs far fewer iterations when gamma is
-        close to 1; ``"auto"`` picks policy iteration when ``gamma >= 0.995``.
+        close to 1; ``"auto"`` picks policy iteration when ``gamma >= 0.995`` or from 20,000
+        states.
         Finite-horizon MDPs always use the exact backward recursion.
     transition_dtype : {"float64", "float32"}, default="float64"
         ``"float32"``: sweeps on a float32 copy of the transitions, values within about
@@ -946,4 +915,4 @@ class SoftValueIteration(_TabularSolver):
         )
 
     def _policy(self, Q, V):
-        return _soft_policy(Q, self.temperature)
+        return soft_policy(Q, self.temperature)

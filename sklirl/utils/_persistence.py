@@ -15,7 +15,7 @@ import io
 from ._optional import import_torch
 
 __all__ = ["state_dict_to_bytes", "state_dict_from_bytes", "copy_training_state",
-           "restore_training_state"]
+           "restore_training_state", "TorchStatePickleMixin"]
 
 
 def _to_cpu(obj, torch):
@@ -81,3 +81,34 @@ def restore_training_state(module, optimizer, state):
     weights, optimizer_state = state
     module.load_state_dict(weights)
     optimizer.load_state_dict(copy.deepcopy(optimizer_state))
+
+
+class TorchStatePickleMixin:
+    """Pickles the torch modules and optimizers named in ``_torch_state`` as
+    :func:`state_dict_to_bytes` bytes, on the CPU.
+
+    On unpickling the other attributes come back first, the named ones as None; then
+    ``_build_torch_state()`` remakes the modules and optimizers from them, and their saved
+    states are loaded (:func:`state_dict_from_bytes`: ``weights_only=True``). A ``device``
+    attribute comes back as the CPU (a string or a ``torch.device``, as it was).
+    """
+
+    _torch_state = ("net",)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for name in self._torch_state:
+            if state[name] is not None:
+                state[name] = state_dict_to_bytes(state[name].state_dict())
+        if "device" in state:  # the same type as before: a string or a torch.device
+            cpu = import_torch("saving torch weights").device("cpu")
+            state["device"] = "cpu" if isinstance(state["device"], str) else cpu
+        return state
+
+    def __setstate__(self, state):
+        saved = {name: state.pop(name) for name in self._torch_state}
+        self.__dict__.update(state, **dict.fromkeys(saved))
+        self._build_torch_state()
+        for name, data in saved.items():
+            if data is not None:
+                getattr(self, name).load_state_dict(state_dict_from_bytes(data))
