@@ -64,9 +64,11 @@ state; SB3's rollout buffer does not keep them), and on tabular envs the ``occup
 from __future__ import annotations
 
 import copy
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import BaseIRL, is_tabular_env
@@ -103,6 +105,24 @@ class BaseAdversarialIRL(BaseIRL):
     """
 
     _accepts_gymnasium = True
+    # The loop's and the generators' parameters; subclasses add their discriminator's.
+    _parameter_constraints: dict = {
+        "features": [HasMethods(["fit", "transform"]), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_disc_updates": [Interval(Integral, 1, None, closed="left")],
+        "disc_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "disc_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "normalize_inputs": ["boolean"],
+        "solver": [HasMethods(["make_trainer"]), HasMethods(["learn", "collect_rollouts"]), None],
+        "expectation": [HasMethods(["occupancy"]), None],
+        "bc_pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "n_average_rounds": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "callback": [callable, None],
+        "device": "no_validation",
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
     # Gymnasium envs: episodes that terminate go on in an absorbing state that the
     # discriminator sees (see sklirl/_rollouts.py); an estimator whose reward needs more than
     # the discriminator's inputs (AIRL's log-probabilities) leaves it off.

@@ -8,11 +8,11 @@ dynamics. The module imports without torch; ``fit`` imports it on first use.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import is_tabular_env
@@ -211,27 +211,13 @@ class AIRL(BaseAdversarialIRL):
     """
 
     _parameter_constraints: dict = {
-        "features": [HasMethods(["fit", "transform"]), None],
+        **BaseAdversarialIRL._parameter_constraints,
         "state_only": ["boolean"],
         "reward_model": [StrOptions({"linear", "mlp"})],
         "hidden_layer_sizes": ["array-like"],
         "potential_hidden_layer_sizes": ["array-like"],
         "entropy_coef": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "n_disc_updates": [Interval(Integral, 1, None, closed="left")],
-        "disc_learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "disc_batch_size": [Interval(Integral, 1, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
-        "normalize_inputs": ["boolean"],
-        "solver": [HasMethods(["make_trainer"]), HasMethods(["learn", "collect_rollouts"]), None],
-        "expectation": [HasMethods(["occupancy"]), None],
-        "bc_pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
-        "n_average_rounds": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
-        "callback": [callable, None],
-        "device": "no_validation",
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(

@@ -6,9 +6,9 @@ modules) on first use.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils._optional import import_torch
 from ..utils._validation import check_hidden_layer_sizes
@@ -218,25 +218,11 @@ class GAIL(BaseAdversarialIRL):
     _box_ppo_defaults = True
 
     _parameter_constraints: dict = {
-        "features": [HasMethods(["fit", "transform"]), None],
+        **BaseAdversarialIRL._parameter_constraints,
         "reward_form": [StrOptions(set(_REWARD_FORMS))],
         "entropy_coef": [Interval(Real, 0, None, closed="left"), None],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "n_disc_updates": [Interval(Integral, 1, None, closed="left")],
-        "disc_learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "disc_batch_size": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "grad_penalty": [Interval(Real, 0, None, closed="left")],
-        "normalize_inputs": ["boolean"],
-        "solver": [HasMethods(["make_trainer"]), HasMethods(["learn", "collect_rollouts"]), None],
-        "expectation": [HasMethods(["occupancy"]), None],
-        "bc_pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
-        "n_average_rounds": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
-        "callback": [callable, None],
-        "device": "no_validation",
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
