@@ -510,6 +510,18 @@ def test_float32_transitions_within_stated_tolerance(horizon, solver):
     np.testing.assert_allclose(p32.probs, p64.probs, atol=1e-4)
 
 
+def test_float32_transitions_leave_the_env_unchanged():
+    import pickle
+
+    env = GridWorld(4, slip=0.2, gamma=0.9)
+    before = pickle.dumps(env)
+    reward = np.random.default_rng(0).normal(size=env.n_states)
+    ValueIteration(transition_dtype="float32").solve(env, reward)
+    SoftValueIteration(transition_dtype="float32").solve(env, reward)
+    assert pickle.dumps(env) == before
+    assert env.transition_matrix.dtype == np.float64
+
+
 def test_float32_transitions_reward_stack_and_validation():
     env = GridWorld(5, slip=0.1, gamma=0.9)
     R = np.random.default_rng(1).normal(size=(3, env.n_states))

@@ -202,21 +202,21 @@ _TRANSITION_DTYPES = ("float64", "float32")
 
 def _with_transition_dtype(env, transition_dtype):
     """``env`` itself for ``"float64"``; for ``"float32"`` a shallow copy of it whose
-    transitions are a float32 copy of the CSR data (sharing the index arrays), made once and
-    kept on ``env``: a third less memory traffic per sweep, values rounded to float32."""
+    transitions are a float32 copy of the CSR data (sharing the index arrays), made per call
+    (``env`` itself is never changed): a third less memory traffic per sweep, values rounded
+    to float32."""
     if transition_dtype not in _TRANSITION_DTYPES:
         raise ValueError(
             f"transition_dtype must be 'float64' or 'float32', got {transition_dtype!r}."
         )
     if transition_dtype == "float64":
         return env
-    P32 = env.__dict__.get("_float32_transitions")
-    if P32 is None:
-        P = env.transition_matrix
-        P32 = sp.csr_matrix((P.data.astype(np.float32), P.indices, P.indptr), shape=P.shape)
-        P32.indices, P32.indptr = P.indices, P.indptr  # shared (the constructor copies them)
-        P32.data.setflags(write=False)
-        env._float32_transitions = P32
+    # Built per solve, never stored on ``env`` (the user's model is not changed): one O(nnz)
+    # conversion against the many sweeps of the solve.
+    P = env.transition_matrix
+    P32 = sp.csr_matrix((P.data.astype(np.float32), P.indices, P.indptr), shape=P.shape)
+    P32.indices, P32.indptr = P.indices, P.indptr  # shared (the constructor copies them)
+    P32.data.setflags(write=False)
     view = copy.copy(env)
     view.__dict__["transition_matrix"] = P32
     return view
